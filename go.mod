@@ -1,0 +1,3 @@
+module github.com/carhop/carhop
+
+go 1.26

@@ -1,0 +1,315 @@
+package parser
+
+// parseHead reads request-head lines until the empty line that ends the
+// head. Each line is validated as soon as it is complete, so every byte is
+// looked at a bounded number of times however the input is split.
+func (p *Parser) parseHead(in []byte) (int, Event, *Error) {
+	n := 0
+	for n < len(in) {
+		k, complete, over := takeLine(&p.head, in[n:], p.lim.MaxHeaderBytes)
+		n += k
+		if !p.sawLine {
+			// The request line is over its limit once its content is,
+			// whether or not its CRLF has arrived: a partial line may
+			// still end in the CR of its CRLF, a complete one holds both.
+			max := p.lim.MaxRequestLine + 1
+			if complete {
+				max++
+			}
+			if over || len(p.head) > max {
+				return n, EventError, ErrLineTooLong
+			}
+		}
+		if over {
+			return n, EventError, ErrHeadTooLarge
+		}
+		if !complete {
+			return n, EventNeedMore, nil
+		}
+		line, err := lineContent(p.head, p.lineStart)
+		if err != nil {
+			return n, EventError, err
+		}
+		switch {
+		case !p.sawLine && len(line) == 0:
+			// RFC 9112 §2.2: empty lines before the request line are
+			// ignored, within the request-line budget.
+			p.leading += 2
+			if p.leading > p.lim.MaxRequestLine {
+				return n, EventError, ErrEmptyLines
+			}
+			p.head = p.head[:0]
+			continue
+		case !p.sawLine:
+			err = p.requestLine(line)
+			p.sawLine = true
+		case len(line) == 0:
+			return n, EventHead, p.endHead()
+		default:
+			err = p.fieldLine(line, p.lineStart)
+		}
+		if err != nil {
+			return n, EventError, err
+		}
+		p.lineStart = len(p.head)
+	}
+	return n, EventNeedMore, nil
+}
+
+// requestLine parses method SP request-target SP HTTP-version, with exactly
+// one SP between the parts (RFC 9112 §3). The line starts at offset 0 of
+// p.head.
+func (p *Parser) requestLine(line []byte) *Error {
+	m := 0
+	for m < len(line) && isTchar(line[m]) {
+		m++
+	}
+	if m == 0 || m == len(line) || line[m] != ' ' {
+		return badByte(line, m, ErrMethod)
+	}
+	t0 := m + 1
+	t := t0
+	for t < len(line) {
+		c := line[t]
+		if class[c]&cTarget == 0 {
+			break
+		}
+		if c == '%' && (t+2 >= len(line) || class[line[t+1]]&cHex == 0 || class[line[t+2]]&cHex == 0) {
+			return ErrTarget
+		}
+		t++
+	}
+	if t == t0 || t == len(line) || line[t] != ' ' {
+		return badByte(line, t, ErrTarget)
+	}
+	if err := p.version(line[t+1:]); err != nil {
+		return err
+	}
+	p.req.Method, p.req.Target = line[:m], line[t0:t]
+	return p.targetForm()
+}
+
+// badByte returns ErrBareCR when the byte at i is a CR, so that the error
+// names the real offence, and otherwise err.
+func badByte(line []byte, i int, err *Error) *Error {
+	if i < len(line) && line[i] == '\r' {
+		return ErrBareCR
+	}
+	return err
+}
+
+// version parses "HTTP/" DIGIT "." DIGIT. A well-formed version other than
+// 1.0 or 1.1 gets 505; anything else is garbage and gets 400.
+func (p *Parser) version(v []byte) *Error {
+	if len(v) != 8 || string(v[:5]) != "HTTP/" || v[6] != '.' ||
+		v[5]-'0' > 9 || v[7]-'0' > 9 {
+		return badByte(v, len(v)-1, ErrVersion)
+	}
+	major, minor := int(v[5]-'0'), int(v[7]-'0')
+	if major != 1 || minor > 1 {
+		return ErrHTTPVersion
+	}
+	p.req.ProtoMajor, p.req.ProtoMinor = major, minor
+	return nil
+}
+
+// targetForm classifies the request-target. CONNECT (authority form) is
+// refused with 501: carhop is an origin server, not a tunnel.
+func (p *Parser) targetForm() *Error {
+	t := p.req.Target
+	switch {
+	case string(p.req.Method) == "CONNECT":
+		return ErrConnect
+	case t[0] == '/':
+		p.req.Form = OriginForm
+	case len(t) == 1 && t[0] == '*':
+		if string(p.req.Method) != "OPTIONS" {
+			return ErrTarget
+		}
+		p.req.Form = AsteriskForm
+	default:
+		// absolute-URI: scheme ":" hier-part, scheme = ALPHA *( ALPHA /
+		// DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1).
+		if lower(t[0])-'a' > 25 {
+			return ErrTarget
+		}
+		i := 1
+		for i < len(t) && class[t[i]]&cSchemeTail != 0 {
+			i++
+		}
+		if i == len(t) || t[i] != ':' || i+1 == len(t) {
+			return ErrTarget
+		}
+		p.req.Form = AbsoluteForm
+	}
+	return nil
+}
+
+// fieldLine parses one field line, name ":" OWS value OWS (RFC 9112 §5),
+// found at offset base of p.head.
+func (p *Parser) fieldLine(line []byte, base int) *Error {
+	if len(p.fields) == p.lim.MaxHeaders {
+		return ErrTooManyFields
+	}
+	s, err := parseField(line, base)
+	if err != nil {
+		return err
+	}
+	p.fields = append(p.fields, s)
+	return p.framingField(p.head[s.name0:s.name1], p.head[s.val0:s.val1])
+}
+
+// parseField validates a field line and locates its name and value,
+// offsets counted from base. A line starting with whitespace is an obs-fold
+// continuation (or, first of all, an attempt to hide a field): 400.
+func parseField(line []byte, base int) (span, *Error) {
+	k := 0
+	for k < len(line) && isTchar(line[k]) {
+		k++
+	}
+	if k == 0 {
+		if line[0] == ' ' || line[0] == '\t' {
+			return span{}, ErrObsFold
+		}
+		return span{}, badByte(line, 0, ErrFieldName)
+	}
+	if k == len(line) || line[k] != ':' {
+		// Whitespace between name and colon is forbidden (RFC 9112 §5.1).
+		return span{}, badByte(line, k, ErrFieldName)
+	}
+	v0 := k + 1
+	for v0 < len(line) && (line[v0] == ' ' || line[v0] == '\t') {
+		v0++
+	}
+	v1 := v0
+	for i := v0; i < len(line); i++ {
+		c := line[i]
+		if class[c]&cFieldVal == 0 {
+			return span{}, badByte(line, i, ErrFieldValue)
+		}
+		if c != ' ' && c != '\t' {
+			v1 = i + 1
+		}
+	}
+	b := int32(base)
+	return span{name0: b, name1: b + int32(k), val0: b + int32(v0), val1: b + int32(v1)}, nil
+}
+
+// framingField records what a header field means for framing, persistence
+// and expectations. Everything else is the adapter's business.
+func (p *Parser) framingField(name, value []byte) *Error {
+	switch len(name) {
+	case 4:
+		if equalFold(name, "host") {
+			if p.req.HasHost {
+				return ErrDuplicateHost
+			}
+			for _, c := range value {
+				if class[c]&cHost == 0 {
+					return ErrInvalidHost
+				}
+			}
+			p.req.Host, p.req.HasHost = value, true
+		}
+	case 6:
+		if equalFold(name, "expect") {
+			if equalFold(value, "100-continue") {
+				p.req.ExpectContinue = true
+			} else {
+				p.expect = true
+			}
+		}
+	case 10:
+		if equalFold(name, "connection") {
+			p.connectionTokens(value)
+		}
+	case 14:
+		if equalFold(name, "content-length") {
+			n, ok := ParseContentLength(value)
+			if !ok {
+				return ErrContentLength
+			}
+			if p.hasLength && n != p.req.ContentLength {
+				return ErrConflictingLength
+			}
+			p.req.ContentLength, p.hasLength = n, true
+		}
+	case 17:
+		if equalFold(name, "transfer-encoding") {
+			if err := p.codings.Add(value); err != nil {
+				return err.(*Error)
+			}
+		}
+	}
+	return nil
+}
+
+// connectionTokens notes the close and keep-alive options of a Connection
+// field; other options (e.g. upgrade) are left to the adapter.
+func (p *Parser) connectionTokens(v []byte) {
+	for len(v) > 0 {
+		i := 0
+		for i < len(v) && v[i] != ',' {
+			i++
+		}
+		switch tok := trimOWS(v[:i]); {
+		case equalFold(tok, "close"):
+			p.connClose = true
+		case equalFold(tok, "keep-alive"):
+			p.connKeep = true
+		}
+		if i == len(v) {
+			break
+		}
+		v = v[i+1:]
+	}
+}
+
+// endHead applies the rules that need the whole head, then fills in the
+// Request views and chooses the body state.
+func (p *Parser) endHead() *Error {
+	r := &p.req
+	http11 := r.ProtoMinor == 1
+	if http11 && !r.HasHost {
+		return ErrMissingHost
+	}
+	if p.codings.Present {
+		switch {
+		case !http11:
+			// An HTTP/1.0 recipient may not know chunked; a smuggler
+			// counts on that (RFC 9112 §6.1).
+			return ErrTEInHTTP10
+		case p.hasLength:
+			// RFC 9112 §6.1 lets a server reject this outright; we do,
+			// rather than guess which framing an upstream proxy used.
+			return ErrChunkedWithLength
+		}
+		if err := p.codings.Check(); err != nil {
+			return err.(*Error)
+		}
+	}
+	if http11 && p.expect {
+		return ErrExpectation
+	}
+	if !http11 {
+		r.ExpectContinue = false
+	}
+	if r.ContentLength > p.lim.MaxBodyBytes {
+		return ErrBodyTooLarge
+	}
+	r.KeepAlive = !p.connClose && (http11 || p.connKeep)
+	for _, s := range p.fields {
+		r.Headers = append(r.Headers, Header{Name: p.head[s.name0:s.name1], Value: p.head[s.val0:s.val1]})
+	}
+	switch {
+	case p.codings.Present:
+		r.Chunked, r.ContentLength = true, -1
+		p.state = stChunkSize
+	case r.ContentLength > 0:
+		p.remaining = r.ContentLength
+		p.state = stBody
+	default:
+		p.state = stComplete
+	}
+	return nil
+}
