@@ -24,7 +24,7 @@ type parsed struct {
 
 // transcript is what feeding a whole input produced: the complete requests,
 // the error that stopped parsing (if any), and how many bytes were left
-// unconsumed.
+// unconsumed when parsing ended without an error.
 type transcript struct {
 	Requests []parsed
 	Err      error
@@ -72,8 +72,9 @@ func feed(lim Limits, input string, cuts ...int) transcript {
 				tr.Requests = append(tr.Requests, *cur)
 				cur = nil
 			case EventError:
+				// Where in the input a limit trips depends on how the
+				// input was split; what is left is never parsed anyway.
 				tr.Err = err
-				tr.Rest = len(pending) + len(input) - prev
 				return tr
 			}
 			if ev == EventNeedMore {

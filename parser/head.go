@@ -128,8 +128,10 @@ func (p *Parser) targetForm() *Error {
 		}
 		p.req.Form = AsteriskForm
 	default:
-		// absolute-URI: scheme ":" hier-part, scheme = ALPHA *( ALPHA /
-		// DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1).
+		// absolute-URI with an authority, scheme "://" ..., scheme =
+		// ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1). An
+		// origin server has no use for targets without an authority
+		// ("urn:x"), and "host:port" would otherwise pass as one.
 		if lower(t[0])-'a' > 25 {
 			return ErrTarget
 		}
@@ -137,7 +139,7 @@ func (p *Parser) targetForm() *Error {
 		for i < len(t) && class[t[i]]&cSchemeTail != 0 {
 			i++
 		}
-		if i == len(t) || t[i] != ':' || i+1 == len(t) {
+		if len(t)-i < 4 || string(t[i:i+3]) != "://" {
 			return ErrTarget
 		}
 		p.req.Form = AbsoluteForm

@@ -1,0 +1,226 @@
+package parser
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseValidRequests(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  []parsed
+	}{{
+		name:  "minimal HTTP/1.1 GET",
+		input: crlf("GET / HTTP/1.1\nHost: example.com\n\n"),
+		want: []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.1", Headers: []string{"Host: example.com"},
+			Host: "example.com", HasHost: true, KeepAlive: true}},
+	}, {
+		name:  "HTTP/1.0 needs no Host and closes by default",
+		input: crlf("GET /a?b=c HTTP/1.0\n\n"),
+		want:  []parsed{{Method: "GET", Target: "/a?b=c", Proto: "HTTP/1.0"}},
+	}, {
+		name:  "HTTP/1.0 keep-alive",
+		input: crlf("GET / HTTP/1.0\nConnection: Keep-Alive\n\n"),
+		want: []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.0", Headers: []string{"Connection: Keep-Alive"},
+			KeepAlive: true}},
+	}, {
+		name:  "HTTP/1.1 Connection close among other options",
+		input: crlf("GET / HTTP/1.1\nHost: h\nConnection: upgrade, CLOSE\n\n"),
+		want: []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.1",
+			Headers: []string{"Host: h", "Connection: upgrade, CLOSE"}, Host: "h", HasHost: true}},
+	}, {
+		name:  "empty lines before the request are skipped",
+		input: crlf("\n\nGET / HTTP/1.1\nHost: h\n\n"),
+		want: []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.1", Headers: []string{"Host: h"},
+			Host: "h", HasHost: true, KeepAlive: true}},
+	}, {
+		name:  "OWS around values is trimmed, inner space kept, case of names kept",
+		input: crlf("GET / HTTP/1.1\nHOST:h\nX-Thing: \t a  b \t\n\n"),
+		want: []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.1", Headers: []string{"HOST: h", "X-Thing: a  b"},
+			Host: "h", HasHost: true, KeepAlive: true}},
+	}, {
+		name:  "empty Host and empty field values",
+		input: crlf("GET / HTTP/1.1\nHost:\nX-Empty:   \n\n"),
+		want: []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.1", Headers: []string{"Host: ", "X-Empty: "},
+			HasHost: true, KeepAlive: true}},
+	}, {
+		name:  "obs-text in a value is allowed",
+		input: "GET / HTTP/1.1\r\nHost: h\r\nX-Name: caf\xc3\xa9\r\n\r\n",
+		want: []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.1", Headers: []string{"Host: h", "X-Name: caf\xc3\xa9"},
+			Host: "h", HasHost: true, KeepAlive: true}},
+	}, {
+		name:  "Content-Length body",
+		input: crlf("POST /upload HTTP/1.1\nHost: h\nContent-Length: 5\n\n") + "hello",
+		want: []parsed{{Method: "POST", Target: "/upload", Proto: "HTTP/1.1",
+			Headers: []string{"Host: h", "Content-Length: 5"}, Host: "h", HasHost: true,
+			ContentLength: 5, KeepAlive: true, Body: "hello"}},
+	}, {
+		name:  "identical duplicate Content-Length is one length",
+		input: crlf("POST / HTTP/1.1\nHost: h\nContent-Length: 2\nContent-Length: 2\n\n") + "ok",
+		want: []parsed{{Method: "POST", Target: "/", Proto: "HTTP/1.1",
+			Headers: []string{"Host: h", "Content-Length: 2", "Content-Length: 2"}, Host: "h", HasHost: true,
+			ContentLength: 2, KeepAlive: true, Body: "ok"}},
+	}, {
+		name: "chunked body with extensions and trailers",
+		input: crlf("POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n") +
+			"5;name=val;quoted=\"a \\\"b\\\"\"\r\nhello\r\n" + "6 ; x\r\n world\r\n" + "0\r\nX-Sum: 42\r\n\r\n",
+		want: []parsed{{Method: "POST", Target: "/", Proto: "HTTP/1.1",
+			Headers: []string{"Host: h", "Transfer-Encoding: chunked"}, Host: "h", HasHost: true,
+			ContentLength: -1, Chunked: true, KeepAlive: true, Body: "hello world", Trailers: []string{"X-Sum: 42"}}},
+	}, {
+		name:  "upper- and lower-case hex chunk sizes",
+		input: crlf("POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n") + "A\r\n0123456789\r\na\r\nabcdefghij\r\n0\r\n\r\n",
+		want: []parsed{{Method: "POST", Target: "/", Proto: "HTTP/1.1",
+			Headers: []string{"Host: h", "Transfer-Encoding: chunked"}, Host: "h", HasHost: true,
+			ContentLength: -1, Chunked: true, KeepAlive: true, Body: "0123456789abcdefghij"}},
+	}, {
+		name:  "Expect: 100-continue",
+		input: crlf("PUT /x HTTP/1.1\nHost: h\nExpect: 100-Continue\nContent-Length: 1\n\n") + "x",
+		want: []parsed{{Method: "PUT", Target: "/x", Proto: "HTTP/1.1",
+			Headers: []string{"Host: h", "Expect: 100-Continue", "Content-Length: 1"}, Host: "h", HasHost: true,
+			ContentLength: 1, KeepAlive: true, Continue: true, Body: "x"}},
+	}, {
+		name:  "HTTP/1.0 expectations are ignored",
+		input: crlf("GET / HTTP/1.0\nExpect: 100-continue\n\n"),
+		want:  []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.0", Headers: []string{"Expect: 100-continue"}}},
+	}, {
+		name:  "absolute form",
+		input: crlf("GET http://example.com/x?y HTTP/1.1\nHost: example.com\n\n"),
+		want: []parsed{{Method: "GET", Target: "http://example.com/x?y", Form: AbsoluteForm, Proto: "HTTP/1.1",
+			Headers: []string{"Host: example.com"}, Host: "example.com", HasHost: true, KeepAlive: true}},
+	}, {
+		name:  "asterisk form",
+		input: crlf("OPTIONS * HTTP/1.1\nHost: h\n\n"),
+		want: []parsed{{Method: "OPTIONS", Target: "*", Form: AsteriskForm, Proto: "HTTP/1.1",
+			Headers: []string{"Host: h"}, Host: "h", HasHost: true, KeepAlive: true}},
+	}, {
+		name:  "extension method and percent-encoded target",
+		input: crlf("PROPFIND /a%20b/%C3%A9 HTTP/1.1\nHost: h\n\n"),
+		want: []parsed{{Method: "PROPFIND", Target: "/a%20b/%C3%A9", Proto: "HTTP/1.1",
+			Headers: []string{"Host: h"}, Host: "h", HasHost: true, KeepAlive: true}},
+	}, {
+		name: "pipelined requests are parsed in order",
+		input: crlf("GET /1 HTTP/1.1\nHost: h\n\nPOST /2 HTTP/1.1\nHost: h\nContent-Length: 3\n\n") + "abc" +
+			crlf("GET /3 HTTP/1.1\nHost: h\nConnection: close\n\n"),
+		want: []parsed{
+			{Method: "GET", Target: "/1", Proto: "HTTP/1.1", Headers: []string{"Host: h"}, Host: "h", HasHost: true, KeepAlive: true},
+			{Method: "POST", Target: "/2", Proto: "HTTP/1.1", Headers: []string{"Host: h", "Content-Length: 3"},
+				Host: "h", HasHost: true, ContentLength: 3, KeepAlive: true, Body: "abc"},
+			{Method: "GET", Target: "/3", Proto: "HTTP/1.1", Headers: []string{"Host: h", "Connection: close"},
+				Host: "h", HasHost: true},
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := feed(Limits{}, tt.input)
+			require.NoError(t, tr.Err)
+			assert.Equal(t, tt.want, tr.Requests)
+			assert.Zero(t, tr.Rest, "bytes left over")
+		})
+	}
+}
+
+// TestSplitInvariance feeds every input of the valid and invalid tables
+// split at every single point, and at every pair of points for short
+// inputs, and one byte at a time: the transcript must not change.
+func TestSplitInvariance(t *testing.T) {
+	inputs := []string{
+		crlf("\nGET /a HTTP/1.1\nHost: h\nX: y\n\nGET /b HTTP/1.0\n\n"),
+		crlf("POST / HTTP/1.1\nHost: h\nContent-Length: 11\n\n") + "hello world",
+		crlf("POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n") + "3;a=\"b\"\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nT: 1\r\n\r\n",
+		crlf("GET / HTTP/1.1\nHost: h\n\n") + "GET / HTTP/1.1\nHost: h\r\n\r\n",
+		crlf("POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n") + "3\r\nabcX\r\n",
+		crlf("GET / HTTP/1.1\nHost: h\n folded\n\n"),
+	}
+	for _, in := range inputs {
+		whole := feed(Limits{}, in)
+		for i := 0; i <= len(in); i++ {
+			require.Equal(t, whole, feed(Limits{}, in, i), "split at %d of %q", i, in)
+		}
+		if len(in) <= 120 {
+			for i := 0; i <= len(in); i++ {
+				for j := i; j <= len(in); j++ {
+					require.Equal(t, whole, feed(Limits{}, in, i, j), "split at %d,%d of %q", i, j, in)
+				}
+			}
+		}
+		bytewise := make([]int, len(in))
+		for i := range bytewise {
+			bytewise[i] = i
+		}
+		require.Equal(t, whole, feed(Limits{}, in, bytewise...), "byte at a time: %q", in)
+	}
+}
+
+// TestStopsAtRequestBoundary checks that the parser consumes exactly one
+// request and leaves the next one's bytes alone for the caller.
+func TestStopsAtRequestBoundary(t *testing.T) {
+	first := crlf("POST / HTTP/1.1\nHost: h\nContent-Length: 2\n\n") + "ab"
+	second := crlf("GET /next HTTP/1.1\nHost: h\n\n")
+	in := []byte(first + second)
+	p := New(Limits{})
+	consumed := 0
+	for {
+		n, ev, err := p.Parse(in[consumed:])
+		require.NoError(t, err)
+		consumed += n
+		if ev == EventDone {
+			break
+		}
+		require.NotEqual(t, EventNeedMore, ev)
+	}
+	assert.Equal(t, len(first), consumed)
+	assert.Equal(t, second, string(in[consumed:]))
+}
+
+func TestNothingParsedAfterError(t *testing.T) {
+	p := New(Limits{})
+	bad := crlf("GET / HTTP/1.1\nHost: a\nHost: b\n\n")
+	next := crlf("GET /smuggled HTTP/1.1\nHost: h\n\n")
+	n, ev, err := p.Parse([]byte(bad + next))
+	require.ErrorIs(t, err, ErrDuplicateHost)
+	assert.Equal(t, EventError, ev)
+	assert.LessOrEqual(t, n, len(bad))
+	for range 3 {
+		n, ev, err = p.Parse([]byte(next))
+		assert.Zero(t, n)
+		assert.Equal(t, EventError, ev)
+		assert.ErrorIs(t, err, ErrDuplicateHost)
+	}
+	assert.ErrorIs(t, p.Err(), ErrDuplicateHost)
+	p.Reset()
+	assert.NoError(t, p.Err())
+}
+
+func TestReuseReleasesLargeBuffers(t *testing.T) {
+	p := New(Limits{})
+	big := "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + strings.Repeat("a", 100<<10) + "\r\n\r\n"
+	tr := feedParser(t, p, big)
+	require.Len(t, tr, 1)
+	// feedParser's last call began the next request, which must not
+	// have kept the 100 KiB head buffer.
+	assert.LessOrEqual(t, cap(p.head), retainCap)
+}
+
+// feedParser runs an existing parser over whole requests and returns the
+// targets of those it completed.
+func feedParser(t *testing.T, p *Parser, in string) []string {
+	t.Helper()
+	var done []string
+	b := []byte(in)
+	for {
+		n, ev, err := p.Parse(b)
+		require.NoError(t, err)
+		b = b[n:]
+		switch ev {
+		case EventDone:
+			done = append(done, string(p.Request().Target))
+		case EventNeedMore:
+			return done
+		}
+	}
+}
