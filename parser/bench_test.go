@@ -53,10 +53,13 @@ var benchInputs = []struct {
 	{"ChunkedPOST64K", chunkedPOST, 1},
 }
 
-func BenchmarkCarhop(b *testing.B) {
+// BenchmarkParse runs both parsers over each input, as sub-benchmarks
+// input=X/impl=Y, so that `benchstat -col /impl` prints them side by side
+// with the ratio.
+func BenchmarkParse(b *testing.B) {
 	for _, bi := range benchInputs {
-		b.Run(bi.name, func(b *testing.B) {
-			in := []byte(bi.in)
+		in := []byte(bi.in)
+		b.Run("input="+bi.name+"/impl=carhop", func(b *testing.B) {
 			p := New(Limits{})
 			b.SetBytes(int64(len(in)))
 			b.ReportAllocs()
@@ -66,13 +69,7 @@ func BenchmarkCarhop(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-func BenchmarkNetHTTP(b *testing.B) {
-	for _, bi := range benchInputs {
-		b.Run(bi.name, func(b *testing.B) {
-			in := []byte(bi.in)
+		b.Run("input="+bi.name+"/impl=net-http", func(b *testing.B) {
 			rd := bytes.NewReader(in)
 			br := bufio.NewReader(rd)
 			b.SetBytes(int64(len(in)))

@@ -4,12 +4,12 @@ package parser
 // byte: linear in the input, no backtracking, no branches on character
 // ranges in the hot loops.
 const (
-	cTchar     = 1 << iota // RFC 9110 §5.6.2 token characters
-	cFieldVal              // field-vchar / obs-text / SP / HTAB (RFC 9110 §5.5)
-	cTarget                // bytes allowed in a request-target: VCHAR except '#'
-	cHex                   // hexadecimal digit
-	cSchemeTail            // ALPHA / DIGIT / "+" / "-" / "." (RFC 3986 scheme)
-	cHost                  // bytes allowed in a Host field value
+	cTchar      = 1 << iota // RFC 9110 §5.6.2 token characters
+	cFieldVal               // field-vchar / obs-text / SP / HTAB (RFC 9110 §5.5)
+	cTarget                 // bytes allowed in a request-target: VCHAR except '#'
+	cHex                    // hexadecimal digit
+	cSchemeTail             // ALPHA / DIGIT / "+" / "-" / "." (RFC 3986 scheme)
+	cHost                   // bytes allowed in a Host field value
 )
 
 var class = func() (t [256]uint8) {

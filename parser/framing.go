@@ -53,6 +53,13 @@ type TransferCodings struct {
 // stray characters, parameters on chunked, or chunked listed twice (which
 // RFC 9112 §6.1 forbids a sender to do, and which only a smuggler sends).
 func (t *TransferCodings) Add(v []byte) error {
+	if err := t.add(v); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (t *TransferCodings) add(v []byte) *Error {
 	t.Present = true
 	for {
 		var elem []byte
@@ -71,7 +78,7 @@ func (t *TransferCodings) Add(v []byte) error {
 	}
 }
 
-func (t *TransferCodings) addCoding(elem []byte) error {
+func (t *TransferCodings) addCoding(elem []byte) *Error {
 	name, params := elem, []byte(nil)
 	if i := bytes.IndexByte(elem, ';'); i >= 0 {
 		name, params = trimOWS(elem[:i]), elem[i:]
@@ -99,6 +106,13 @@ func (t *TransferCodings) addCoding(elem []byte) error {
 // single, final chunked is accepted. Any other coding gets 501 (we decode
 // none), so that no coding is ever silently ignored (CVE-2019-16786).
 func (t *TransferCodings) Check() error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (t *TransferCodings) check() *Error {
 	switch {
 	case !t.Present:
 		return nil

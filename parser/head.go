@@ -238,9 +238,7 @@ func (p *Parser) framingField(name, value []byte) *Error {
 		}
 	case 17:
 		if equalFold(name, "transfer-encoding") {
-			if err := p.codings.Add(value); err != nil {
-				return err.(*Error)
-			}
+			return p.codings.add(value)
 		}
 	}
 	return nil
@@ -286,8 +284,8 @@ func (p *Parser) endHead() *Error {
 			// rather than guess which framing an upstream proxy used.
 			return ErrChunkedWithLength
 		}
-		if err := p.codings.Check(); err != nil {
-			return err.(*Error)
+		if err := p.codings.check(); err != nil {
+			return err
 		}
 	}
 	if http11 && p.expect {

@@ -35,16 +35,16 @@ func (e Event) String() string {
 type state uint8
 
 const (
-	stHead       state = iota // reading the request line and header fields
-	stBody                    // reading a Content-Length body
-	stChunkSize               // reading a chunk-size line
-	stChunkData               // reading chunk data
-	stChunkCR                 // expecting the CR after chunk data
-	stChunkLF                 // expecting the LF after chunk data
-	stTrailer                 // reading trailer fields
-	stComplete                // request complete, EventDone not yet reported
-	stDone                    // EventDone reported; the next byte starts a request
-	stFailed                  // an error was reported; nothing more is parsed
+	stHead      state = iota // reading the request line and header fields
+	stBody                   // reading a Content-Length body
+	stChunkSize              // reading a chunk-size line
+	stChunkData              // reading chunk data
+	stChunkCR                // expecting the CR after chunk data
+	stChunkLF                // expecting the LF after chunk data
+	stTrailer                // reading trailer fields
+	stComplete               // request complete, EventDone not yet reported
+	stDone                   // EventDone reported; the next byte starts a request
+	stFailed                 // an error was reported; nothing more is parsed
 )
 
 // span locates a header field inside the parser's head or trailer buffer.
