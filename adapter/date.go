@@ -1,0 +1,28 @@
+package adapter
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// dateCache holds the Date header value, formatted once per second rather
+// than once per response.
+type dateCache struct {
+	v atomic.Pointer[dateValue]
+}
+
+type dateValue struct {
+	sec int64
+	s   string
+}
+
+func (d *dateCache) get(now time.Time) string {
+	sec := now.Unix()
+	if v := d.v.Load(); v != nil && v.sec == sec {
+		return v.s
+	}
+	v := &dateValue{sec: sec, s: now.UTC().Format(http.TimeFormat)}
+	d.v.Store(v)
+	return v.s
+}

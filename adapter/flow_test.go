@@ -1,0 +1,74 @@
+package adapter
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSlowReaderPausesHandler checks the output high watermark: a handler
+// writing 48 MiB to a client that reads nothing is paused long before it
+// has written it all, and resumes, losing nothing, once the client reads.
+func TestSlowReaderPausesHandler(t *testing.T) {
+	const total, chunk = 48 << 20, 64 << 10
+	var written atomic.Int64
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "50331648")
+		buf := make([]byte, chunk)
+		for i := 0; i < total/chunk; i++ {
+			fill(buf, i)
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			written.Add(chunk)
+		}
+	}), WithOutbufHighWatermark(1<<20), WithOutbufOverflow(256<<10), WithTempDir(t.TempDir()))
+
+	c := dial(t, addr)
+	c.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, err := http.ReadResponse(c.r, nil)
+	require.NoError(t, err)
+
+	// Wait until the handler stops making progress (bounded: 200 polls).
+	last, still := int64(-1), 0
+	for i := 0; i < 200 && still < 5; i++ {
+		time.Sleep(20 * time.Millisecond)
+		if n := written.Load(); n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+	}
+	require.Equal(t, 5, still, "handler never paused")
+	t.Logf("handler paused after %d KiB", last>>10)
+	// Kernel socket buffers on loopback hold at most a few MiB each way;
+	// everything beyond them and the 1 MiB watermark must wait.
+	assert.Less(t, last, int64(24<<20), "handler ran ahead of a client that reads nothing")
+
+	h := sha256.New()
+	n, err := io.Copy(h, resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, int64(total), n)
+	want := sha256.New()
+	buf := make([]byte, chunk)
+	for i := 0; i < total/chunk; i++ {
+		fill(buf, i)
+		want.Write(buf)
+	}
+	assert.Equal(t, want.Sum(nil), h.Sum(nil))
+}
+
+// fill makes chunk i distinguishable from every other, so that a lost,
+// repeated or reordered chunk changes the digest.
+func fill(buf []byte, i int) {
+	for j := 0; j+8 <= len(buf); j += 8 {
+		binary.LittleEndian.PutUint64(buf[j:], uint64(i)<<32|uint64(j))
+	}
+}

@@ -1,0 +1,249 @@
+package adapter
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/parser"
+	"github.com/carhop/carhop/task"
+)
+
+// Option configures a Server. The options follow Waitress's settings; the
+// table in docs/operations.md lists each with its default and reason.
+type Option func(*config) error
+
+type config struct {
+	listen          []string
+	threads         int
+	loops           int
+	connectionLimit int
+	channelTimeout  time.Duration
+	requestTimeout  time.Duration
+	writeTimeout    time.Duration
+	cleanupInterval time.Duration
+	shutdownTimeout time.Duration
+	limits          parser.Limits
+	inbufOverflow   int
+	outbufOverflow  int
+	outbufHigh      int64
+	ident           string
+	tempDir         string
+	reusePort       bool
+	logger          *slog.Logger
+}
+
+// Defaults, documented in docs/operations.md.
+const (
+	DefaultListen          = "0.0.0.0:8080"
+	DefaultConnectionLimit = 10000
+	DefaultChannelTimeout  = 120 * time.Second
+	DefaultRequestTimeout  = 30 * time.Second
+	DefaultCleanupInterval = time.Second
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultIdent           = "carhop"
+)
+
+func defaultConfig() config {
+	return config{
+		listen:          []string{DefaultListen},
+		threads:         task.DefaultThreads,
+		connectionLimit: DefaultConnectionLimit,
+		channelTimeout:  DefaultChannelTimeout,
+		requestTimeout:  DefaultRequestTimeout,
+		writeTimeout:    DefaultChannelTimeout,
+		cleanupInterval: DefaultCleanupInterval,
+		shutdownTimeout: DefaultShutdownTimeout,
+		ident:           DefaultIdent,
+		logger:          slog.Default(),
+	}
+}
+
+// WithListen sets the addresses to listen on: "host:port", "[::1]:port",
+// ":0" (any free port; see Server.Addrs) or "unix:/path/to/socket".
+// Default 0.0.0.0:8080.
+func WithListen(addrs ...string) Option {
+	return func(c *config) error {
+		if len(addrs) == 0 {
+			return fmt.Errorf("carhop: WithListen needs at least one address")
+		}
+		c.listen = addrs
+		return nil
+	}
+}
+
+// WithThreads sets the number of worker goroutines that run handlers
+// (Waitress threads). Default task.DefaultThreads.
+func WithThreads(n int) Option {
+	return positive("WithThreads", n, func(c *config) { c.threads = n })
+}
+
+// WithEventLoops sets the number of gnet event loops. Default GOMAXPROCS.
+func WithEventLoops(n int) Option {
+	return positive("WithEventLoops", n, func(c *config) { c.loops = n })
+}
+
+// WithConnectionLimit bounds simultaneous connections (Waitress
+// connection_limit); past it a new connection gets 503 and is closed.
+// Default 10,000.
+func WithConnectionLimit(n int) Option {
+	return positive("WithConnectionLimit", n, func(c *config) { c.connectionLimit = n })
+}
+
+// WithChannelTimeout closes a connection that has been idle this long
+// (Waitress channel_timeout), and one whose client has not taken any of
+// its response for this long. Default 120s.
+func WithChannelTimeout(d time.Duration) Option {
+	return positiveDuration("WithChannelTimeout", d, func(c *config) { c.channelTimeout, c.writeTimeout = d, d })
+}
+
+// WithRequestTimeout answers 408 when a request head has been arriving for
+// this long without being complete, so that slow clients cannot hold
+// connections. Default 30s.
+func WithRequestTimeout(d time.Duration) Option {
+	return positiveDuration("WithRequestTimeout", d, func(c *config) { c.requestTimeout = d })
+}
+
+// WithCleanupInterval sets how often timeouts are checked (Waitress
+// cleanup_interval). Default 1s.
+func WithCleanupInterval(d time.Duration) Option {
+	return positiveDuration("WithCleanupInterval", d, func(c *config) { c.cleanupInterval = d })
+}
+
+// WithShutdownTimeout bounds the graceful drain that Serve performs on
+// SIGINT or SIGTERM. Default 30s.
+func WithShutdownTimeout(d time.Duration) Option {
+	return positiveDuration("WithShutdownTimeout", d, func(c *config) { c.shutdownTimeout = d })
+}
+
+// WithMaxRequestHeaderSize bounds a request head (Waitress
+// max_request_header_size). Default 256 KiB.
+func WithMaxRequestHeaderSize(n int) Option {
+	return positive("WithMaxRequestHeaderSize", n, func(c *config) { c.limits.MaxHeaderBytes = n })
+}
+
+// WithMaxRequestBodySize bounds a request body (Waitress
+// max_request_body_size). Default 1 GiB.
+func WithMaxRequestBodySize(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("carhop: WithMaxRequestBodySize(%d): must be positive", n)
+		}
+		c.limits.MaxBodyBytes = n
+		return nil
+	}
+}
+
+// WithLimits sets every parser limit at once; zero fields keep defaults.
+func WithLimits(l parser.Limits) Option {
+	return func(c *config) error { c.limits = l; return nil }
+}
+
+// WithInbufOverflow sets how much of a request body stays in memory before
+// the rest goes to a temporary file (Waitress inbuf_overflow). Default
+// 512 KiB.
+func WithInbufOverflow(n int) Option {
+	return positive("WithInbufOverflow", n, func(c *config) { c.inbufOverflow = n })
+}
+
+// WithOutbufOverflow sets how much response output waits in memory before
+// the rest goes to a temporary file (Waitress outbuf_overflow). Default
+// 1 MiB.
+func WithOutbufOverflow(n int) Option {
+	return positive("WithOutbufOverflow", n, func(c *config) { c.outbufOverflow = n })
+}
+
+// WithOutbufHighWatermark sets how much output may wait for a slow client
+// before the handler writing it is paused (Waitress
+// outbuf_high_watermark). Default 16 MiB.
+func WithOutbufHighWatermark(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("carhop: WithOutbufHighWatermark(%d): must be positive", n)
+		}
+		c.outbufHigh = n
+		return nil
+	}
+}
+
+// WithIdent sets the Server header (Waitress ident); "" sends none.
+// Default "carhop".
+func WithIdent(s string) Option {
+	return func(c *config) error {
+		if strings.ContainsAny(s, "\r\n") {
+			return fmt.Errorf("carhop: WithIdent: CR or LF in %q", s)
+		}
+		c.ident = s
+		return nil
+	}
+}
+
+// WithTempDir sets where spilled bodies and output go. Default os.TempDir.
+func WithTempDir(dir string) Option {
+	return func(c *config) error { c.tempDir = dir; return nil }
+}
+
+// WithReusePort sets SO_REUSEPORT on the listeners, so that several
+// processes can serve one port.
+func WithReusePort(on bool) Option {
+	return func(c *config) error { c.reusePort = on; return nil }
+}
+
+// WithLogger sets the logger for the server and its parts. Default
+// slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("carhop: WithLogger(nil)")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+func positive(name string, n int, set func(*config)) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("carhop: %s(%d): must be positive", name, n)
+		}
+		set(c)
+		return nil
+	}
+}
+
+func positiveDuration(name string, d time.Duration, set func(*config)) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("carhop: %s(%v): must be positive", name, d)
+		}
+		set(c)
+		return nil
+	}
+}
+
+// gnetAddr turns a listen address into gnet's "proto://addr" form.
+func gnetAddr(a string) (string, error) {
+	if path, ok := strings.CutPrefix(a, "unix:"); ok {
+		if path == "" {
+			return "", fmt.Errorf("carhop: empty unix socket path in %q", a)
+		}
+		return "unix://" + path, nil
+	}
+	if !strings.Contains(a, ":") {
+		return "", fmt.Errorf("carhop: listen address %q has no port", a)
+	}
+	return "tcp://" + a, nil
+}
+
+func (c *config) channelConfig() channel.Config {
+	return channel.Config{
+		Limits:              c.limits,
+		InbufOverflow:       c.inbufOverflow,
+		OutbufOverflow:      c.outbufOverflow,
+		OutbufHighWatermark: c.outbufHigh,
+		TempDir:             c.tempDir,
+		Logger:              c.logger,
+	}
+}

@@ -1,0 +1,413 @@
+package adapter
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/parser"
+)
+
+// bufferBeforeChunking is how much body a response holds back before
+// choosing its framing: a handler that writes less and returns gets a
+// Content-Length, as with net/http (which holds 2 KiB; a 4 KiB page is
+// common enough to be worth the extra).
+const bufferBeforeChunking = 4 << 10
+
+// response is the http.ResponseWriter of one request. It belongs to the
+// worker running the handler.
+type response struct {
+	s   *Server
+	ch  *channel.Channel
+	req *http.Request
+
+	header      http.Header
+	status      int
+	wroteHeader bool // a final status was set
+	committed   bool // the head has gone to the channel
+	held        *bytebufferpool.ByteBuffer
+	isHead      bool
+	keepAlive   bool
+
+	contentLength int64 // declared by the handler, -1 if not
+	written       int64
+	chunked       bool
+	trailers      []string // declared trailer names
+	hijacked      bool
+	err           error // the channel refused a write: the client is gone
+}
+
+func newResponse(s *Server, ch *channel.Channel, req *http.Request, keepAlive bool) *response {
+	return &response{
+		s: s, ch: ch, req: req,
+		header:        make(http.Header),
+		isHead:        req.Method == http.MethodHead,
+		keepAlive:     keepAlive,
+		contentLength: -1,
+	}
+}
+
+func (w *response) Header() http.Header { return w.header }
+
+// WriteHeader sends informational (1xx but 101) responses at once and
+// records any other status for the head.
+func (w *response) WriteHeader(code int) {
+	if w.hijacked || w.wroteHeader {
+		if !w.hijacked {
+			w.s.cfg.logger.Warn("carhop: superfluous WriteHeader call", "status", code, "path", w.req.URL.Path)
+		}
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("carhop: invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code < 200 && code != http.StatusSwitchingProtocols {
+		w.informational(code)
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		if n, ok := parser.ParseContentLength([]byte(cl)); ok {
+			w.contentLength = n
+		} else {
+			w.s.cfg.logger.Warn("carhop: invalid Content-Length set by handler", "value", cl)
+			w.header.Del("Content-Length")
+		}
+	}
+}
+
+// informational writes a 1xx response with the header as it stands, as
+// net/http does for 103 Early Hints.
+func (w *response) informational(code int) {
+	if w.req.ProtoAtLeast(1, 1) {
+		b := bytebufferpool.Get()
+		writeStatusLine(b, true, code)
+		writeFields(b, w.header, nil)
+		b.B = append(b.B, "\r\n"...)
+		w.send(b.B)
+		bytebufferpool.Put(b)
+		_ = w.ch.Flush()
+	}
+}
+
+func bodyAllowed(status int) bool {
+	return (status < 100 || status > 199) && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.hijacked {
+		return 0, http.ErrHijacked
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if len(p) == 0 {
+		return 0, w.err
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if w.isHead {
+		return len(p), nil
+	}
+	if !w.committed {
+		if w.held == nil {
+			w.held = bytebufferpool.Get()
+		}
+		if len(w.held.B)+len(p) <= bufferBeforeChunking {
+			w.held.B = append(w.held.B, p...)
+			return len(p), nil
+		}
+		w.commit(false)
+	}
+	w.body(p)
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+func (w *response) WriteString(s string) (int, error) {
+	// The copy is what net/http's io.StringWriter path costs too.
+	return w.Write([]byte(s))
+}
+
+// Flush sends the head and everything written so far now (http.Flusher).
+func (w *response) Flush() {
+	if w.hijacked {
+		return
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed {
+		w.commit(false)
+	}
+	if err := w.ch.Flush(); err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+// FlushError is Flush for http.ResponseController, with the error.
+func (w *response) FlushError() error {
+	w.Flush()
+	return w.err
+}
+
+// commit chooses the framing and sends the head and any held body. final
+// means the handler has returned, so the held body is all of it.
+func (w *response) commit(final bool) {
+	w.committed = true
+	h := w.header
+	is11 := w.req.ProtoAtLeast(1, 1)
+	held := 0
+	if w.held != nil {
+		held = len(w.held.B)
+	}
+
+	// Trailers: declared up front in "Trailer", or set later under
+	// http.TrailerPrefix. Either needs chunked framing.
+	for _, v := range h["Trailer"] {
+		w.trailers = append(w.trailers, splitList(v)...)
+	}
+	prefixed := false
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			prefixed = true
+		}
+	}
+	h.Del("Transfer-Encoding") // framing is ours alone
+
+	if _, ok := h["Content-Type"]; !ok && held > 0 && bodyAllowed(w.status) && h.Get("Content-Encoding") == "" {
+		h.Set("Content-Type", http.DetectContentType(w.held.B))
+	}
+	if _, ok := h["Date"]; !ok {
+		h.Set("Date", w.s.date.get(time.Now()))
+	}
+	if w.s.cfg.ident != "" {
+		if _, ok := h["Server"]; !ok {
+			h.Set("Server", w.s.cfg.ident)
+		}
+	}
+
+	wantsClose := !w.keepAlive || w.ch.Draining() || httpguts.HeaderValuesContainsToken(h["Connection"], "close")
+	switch {
+	case !bodyAllowed(w.status):
+		h.Del("Content-Length")
+	case w.contentLength >= 0:
+		// The handler's own length; trailers cannot follow it.
+	case final && len(w.trailers) == 0 && !prefixed:
+		if !w.isHead || w.written > 0 {
+			h.Set("Content-Length", strconv.FormatInt(w.written, 10))
+		}
+	case w.isHead:
+		// Nothing follows a HEAD response; leave the length unknown.
+	case is11:
+		w.chunked = true
+		h.Set("Transfer-Encoding", "chunked")
+	default:
+		wantsClose = true // HTTP/1.0: the body ends when the connection does
+	}
+	if w.status == http.StatusSwitchingProtocols {
+		wantsClose = false
+	}
+	if wantsClose {
+		w.keepAlive = false
+		h.Set("Connection", "close")
+	} else if !is11 {
+		h.Set("Connection", "keep-alive")
+	}
+
+	b := bytebufferpool.Get()
+	writeStatusLine(b, is11, w.status)
+	writeFields(b, h, w.trailers)
+	b.B = append(b.B, "\r\n"...)
+	w.send(b.B)
+	bytebufferpool.Put(b)
+	if held > 0 && !w.isHead {
+		w.body(w.held.B)
+	}
+	if w.held != nil {
+		bytebufferpool.Put(w.held)
+		w.held = nil
+	}
+}
+
+// body sends body bytes with the chosen framing.
+func (w *response) body(p []byte) {
+	if !w.chunked {
+		w.send(p)
+		return
+	}
+	var size [20]byte
+	line := strconv.AppendInt(size[:0], int64(len(p)), 16)
+	line = append(line, '\r', '\n')
+	w.send(line)
+	w.send(p)
+	w.send(crlf)
+}
+
+var crlf = []byte("\r\n")
+
+func (w *response) send(p []byte) {
+	if w.err != nil {
+		return
+	}
+	if err := w.ch.Write(p); err != nil {
+		w.err = err
+	}
+}
+
+// finish completes the response after the handler returned and reports
+// whether the connection may serve another request.
+func (w *response) finish() bool {
+	if w.hijacked {
+		return false
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed {
+		w.commit(true)
+	}
+	if w.chunked {
+		b := bytebufferpool.Get()
+		b.B = append(b.B, "0\r\n"...)
+		writeTrailers(b, w.header, w.trailers)
+		b.B = append(b.B, "\r\n"...)
+		w.send(b.B)
+		bytebufferpool.Put(b)
+	}
+	if w.contentLength >= 0 && w.written < w.contentLength && !w.isHead && bodyAllowed(w.status) {
+		// The body is shorter than promised: only closing can tell.
+		w.keepAlive = false
+	}
+	return w.keepAlive && w.err == nil
+}
+
+// abort is finish for a handler that panicked: a 500 if nothing was sent,
+// otherwise the connection is closed mid-response.
+func (w *response) abort() {
+	if w.hijacked {
+		return
+	}
+	if !w.committed {
+		if w.held != nil {
+			bytebufferpool.Put(w.held)
+			w.held = nil
+		}
+		w.header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
+		w.status, w.wroteHeader, w.contentLength, w.written = http.StatusInternalServerError, true, -1, 0
+		w.keepAlive = false
+		_, _ = w.Write([]byte("Internal Server Error\n"))
+		w.finish()
+	}
+}
+
+// Hijack hands the connection to the handler (http.Hijacker). Output
+// already committed is delivered first; a head not yet sent is dropped, as
+// with net/http.
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	fd, unread, err := w.ch.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.hijacked = true
+	if w.held != nil {
+		bytebufferpool.Put(w.held)
+		w.held = nil
+	}
+	c, err := fdConn(fd, unread)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
+}
+
+func writeStatusLine(b *bytebufferpool.ByteBuffer, is11 bool, code int) {
+	if is11 {
+		b.B = append(b.B, "HTTP/1.1 "...)
+	} else {
+		b.B = append(b.B, "HTTP/1.0 "...)
+	}
+	b.B = strconv.AppendInt(b.B, int64(code), 10)
+	b.B = append(b.B, ' ')
+	text := http.StatusText(code)
+	if text == "" {
+		text = "status code " + strconv.Itoa(code)
+	}
+	b.B = append(b.B, text...)
+	b.B = append(b.B, "\r\n"...)
+}
+
+// writeFields writes the header fields in sorted order, as net/http does,
+// skipping trailer-only ones, invalid names, and turning CR or LF inside
+// values into spaces so that no handler can split a response.
+func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, trailers []string) {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) || isTrailer(k, trailers) {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		writeField(b, k, h[k])
+	}
+}
+
+func writeTrailers(b *bytebufferpool.ByteBuffer, h http.Header, declared []string) {
+	for _, k := range declared {
+		ck := http.CanonicalHeaderKey(k)
+		writeField(b, ck, h[ck])
+	}
+	for k, vs := range h {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			writeField(b, name, vs)
+		}
+	}
+}
+
+func isTrailer(k string, trailers []string) bool {
+	for _, t := range trailers {
+		if strings.EqualFold(k, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeField(b *bytebufferpool.ByteBuffer, k string, vs []string) {
+	if !httpguts.ValidHeaderFieldName(k) {
+		return
+	}
+	for _, v := range vs {
+		b.B = append(b.B, k...)
+		b.B = append(b.B, ": "...)
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if c == '\r' || c == '\n' {
+				c = ' '
+			}
+			b.B = append(b.B, c)
+		}
+		b.B = append(b.B, "\r\n"...)
+	}
+}

@@ -1,0 +1,67 @@
+package adapter
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/carhop/carhop/channel"
+)
+
+// serve runs the handler for one complete request. It runs on a worker.
+func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
+	st := cr.Value.(*request)
+	r := st.req
+	if cr.Body != nil {
+		r.Body = cr.Body.Reader()
+	}
+	w := newResponse(s, ch, r, cr.KeepAlive)
+	keepAlive := false
+	if s.run(w, r) {
+		keepAlive = w.finish()
+	} else {
+		w.abort()
+	}
+	st.cancel()
+	ch.Finish(keepAlive)
+}
+
+// run calls the handler and reports whether it returned normally.
+func (s *Server) run(w *response, r *http.Request) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler { //nolint:errorlint // net/http compares the panic value the same way
+				s.cfg.logger.Error("carhop: handler panicked", "method", r.Method, "target", r.RequestURI,
+					"remote", r.RemoteAddr, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			}
+			ok = false
+		}
+	}()
+	s.handler.ServeHTTP(w, r)
+	return true
+}
+
+// errorResponse is the whole response to a refused request.
+func (s *Server) errorResponse(status int, reason string) []byte {
+	body := strconv.Itoa(status) + " " + http.StatusText(status) + ": " + reason + "\n"
+	b := make([]byte, 0, 192+len(body))
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(status)...)
+	b = append(b, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\nConnection: close\r\nDate: "...)
+	b = append(b, s.date.get(time.Now())...)
+	if s.cfg.ident != "" {
+		b = append(b, "\r\nServer: "...)
+		b = append(b, s.cfg.ident...)
+	}
+	b = append(b, "\r\n\r\n"...)
+	return append(b, body...)
+}
+
+var errHijackFailed = errors.New("carhop: hijack failed")

@@ -1,0 +1,534 @@
+package channel
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/carhop/carhop/channel/buffers"
+	"github.com/carhop/carhop/parser"
+)
+
+// ErrClosed is returned to a worker writing to a connection that is gone.
+var ErrClosed = errors.New("carhop: connection closed")
+
+// Conn is the socket side of a channel; gnet's Conn, adapted by the loop.
+type Conn interface {
+	// Write sends or queues bytes. Loop only.
+	Write(p []byte) (int, error)
+	// OutboundBuffered is how many bytes the socket layer still holds.
+	// Loop only.
+	OutboundBuffered() int
+	// Wake makes the loop call Received (with any unread input) and Pump
+	// soon. Any goroutine.
+	Wake() error
+	// Close closes the connection; the loop then calls Closed. Any
+	// goroutine.
+	Close() error
+}
+
+// Request is one request of a channel, from complete head to finished
+// response.
+type Request struct {
+	// Value is what Config.NewRequest returned.
+	Value any
+	// Body holds the request body once the request is complete, or is nil
+	// for a request without one. The channel releases it when the
+	// request is finished.
+	Body *buffers.Overflowable
+	// KeepAlive is the client's wish, from the parser.
+	KeepAlive bool
+	// Err is set for a refused request: no handler runs, the channel
+	// answers it with Config.ErrorResponse and closes.
+	Err *parser.Error
+
+	wantContinue bool // 100-continue is owed once this request is first in line
+	upgrade      bool // the client asked to switch protocols
+}
+
+// Channel is one connection's state. See the package documentation for
+// which goroutine may call what.
+type Channel struct {
+	cfg    *Config
+	conn   Conn
+	remote net.Addr
+	local  net.Addr
+
+	// Loop only.
+	p          *parser.Parser
+	cur        *Request // the request being received
+	refused    bool     // a request was refused: read nothing more
+	lastOut    int      // OutboundBuffered at the last pump
+	startedReq int64    // unix nanos when the current head's first byte arrived
+	upgrading  bool     // an Upgrade request is queued: what follows may not be HTTP
+
+	lastActive atomic.Int64 // unix nanos of the last progress either way
+	reqStarted atomic.Int64 // startedReq, for the ticker
+	timedOut   atomic.Bool  // the ticker found the request too slow
+
+	mu         sync.Mutex
+	room       sync.Cond // signalled when output drains or the connection goes
+	ready      []*Request
+	busy       bool // a task is queued or running for this channel
+	serving    *Request
+	out        *buffers.Overflowable
+	closeAfter bool // close once the output is written
+	draining   bool // the server is shutting down: close when idle
+	closed     bool
+	woken      bool // a Wake is outstanding
+	hijack     *hijack
+	hijacked   bool
+}
+
+// New returns the channel of a freshly accepted connection. cfg must have
+// been through WithDefaults.
+func New(cfg *Config, conn Conn, local, remote net.Addr) *Channel {
+	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote, p: parser.New(cfg.Limits)}
+	ch.room.L = &ch.mu
+	ch.lastActive.Store(time.Now().UnixNano())
+	return ch
+}
+
+// RemoteAddr is the client's address.
+func (ch *Channel) RemoteAddr() net.Addr { return ch.remote }
+
+// LocalAddr is the address the client connected to.
+func (ch *Channel) LocalAddr() net.Addr { return ch.local }
+
+// Received parses newly arrived input (in holds every unconsumed byte) and
+// returns how many bytes were consumed. Loop only.
+func (ch *Channel) Received(in []byte) int {
+	if len(in) > 0 {
+		ch.lastActive.Store(time.Now().UnixNano())
+	}
+	if ch.refused || ch.closing() {
+		return len(in) // nothing after a refused or final request is read
+	}
+	if ch.timedOut.Swap(false) && ch.startedReq != 0 {
+		ch.refuse(errRequestTimeout)
+		return len(in)
+	}
+	n := 0
+	for !ch.refused {
+		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
+			break // parse no further ahead; the input waits
+		}
+		k, ev, err := ch.p.Parse(in[n:])
+		n += k
+		if k > 0 && ch.startedReq == 0 && ev != parser.EventHead {
+			ch.startedReq = time.Now().UnixNano()
+			ch.reqStarted.Store(ch.startedReq)
+		}
+		switch ev {
+		case parser.EventNeedMore:
+			return n
+		case parser.EventHead:
+			ch.startedReq = 0
+			ch.reqStarted.Store(0)
+			ch.startRequest()
+		case parser.EventBody:
+			if _, err := ch.cur.Body.Write(ch.p.Body()); err != nil {
+				ch.cfg.Logger.Error("carhop: cannot buffer request body", "remote", ch.remote, "err", err)
+				ch.refuse(errSpill)
+			}
+		case parser.EventDone:
+			ch.complete()
+		case parser.EventError:
+			ch.refuse(err)
+		}
+	}
+	if ch.refused {
+		return len(in)
+	}
+	if len(in)-n > ch.cfg.MaxUnparsed {
+		ch.cfg.Logger.Warn("carhop: client pipelined too far ahead", "remote", ch.remote, "unparsed", len(in)-n)
+		_ = ch.conn.Close()
+	}
+	return n
+}
+
+var (
+	errSpill          = &parser.Error{Status: 500, Reason: "cannot buffer request body"}
+	errRequestTimeout = &parser.Error{Status: 408, Reason: "request timeout"}
+	errBadHead        = &parser.Error{Status: 400, Reason: "bad request"}
+)
+
+// closing reports whether a response asked to close the connection.
+func (ch *Channel) closing() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.closeAfter
+}
+
+// queued counts complete requests not yet being served.
+func (ch *Channel) queued() int {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return len(ch.ready)
+}
+
+func (ch *Channel) startRequest() {
+	h := ch.p.Request()
+	v, err := ch.cfg.NewRequest(ch, h)
+	if err != nil {
+		var perr *parser.Error
+		if !errors.As(err, &perr) {
+			perr = errBadHead
+		}
+		ch.refuse(perr)
+		return
+	}
+	r := &Request{Value: v, KeepAlive: h.KeepAlive}
+	if _, ok := h.Get("upgrade"); ok {
+		r.upgrade = true
+	}
+	if h.ContentLength != 0 {
+		r.Body = buffers.New(ch.cfg.InbufOverflow, ch.cfg.TempDir)
+	}
+	ch.cur = r
+	if h.ExpectContinue && h.ContentLength != 0 {
+		r.wantContinue = true
+		ch.sendContinue()
+	}
+}
+
+// sendContinue sends the 100 Continue owed to the request being received
+// once nothing is ahead of it, as Waitress does: a client waiting for it
+// would otherwise see it in the middle of an earlier response.
+func (ch *Channel) sendContinue() {
+	r := ch.cur
+	if r == nil || !r.wantContinue {
+		return
+	}
+	ch.mu.Lock()
+	idle := !ch.busy && len(ch.ready) == 0 && ch.outLen() == 0 && !ch.closeAfter
+	ch.mu.Unlock()
+	if idle {
+		r.wantContinue = false
+		_, _ = ch.conn.Write(continueLine)
+	}
+}
+
+var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+// complete queues the received request for a worker.
+func (ch *Channel) complete() {
+	r := ch.cur
+	ch.cur = nil
+	if t := ch.p.Request().Trailers; len(t) > 0 && ch.cfg.Trailers != nil {
+		ch.cfg.Trailers(r, t)
+	}
+	if r.upgrade {
+		ch.upgrading = true
+	}
+	ch.enqueue(r)
+}
+
+func (ch *Channel) enqueue(r *Request) {
+	ch.mu.Lock()
+	ch.ready = append(ch.ready, r)
+	start := !ch.busy && !ch.closed
+	if start {
+		ch.busy = true
+	}
+	ch.mu.Unlock()
+	if start {
+		ch.submit()
+	}
+}
+
+func (ch *Channel) submit() {
+	if err := ch.cfg.Submit(ch.service); err != nil {
+		// The pool is shutting down: nobody will serve this connection.
+		_ = ch.conn.Close()
+	}
+}
+
+// refuse stops reading and queues the error response behind whatever is
+// already queued, so responses stay in request order.
+func (ch *Channel) refuse(err error) {
+	var perr *parser.Error
+	if !errors.As(err, &perr) {
+		perr = errBadHead
+	}
+	ch.refused = true
+	ch.startedReq = 0
+	ch.reqStarted.Store(0)
+	if ch.cur != nil {
+		ch.release(ch.cur)
+		ch.cur = nil
+	}
+	ch.cfg.Logger.Info("carhop: refused request", "remote", ch.remote, "status", perr.Status, "reason", perr.Reason)
+	ch.enqueue(&Request{Err: perr})
+}
+
+// service runs the first queued request. It runs on a worker.
+func (ch *Channel) service() {
+	ch.mu.Lock()
+	if ch.closed || len(ch.ready) == 0 {
+		ch.busy = false
+		ch.mu.Unlock()
+		return
+	}
+	r := ch.ready[0]
+	ch.ready[0] = nil
+	ch.ready = ch.ready[1:]
+	ch.serving = r
+	ch.mu.Unlock()
+	if r.Err != nil {
+		_ = ch.Write(ch.cfg.ErrorResponse(r.Err.Status, r.Err.Reason))
+		ch.Finish(false)
+		return
+	}
+	ch.cfg.Serve(ch, r)
+}
+
+// Write appends response bytes to the output buffer. It pauses while the
+// buffer holds OutbufHighWatermark bytes or more, and fails with ErrClosed
+// once the connection is gone. Worker only.
+func (ch *Channel) Write(p []byte) error {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for !ch.closed && ch.outLen() >= ch.cfg.OutbufHighWatermark {
+		ch.wakeLocked()
+		ch.room.Wait()
+	}
+	if ch.closed {
+		return ErrClosed
+	}
+	if ch.out == nil {
+		ch.out = buffers.New(ch.cfg.OutbufOverflow, ch.cfg.TempDir)
+	}
+	if _, err := ch.out.Write(p); err != nil {
+		return fmt.Errorf("carhop: buffering response: %w", err)
+	}
+	if ch.out.Len() >= int64(ch.cfg.SendBytes) {
+		ch.wakeLocked()
+	}
+	return nil
+}
+
+// Flush asks the loop to send what has been written so far. Worker only.
+func (ch *Channel) Flush() error {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.closed {
+		return ErrClosed
+	}
+	ch.wakeLocked()
+	return nil
+}
+
+// Finish ends the response being served. keepAlive false closes the
+// connection once the output is written, and drops requests pipelined
+// behind this one. The next queued request, if any, goes to the pool.
+// Worker only.
+func (ch *Channel) Finish(keepAlive bool) {
+	ch.mu.Lock()
+	r := ch.serving
+	ch.serving = nil
+	if !keepAlive {
+		ch.closeAfter = true
+	}
+	var dropped []*Request
+	if ch.closeAfter {
+		dropped, ch.ready = ch.ready, nil
+	}
+	next := len(ch.ready) > 0 && !ch.closed
+	ch.busy = next
+	ch.wakeLocked()
+	ch.mu.Unlock()
+	if r != nil {
+		ch.release(r)
+	}
+	for _, d := range dropped {
+		ch.release(d)
+	}
+	if next {
+		ch.submit()
+	}
+}
+
+// release frees a request's body (and its temporary file).
+func (ch *Channel) release(r *Request) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+}
+
+// wakeLocked schedules a pump unless one is already scheduled.
+func (ch *Channel) wakeLocked() {
+	if ch.woken || ch.closed {
+		return
+	}
+	ch.woken = true
+	if err := ch.conn.Wake(); err != nil {
+		ch.woken = false
+	}
+}
+
+// Pump moves output to the socket, closes the connection when a response
+// asked for it, hands the socket to a hijacker, and sends an owed 100
+// Continue. Loop only.
+func (ch *Channel) Pump() {
+	ch.mu.Lock()
+	ch.woken = false
+	if ch.closed || ch.hijacked {
+		ch.mu.Unlock()
+		return
+	}
+	moved := false
+	for ch.outLen() > 0 && ch.conn.OutboundBuffered() < ch.cfg.SendBytes {
+		chunk, err := ch.out.Peek(ch.cfg.SendBytes)
+		if err != nil {
+			ch.mu.Unlock()
+			ch.cfg.Logger.Error("carhop: reading buffered response", "remote", ch.remote, "err", err)
+			_ = ch.conn.Close()
+			return
+		}
+		if _, err := ch.conn.Write(chunk); err != nil {
+			ch.mu.Unlock()
+			return // the loop closes the connection and calls Closed
+		}
+		ch.out.Discard(len(chunk))
+		moved = true
+	}
+	pending := ch.conn.OutboundBuffered()
+	if moved || pending < ch.lastOut {
+		ch.lastActive.Store(time.Now().UnixNano())
+	}
+	ch.lastOut = pending
+	left := ch.outLen()
+	if left < ch.cfg.OutbufHighWatermark {
+		ch.room.Broadcast()
+	}
+	if !ch.busy && len(ch.ready) == 0 {
+		ch.upgrading = false
+	}
+	done := !ch.busy && left == 0 && (ch.closeAfter || ch.draining && len(ch.ready) == 0 && ch.cur == nil && ch.startedReq == 0)
+	h := ch.hijack
+	ch.mu.Unlock()
+
+	switch {
+	case left > 0 || pending > 0:
+		ch.cfg.Poll(ch) // gnet does not say when the socket drains
+	case h != nil:
+		ch.detach(h)
+	case done:
+		_ = ch.conn.Close()
+	default:
+		ch.sendContinue()
+	}
+}
+
+func (ch *Channel) outLen() int64 {
+	if ch.out == nil {
+		return 0
+	}
+	return ch.out.Len()
+}
+
+// Closed is called by the loop once the connection is gone, whoever closed
+// it. Queued requests are dropped, a running one has its context ended,
+// and a worker paused on output is released. Loop only.
+func (ch *Channel) Closed() {
+	ch.mu.Lock()
+	ch.closed = true
+	queued := ch.ready
+	ch.ready = nil
+	serving := ch.serving
+	out := ch.out
+	ch.out = nil
+	h := ch.hijack
+	if ch.hijacked {
+		h = nil // answered already
+	}
+	ch.room.Broadcast()
+	ch.mu.Unlock()
+	if h != nil {
+		h.fd, h.err = -1, ErrClosed
+		close(h.done)
+	}
+	if ch.cur != nil {
+		ch.release(ch.cur)
+		ch.cur = nil
+	}
+	for _, r := range queued {
+		ch.cfg.Cancel(r)
+		ch.release(r)
+	}
+	if serving != nil && !ch.hijacked {
+		ch.cfg.Cancel(serving)
+	}
+	if out != nil {
+		out.Close()
+	}
+}
+
+// Expire applies the timeouts at time now and reports whether it closed
+// the connection. It runs on the loop's ticker goroutine, so it reads only
+// atomics and mutex-guarded state and uses the goroutine-safe Conn methods.
+func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
+	if started := ch.reqStarted.Load(); started != 0 && t.Request > 0 && now.UnixNano()-started > int64(t.Request) {
+		if ch.timedOut.CompareAndSwap(false, true) {
+			_ = ch.conn.Wake() // the loop answers 408
+		}
+		return false
+	}
+	since := now.UnixNano() - ch.lastActive.Load()
+	ch.mu.Lock()
+	writing := ch.outLen() > 0 || ch.lastOut > 0
+	busy := ch.busy
+	ch.mu.Unlock()
+	switch {
+	case writing && t.Write > 0 && since > int64(t.Write):
+		// Also frees a worker paused on a client that stopped reading.
+		ch.cfg.Logger.Info("carhop: client not reading its response", "remote", ch.remote)
+		_ = ch.conn.Close()
+		return true
+	case !writing && !busy && t.Idle > 0 && since > int64(t.Idle):
+		_ = ch.conn.Close()
+		return true
+	}
+	return false
+}
+
+// Idle reports whether the channel has no request in any stage, so that a
+// draining server may close it. Any goroutine.
+func (ch *Channel) Idle() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return !ch.busy && len(ch.ready) == 0 && ch.outLen() == 0 && ch.reqStarted.Load() == 0
+}
+
+// Drain makes the channel close as soon as it has no request in any stage:
+// a request being received is still received, served and answered (with
+// "Connection: close"). Any goroutine.
+func (ch *Channel) Drain() {
+	ch.mu.Lock()
+	ch.draining = true
+	ch.wakeLocked()
+	ch.mu.Unlock()
+}
+
+// Draining reports whether the server is shutting down, so that the
+// response being written should carry "Connection: close". Any goroutine.
+func (ch *Channel) Draining() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.draining
+}
+
+// Wake makes the loop pump this channel soon. Any goroutine.
+func (ch *Channel) Wake() {
+	ch.mu.Lock()
+	ch.wakeLocked()
+	ch.mu.Unlock()
+}
+
+// LogValue lets a channel be logged as its remote address.
+func (ch *Channel) LogValue() slog.Value { return slog.StringValue(ch.remote.String()) }

@@ -1,0 +1,114 @@
+package channel
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/carhop/carhop/parser"
+)
+
+// Config is shared by every channel of a server and read-only once the
+// server runs. Zero sizes take the defaults below.
+type Config struct {
+	// Limits are the parser's limits.
+	Limits parser.Limits
+
+	// InbufOverflow is how many body bytes of one request stay in memory
+	// before the rest goes to a temporary file. Waitress inbuf_overflow.
+	InbufOverflow int
+	// OutbufOverflow is how many response bytes wait in memory before the
+	// rest goes to a temporary file. Waitress outbuf_overflow.
+	OutbufOverflow int
+	// OutbufHighWatermark is how many response bytes may wait for a slow
+	// client before the worker writing them is paused. Waitress
+	// outbuf_high_watermark.
+	OutbufHighWatermark int64
+	// SendBytes is the most output the loop hands the socket layer per
+	// connection at a time; the rest waits in the channel's own buffer,
+	// which can spill to disk, rather than in gnet's, which cannot.
+	SendBytes int
+	// MaxPipelined is how many complete requests a channel parses ahead
+	// of the one being served before it stops reading its input.
+	MaxPipelined int
+	// MaxUnparsed bounds the input a channel holds unparsed while it is
+	// not reading (pipelining ahead of MaxPipelined); a client that sends
+	// more is disconnected.
+	MaxUnparsed int
+	// TempDir is where spilled bodies and output go; "" means os.TempDir.
+	TempDir string
+	// Logger receives one record per refused request and per I/O failure.
+	Logger *slog.Logger
+
+	// NewRequest turns a parsed request head into the adapter's request
+	// value. It runs on the event loop as soon as the head is complete; an
+	// error refuses the request (a *parser.Error chooses the status, any
+	// other error means 400).
+	NewRequest func(ch *Channel, head *parser.Request) (any, error)
+	// Trailers is given the trailer fields of a chunked request when it
+	// completes, on the event loop; they alias the parser's buffer.
+	Trailers func(r *Request, trailers []parser.Header)
+	// Serve runs one complete request on a worker goroutine and must end
+	// by calling ch.Finish.
+	Serve func(ch *Channel, r *Request)
+	// ErrorResponse formats the complete response for a refused request,
+	// including "Connection: close".
+	ErrorResponse func(status int, reason string) []byte
+	// Cancel is called on the event loop when the connection goes away
+	// while r is queued or being served (its context should end).
+	Cancel func(r *Request)
+	// Submit runs fn on a worker; it must not block.
+	Submit func(fn func()) error
+	// Poll asks the loop to wake this channel again soon: it has output
+	// the socket could not take yet, and gnet says nothing when it can.
+	Poll func(ch *Channel)
+}
+
+// Defaults for Config's sizes, chosen in docs/operations.md.
+const (
+	DefaultInbufOverflow       = 512 << 10
+	DefaultOutbufOverflow      = 1 << 20
+	DefaultOutbufHighWatermark = 16 << 20
+	DefaultSendBytes           = 64 << 10
+	DefaultMaxPipelined        = 16
+	DefaultMaxUnparsed         = 1 << 20
+)
+
+// WithDefaults returns c with every zero size replaced by its default.
+func (c Config) WithDefaults() Config {
+	if c.InbufOverflow <= 0 {
+		c.InbufOverflow = DefaultInbufOverflow
+	}
+	if c.OutbufOverflow <= 0 {
+		c.OutbufOverflow = DefaultOutbufOverflow
+	}
+	if c.OutbufHighWatermark <= 0 {
+		c.OutbufHighWatermark = DefaultOutbufHighWatermark
+	}
+	if c.SendBytes <= 0 {
+		c.SendBytes = DefaultSendBytes
+	}
+	if c.MaxPipelined <= 0 {
+		c.MaxPipelined = DefaultMaxPipelined
+	}
+	if c.MaxUnparsed <= 0 {
+		c.MaxUnparsed = DefaultMaxUnparsed
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Limits = parser.New(c.Limits).Limits()
+	return c
+}
+
+// Timeouts are checked by the loop's ticker through [Channel.Expire].
+type Timeouts struct {
+	// Idle closes a connection with no request in progress after this
+	// long without traffic. Waitress channel_timeout.
+	Idle time.Duration
+	// Request answers 408 and closes when a request has been arriving for
+	// this long without being complete: a client that dribbles its head
+	// or body never holds a connection slot longer than this.
+	Request time.Duration
+	// Write closes a connection whose output has not moved for this long.
+	Write time.Duration
+}

@@ -1,0 +1,31 @@
+// Package channel holds the state of one client connection, Waitress's
+// "channel": the request parser, the body of the request being received,
+// the queue of complete requests waiting for a worker, and the output
+// buffer between the handler and the socket.
+//
+// Two kinds of goroutine touch a channel, and the split is the design:
+//
+//   - The event loop that owns the connection calls [Channel.Received],
+//     [Channel.Pump], [Channel.Closed] and [Channel.Expire]. Only it
+//     parses, reads request bytes, writes to the socket and closes it.
+//     It never blocks and never runs application code.
+//   - One worker at a time (the channel submits at most one task to the
+//     pool, so pipelined requests are answered in order) runs a complete
+//     request through the [Config.Serve] hook, which writes the response
+//     with [Channel.Write], [Channel.Flush] and [Channel.Finish]. Workers
+//     never touch the socket: they fill the output buffer and wake the loop.
+//
+// The fields shared by both are guarded by the channel's mutex; the ones
+// marked "loop only" are touched by the event loop alone.
+//
+// Flow control, which gnet lacks: the loop parses ahead at most
+// [Config.MaxPipelined] complete requests and then stops consuming input;
+// request bodies beyond [Config.InbufOverflow] bytes go to a temporary
+// file; output waits in a buffer that spills to a temporary file beyond
+// [Config.OutbufOverflow] bytes, and a worker writing into it pauses once
+// it holds [Config.OutbufHighWatermark] bytes, until the client reads.
+//
+// The package does not know net/http: the adapter turns a parsed head into
+// whatever request value it wants through [Config.NewRequest] and formats
+// responses itself.
+package channel

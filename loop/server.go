@@ -1,0 +1,288 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/carhop/carhop/channel"
+)
+
+// Config configures the event loops.
+type Config struct {
+	// Addrs are gnet addresses: "tcp://host:port", "tcp6://[::1]:0",
+	// "unix:///path".
+	Addrs []string
+	// Loops is the number of event loops; 0 means GOMAXPROCS.
+	Loops int
+	// ConnectionLimit bounds open connections; above it a new connection
+	// is answered 503 and closed. 0 means no limit.
+	ConnectionLimit int
+	// Timeouts are applied every CleanupInterval.
+	Timeouts        channel.Timeouts
+	CleanupInterval time.Duration
+	// PollInterval is how often channels whose output the socket could
+	// not take are looked at again.
+	PollInterval time.Duration
+	// ReusePort sets SO_REUSEPORT so that several processes can share a
+	// port.
+	ReusePort bool
+	// Channel configures every connection's channel. Its Poll hook is set
+	// by the loop.
+	Channel channel.Config
+	Logger  *slog.Logger
+}
+
+// Server is a set of gnet event loops serving channels.
+type Server struct {
+	gnet.BuiltinEventEngine
+	cfg Config
+	ch  channel.Config
+
+	eng     gnet.Engine
+	booted  chan struct{}
+	addrs   []net.Addr
+	bootErr error
+
+	open     atomic.Int64
+	draining atomic.Bool
+
+	mu       sync.Mutex
+	channels map[*channel.Channel]struct{}
+	polls    map[*channel.Channel]struct{}
+	lastScan time.Time
+}
+
+// New prepares a server; Run starts it.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.CleanupInterval <= 0 {
+		cfg.CleanupInterval = time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 5 * time.Millisecond
+	}
+	if cfg.Loops <= 0 {
+		cfg.Loops = runtime.GOMAXPROCS(0)
+	}
+	s := &Server{
+		cfg:      cfg,
+		booted:   make(chan struct{}),
+		channels: make(map[*channel.Channel]struct{}),
+		polls:    make(map[*channel.Channel]struct{}),
+	}
+	s.ch = cfg.Channel.WithDefaults()
+	s.ch.Poll = s.poll
+	return s
+}
+
+// Run serves until Stop. It returns once the engine has stopped.
+func (s *Server) Run() error {
+	err := gnet.Rotate(s, s.cfg.Addrs,
+		gnet.WithNumEventLoop(s.cfg.Loops),
+		gnet.WithTicker(true),
+		gnet.WithReuseAddr(true),
+		gnet.WithReusePort(s.cfg.ReusePort),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLogger(gnetLogger{s.cfg.Logger}),
+	)
+	select {
+	case <-s.booted:
+	default:
+		s.bootErr = err
+		close(s.booted)
+	}
+	if err != nil {
+		return fmt.Errorf("carhop: event loop: %w", err)
+	}
+	return nil
+}
+
+// Ready is closed once the listeners are bound (or binding failed: then
+// Addrs is empty and Run returns the error).
+func (s *Server) Ready() <-chan struct{} { return s.booted }
+
+// Addrs are the bound listener addresses, valid after Ready.
+func (s *Server) Addrs() []net.Addr { return s.addrs }
+
+// OnBoot records the addresses the listeners really bound (":0" included).
+func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	for _, a := range s.cfg.Addrs {
+		network, addr, _ := strings.Cut(a, "://")
+		fd, err := eng.DupListener(network, addr)
+		if err != nil {
+			s.cfg.Logger.Error("carhop: cannot inspect listener", "addr", a, "err", err)
+			continue
+		}
+		if sa, err := unix.Getsockname(fd); err == nil {
+			s.addrs = append(s.addrs, sockaddr(sa))
+		}
+		_ = unix.Close(fd)
+	}
+	close(s.booted)
+	return gnet.None
+}
+
+func sockaddr(sa unix.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
+	}
+	return nil
+}
+
+// OnOpen admits a connection, or answers 503 and closes it when the server
+// is full or draining. gnet has already accepted it, so leaving it in the
+// kernel's backlog is not possible.
+func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if s.draining.Load() {
+		return unavailable, gnet.Close
+	}
+	if n := s.open.Add(1); s.cfg.ConnectionLimit > 0 && n > int64(s.cfg.ConnectionLimit) {
+		s.open.Add(-1)
+		return unavailable, gnet.Close
+	}
+	// gnet reports the listener's configured address (":0", "0.0.0.0");
+	// handlers want the address the client really reached.
+	local := c.LocalAddr()
+	if sa, err := unix.Getsockname(c.Fd()); err == nil {
+		if a := sockaddr(sa); a != nil {
+			local = a
+		}
+	}
+	ch := channel.New(&s.ch, conn{c}, local, c.RemoteAddr())
+	c.SetContext(ch)
+	s.mu.Lock()
+	s.channels[ch] = struct{}{}
+	s.mu.Unlock()
+	return nil, gnet.None
+}
+
+var unavailable = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nservice unavailable\n")
+
+// OnTraffic feeds new input to the channel and pumps its output. A Wake
+// from a worker lands here too, with no new input.
+func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
+	ch, ok := c.Context().(*channel.Channel)
+	if !ok {
+		return gnet.Close
+	}
+	in, _ := c.Peek(-1)
+	if n := ch.Received(in); n > 0 {
+		_, _ = c.Discard(n)
+	}
+	ch.Pump()
+	return gnet.None
+}
+
+// OnClose releases the channel, whoever closed the connection.
+func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
+	ch, ok := c.Context().(*channel.Channel)
+	if !ok {
+		return gnet.None
+	}
+	c.SetContext(nil)
+	ch.Closed()
+	s.mu.Lock()
+	delete(s.channels, ch)
+	delete(s.polls, ch)
+	s.mu.Unlock()
+	s.open.Add(-1)
+	return gnet.None
+}
+
+// poll is the channels' Poll hook.
+func (s *Server) poll(ch *channel.Channel) {
+	s.mu.Lock()
+	s.polls[ch] = struct{}{}
+	s.mu.Unlock()
+}
+
+// OnTick wakes channels waiting for their sockets to drain and, every
+// CleanupInterval, applies the timeouts.
+func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	now := time.Now()
+	s.mu.Lock()
+	var wake []*channel.Channel
+	for ch := range s.polls {
+		wake = append(wake, ch)
+	}
+	clear(s.polls)
+	var scan []*channel.Channel
+	if now.Sub(s.lastScan) >= s.cfg.CleanupInterval {
+		s.lastScan = now
+		for ch := range s.channels {
+			scan = append(scan, ch)
+		}
+	}
+	s.mu.Unlock()
+	for _, ch := range wake {
+		ch.Wake()
+	}
+	for _, ch := range scan {
+		ch.Expire(now, s.cfg.Timeouts)
+	}
+	return s.cfg.PollInterval, gnet.None
+}
+
+// Open is the number of open connections.
+func (s *Server) Open() int { return int(s.open.Load()) }
+
+// Drain refuses new connections, lets every channel finish the requests it
+// has (received, queued or running) and deliver their responses, closes
+// each as it becomes idle, and returns once none is left or ctx ends.
+func (s *Server) Drain(ctx context.Context) error {
+	s.draining.Store(true)
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		chs := make([]*channel.Channel, 0, len(s.channels))
+		for ch := range s.channels {
+			chs = append(chs, ch)
+		}
+		s.mu.Unlock()
+		if len(chs) == 0 {
+			return nil
+		}
+		for _, ch := range chs {
+			ch.Drain()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Stop stops the engine, closing whatever connections remain.
+func (s *Server) Stop(ctx context.Context) error {
+	<-s.booted
+	if s.bootErr != nil {
+		return nil
+	}
+	err := s.eng.Stop(ctx)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("carhop: stopping event loops: %w", err)
+	}
+	return nil
+}
