@@ -1,0 +1,109 @@
+package adapter
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkServe measures whole requests per second through the server, a
+// keep-alive client and the same hello handler, for carhop and net/http in
+// the same run: `benchstat -col /impl`. The client is deliberately minimal
+// so that it costs both servers the same.
+func BenchmarkServe(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "Hello, World!")
+	})
+	for _, conns := range []int{1, 50} {
+		b.Run("conns="+strconv.Itoa(conns)+"/impl=carhop", func(b *testing.B) {
+			s, err := New(h, WithListen("127.0.0.1:0"), WithLogger(slog.New(slog.DiscardHandler)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			go func() { _ = s.Serve() }()
+			<-s.Ready()
+			defer func() { _ = s.Close() }()
+			load(b, s.Addrs()[0].String(), conns)
+		})
+		b.Run("conns="+strconv.Itoa(conns)+"/impl=net-http", func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
+			go func() { _ = srv.Serve(ln) }()
+			defer func() { _ = srv.Close() }()
+			load(b, ln.Addr().String(), conns)
+		})
+	}
+}
+
+// load sends b.N GET requests over conns keep-alive connections.
+func load(b *testing.B, addr string, conns int) {
+	req := []byte("GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+	var wg sync.WaitGroup
+	work := make(chan struct{}, conns*2)
+	errs := make(chan error, conns)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for range work {
+				if _, err := c.Write(req); err != nil {
+					errs <- err
+					return
+				}
+				if err := readResponse(r); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < b.N; i++ {
+		work <- struct{}{}
+	}
+	close(work)
+	wg.Wait()
+	b.StopTimer()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+}
+
+// readResponse reads a response head and its Content-Length body.
+func readResponse(r *bufio.Reader) error {
+	n := 0
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) == 2 {
+			break
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+			n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		}
+	}
+	_, err := r.Discard(n)
+	return err
+}

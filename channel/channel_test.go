@@ -1,0 +1,168 @@
+package channel
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/parser"
+)
+
+// fakeConn plays the event loop's socket: it records what the channel
+// writes, and runs the loop's side synchronously when woken.
+type fakeConn struct {
+	mu     sync.Mutex
+	out    bytes.Buffer
+	closed bool
+	wakes  int
+}
+
+func (f *fakeConn) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.out.Write(p)
+}
+func (f *fakeConn) OutboundBuffered() int { return 0 }
+func (f *fakeConn) Wake() error {
+	f.mu.Lock()
+	f.wakes++
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeConn) Close() error {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	return nil
+}
+
+// harness runs a channel with tasks queued for the test to run by hand, so
+// that the order of loop and worker steps is under the test's control.
+type harness struct {
+	ch    *Channel
+	conn  *fakeConn
+	tasks []func()
+	heads []string // targets, in the order NewRequest saw them
+}
+
+func newHarness(t *testing.T, mutate func(*Config)) *harness {
+	h := &harness{conn: &fakeConn{}}
+	cfg := Config{
+		Logger: slog.New(slog.DiscardHandler),
+		NewRequest: func(_ *Channel, head *parser.Request) (any, error) {
+			h.heads = append(h.heads, string(head.Target))
+			return string(head.Target), nil
+		},
+		Serve: func(ch *Channel, r *Request) {
+			body := ""
+			if r.Body != nil {
+				b, _ := r.Body.Peek(1 << 20)
+				body = string(b)
+			}
+			_ = ch.Write([]byte(fmt.Sprintf("[%s %s]", r.Value, body)))
+			ch.Finish(r.KeepAlive)
+		},
+		ErrorResponse: func(status int, reason string) []byte { return []byte(fmt.Sprintf("[%d %s]", status, reason)) },
+		Cancel:        func(*Request) {},
+		Submit:        func(fn func()) error { h.tasks = append(h.tasks, fn); return nil },
+		Poll:          func(*Channel) {},
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	cfg = cfg.WithDefaults()
+	h.ch = New(&cfg, h.conn, &net.TCPAddr{}, &net.TCPAddr{})
+	t.Cleanup(h.ch.Closed)
+	return h
+}
+
+// runTasks runs queued worker tasks (and the tasks they queue) and pumps.
+func (h *harness) runTasks() {
+	for len(h.tasks) > 0 {
+		t := h.tasks[0]
+		h.tasks = h.tasks[1:]
+		t()
+		h.ch.Pump()
+	}
+}
+
+func (h *harness) output() string {
+	h.conn.mu.Lock()
+	defer h.conn.mu.Unlock()
+	return h.conn.out.String()
+}
+
+func TestChannelAnswersPipelinedRequestsInOrder(t *testing.T) {
+	h := newHarness(t, nil)
+	in := "GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: h\r\n\r\n"
+	n := h.ch.Received([]byte(in))
+	assert.Equal(t, len(in), n)
+	assert.Len(t, h.tasks, 1, "one task per connection at a time")
+	h.runTasks()
+	assert.Equal(t, "[/a ][/b hi][/c ]", h.output())
+	assert.False(t, h.conn.closed)
+}
+
+func TestChannelStopsParsingAheadAtLimit(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxPipelined = 2 })
+	in := strings.Repeat("GET /x HTTP/1.1\r\nHost: h\r\n\r\n", 5)
+	n := h.ch.Received([]byte(in))
+	one := len(in) / 5
+	// The first request is handed to a task at once but stays queued until
+	// the task runs, so two requests are parsed and the rest wait unread.
+	assert.Equal(t, 2*one, n)
+	h.runTasks()
+	n += h.ch.Received([]byte(in[n:]))
+	h.runTasks()
+	n += h.ch.Received([]byte(in[n:]))
+	h.runTasks()
+	assert.Equal(t, len(in), n)
+	assert.Equal(t, strings.Repeat("[/x ]", 5), h.output())
+}
+
+func TestChannelDisconnectsClientPilingUpInput(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxPipelined = 1; c.MaxUnparsed = 100 })
+	in := strings.Repeat("GET /x HTTP/1.1\r\nHost: h\r\n\r\n", 10)
+	h.ch.Received([]byte(in))
+	assert.True(t, h.conn.closed)
+}
+
+func TestChannelErrorComesAfterEarlierResponses(t *testing.T) {
+	h := newHarness(t, nil)
+	in := "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n"
+	assert.Equal(t, len(in), h.ch.Received([]byte(in)), "everything after the error is discarded")
+	h.runTasks()
+	assert.Equal(t, "[/a ][400 invalid header field name]", h.output())
+	assert.True(t, h.conn.closed)
+	assert.Equal(t, []string{"/a"}, h.heads, "no head after the bad one was even built")
+}
+
+func TestChannelContinueWaitsForEarlierResponse(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ch.Received([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\nPUT /b HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"))
+	assert.Empty(t, h.output(), "no 100 Continue while /a is still owed")
+	h.runTasks()
+	assert.Equal(t, "[/a ]HTTP/1.1 100 Continue\r\n\r\n", h.output())
+	h.ch.Received([]byte("ok"))
+	h.runTasks()
+	assert.Equal(t, "[/a ]HTTP/1.1 100 Continue\r\n\r\n[/b ok]", h.output())
+}
+
+func TestChannelCloseAfterConnectionClose(t *testing.T) {
+	h := newHarness(t, nil)
+	in := "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+	h.ch.Received([]byte(in))
+	h.runTasks()
+	assert.Equal(t, "[/a ]", h.output())
+	assert.True(t, h.conn.closed)
+	require.Zero(t, h.ch.Received([]byte("GET /c HTTP/1.1\r\nHost: h\r\n\r\n"))-len("GET /c HTTP/1.1\r\nHost: h\r\n\r\n"))
+	h.runTasks()
+	assert.Equal(t, "[/a ]", h.output(), "nothing after a Connection: close response runs")
+}
