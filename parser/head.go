@@ -92,7 +92,7 @@ func (p *Parser) requestLine(line []byte) *Error {
 // badByte returns ErrBareCR when the byte at i is a CR, so that the error
 // names the real offence, and otherwise err.
 func badByte(line []byte, i int, err *Error) *Error {
-	if i < len(line) && line[i] == '\r' {
+	if i >= 0 && i < len(line) && line[i] == '\r' {
 		return ErrBareCR
 	}
 	return err

@@ -50,6 +50,7 @@ func TestRejects(t *testing.T) {
 		{"scheme without rest", "GET http: HTTP/1.1\r\n" + host + "\r\n", Limits{}, ErrTarget},
 		{"absolute URI without authority", "GET urn:x HTTP/1.1\r\n" + host + "\r\n", Limits{}, ErrTarget},
 		{"CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", Limits{}, ErrConnect},
+		{"empty version", "GET / \r\n\r\n", Limits{}, ErrVersion},
 		{"lower-case version", "GET / http/1.1\r\n" + host + "\r\n", Limits{}, ErrVersion},
 		{"version with spaces", "GET / HTTP/1.1 \r\n" + host + "\r\n", Limits{}, ErrVersion},
 		{"long version", "GET / HTTP/1.10\r\n" + host + "\r\n", Limits{}, ErrVersion},
