@@ -1,0 +1,189 @@
+package buffers
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The thresholds Waitress uses (adjustments.py): a request body stays in
+// memory up to inbuf_overflow, a response's output up to outbuf_overflow.
+const (
+	DefaultInputOverflow  = 512 << 10
+	DefaultOutputOverflow = 1 << 20
+)
+
+var (
+	// ErrSpill is wrapped, together with the OS error, by a Write that
+	// could not move bytes to a temporary file: the directory is missing
+	// or unwritable, or the disk is full. The request cannot be buffered,
+	// so the caller answers 500 or 503 and closes the buffer.
+	ErrSpill = errors.New("carhop/buffers: cannot spill to temporary file")
+
+	// ErrClosed is returned by every operation on a closed buffer and by a
+	// reader whose buffer was closed or reset after it was handed out.
+	ErrClosed = errors.New("carhop/buffers: buffer closed")
+
+	// ErrSealed is returned by Write after Reader: the body belongs to the
+	// handler from then on, and a late write would race with its reads.
+	ErrSealed = errors.New("carhop/buffers: write after Reader")
+)
+
+// Overflowable is a FIFO byte queue that keeps up to an overflow threshold
+// of bytes in pooled memory and appends the rest to an anonymous temporary
+// file. Bytes always come out in the order they went in: the memory-resident
+// prefix first, then the file. Once a buffer has spilled, new bytes go to
+// the file until the buffer is drained; then the file is closed and the
+// buffer starts over in memory.
+//
+// Memory held never exceeds the threshold plus one 32 KiB chunk. Files are
+// never compacted, but once 16 MiB of a file has been consumed new bytes
+// go to a second one, and the first is closed when it drains; so a writer
+// that stays ahead of a slow reader for good costs a bounded amount of
+// disk and at most two descriptors, not everything it ever sent.
+//
+// An Overflowable is not safe for concurrent use. Its owner, the channel,
+// guards it with its own mutex or hands it over whole (see Reader).
+//
+// The zero value is an empty buffer with no memory allowance, which sends
+// every byte to a file in os.TempDir; use New.
+type Overflowable struct {
+	mem      memory
+	file     disk
+	overflow int
+	dir      string
+	err      error  // sticky spill failure; cleared by Reset
+	gen      uint64 // bumped by Reset and Close to disown outstanding readers
+	sealed   bool
+	closed   bool
+}
+
+// New returns an empty buffer that keeps up to overflow bytes in memory
+// and spills the rest to a temporary file in dir ("" means os.TempDir).
+// An overflow ≤ 0 spills everything.
+func New(overflow int, dir string) *Overflowable {
+	return &Overflowable{overflow: max(overflow, 0), dir: dir}
+}
+
+// Write appends p. It fails only when bytes must spill and the temporary
+// file cannot be created or written; the error then wraps both ErrSpill and
+// the OS error, n counts the bytes that were stored (they can still be
+// read), and every later Write fails the same way until Reset. Write has no
+// size limit of its own: body and output limits are the caller's.
+func (o *Overflowable) Write(p []byte) (int, error) {
+	switch {
+	case o.closed:
+		return 0, ErrClosed
+	case o.sealed:
+		return 0, ErrSealed
+	case o.err != nil:
+		return 0, o.err
+	case len(p) == 0:
+		return 0, nil
+	}
+	n := 0
+	if !o.file.isOpen() {
+		room := o.overflow - o.mem.stored()
+		if room >= len(p) {
+			o.mem.write(p)
+			return len(p), nil
+		}
+		// Fill memory to the threshold exactly: those bytes are the ones
+		// the pump or the handler reads without touching the disk.
+		if room > 0 {
+			o.mem.write(p[:room])
+			n, p = room, p[room:]
+		}
+		if err := o.file.open(o.dir); err != nil {
+			return n, o.fail(err)
+		}
+	}
+	m, err := o.file.write(p, o.dir)
+	n += m
+	if err != nil {
+		return n, o.fail(err)
+	}
+	return n, nil
+}
+
+func (o *Overflowable) fail(err error) error {
+	o.err = fmt.Errorf("%w: %w", ErrSpill, err)
+	return o.err
+}
+
+// Peek returns up to max bytes from the front of the queue without
+// consuming them: the next contiguous run, which may be shorter than max
+// and than Len (it ends at a chunk boundary, at the end of memory, or at
+// the end of the file read window). From memory the slice aliases the
+// buffer; from the file it is read into a reusable window, so a Peek
+// repeated without Discard does not read the file again. The slice is
+// valid until the next Write, Discard, Reset or Close. An empty queue gives
+// an empty slice and no error; an error means the temporary file could not
+// be read.
+func (o *Overflowable) Peek(max int) ([]byte, error) {
+	switch {
+	case o.closed:
+		return nil, ErrClosed
+	case max <= 0:
+		return nil, nil
+	case o.mem.n > 0:
+		return o.mem.peek(max), nil
+	case o.file.len() > 0:
+		return o.file.peek(max)
+	}
+	return nil, nil
+}
+
+// Discard consumes the first n bytes, typically those a socket accepted
+// out of the last Peek, returning memory to the pool chunk by chunk and
+// closing the temporary file once everything is consumed. It panics if n
+// is negative or exceeds Len: the caller's accounting is wrong, and
+// guessing would send the client bytes out of order.
+func (o *Overflowable) Discard(n int) {
+	if n < 0 || int64(n) > o.Len() {
+		panic(fmt.Sprintf("carhop/buffers: Discard(%d) with %d bytes queued", n, o.Len()))
+	}
+	k := min(n, o.mem.n)
+	o.mem.discard(k)
+	if n > k {
+		o.file.discard(int64(n - k))
+	}
+}
+
+// Len is the number of bytes queued, in memory and in the file.
+func (o *Overflowable) Len() int64 { return int64(o.mem.n) + o.file.len() }
+
+// InMemory is the number of queued bytes held in memory.
+func (o *Overflowable) InMemory() int { return o.mem.n }
+
+// Spilled reports whether a temporary file is open, which it stays from
+// the first byte that did not fit in memory until the buffer is drained.
+func (o *Overflowable) Spilled() bool { return o.file.isOpen() }
+
+// Reset discards everything, returns memory to the pool and closes the
+// temporary file, leaving the buffer empty and writable as if new, also
+// after Close. Readers handed out before fail with ErrClosed.
+func (o *Overflowable) Reset() {
+	_ = o.release() // the bytes are discarded: a close error loses nothing
+	o.err, o.sealed, o.closed = nil, false, false
+}
+
+// Close releases everything like Reset and makes every later operation,
+// and every reader handed out before, fail with ErrClosed. It is
+// idempotent. The error is the temporary file's close (or, where the file
+// could not be unlinked at creation, removal) error, worth logging only:
+// on Unix the file has no name and vanishes with its descriptor.
+func (o *Overflowable) Close() error {
+	err := o.release()
+	o.closed = true
+	return err
+}
+
+func (o *Overflowable) release() error {
+	o.gen++
+	o.mem.reset()
+	return o.file.close()
+}
+
+// held is the memory the buffer costs: chunk capacity plus the file read
+// window. Tests check it against the threshold plus one chunk.
+func (o *Overflowable) held() int { return o.mem.held + o.file.heldWindow() }
