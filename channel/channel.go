@@ -71,7 +71,7 @@ type Channel struct {
 	timedOut   atomic.Bool  // the ticker found the request too slow
 
 	mu         sync.Mutex
-	room       sync.Cond // signalled when output drains or the connection goes
+	room       chan struct{} // made by a paused writer, closed when output drains or the connection goes
 	ready      []*Request
 	busy       bool // a task is queued or running for this channel
 	serving    *Request
@@ -87,8 +87,7 @@ type Channel struct {
 // New returns the channel of a freshly accepted connection. cfg must have
 // been through WithDefaults.
 func New(cfg *Config, conn Conn, local, remote net.Addr) *Channel {
-	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote, p: parser.New(cfg.Limits)}
-	ch.room.L = &ch.mu
+	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote}
 	ch.lastActive.Store(time.Now().UnixNano())
 	return ch
 }
@@ -112,7 +111,20 @@ func (ch *Channel) Received(in []byte) int {
 		ch.refuse(errRequestTimeout)
 		return len(in)
 	}
+	if ch.p == nil {
+		if len(in) == 0 {
+			return 0
+		}
+		ch.p = ch.cfg.pools.parser()
+	}
 	n := 0
+	defer func() {
+		// Between requests the parser goes back to the pool.
+		if ch.p != nil && !ch.refused && n == len(in) && ch.cur == nil && ch.p.Idle() {
+			ch.cfg.pools.putParser(ch.p)
+			ch.p = nil
+		}
+	}()
 	for !ch.refused {
 		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
 			break // parse no further ahead; the input waits
@@ -295,13 +307,21 @@ func (ch *Channel) Write(p []byte) error {
 	defer ch.mu.Unlock()
 	for !ch.closed && ch.outLen() >= ch.cfg.OutbufHighWatermark {
 		ch.wakeLocked()
-		ch.room.Wait()
+		// A channel rather than a sync.Cond: pausing is rare, and an idle
+		// connection should not carry a Cond's 48 bytes.
+		if ch.room == nil {
+			ch.room = make(chan struct{})
+		}
+		room := ch.room
+		ch.mu.Unlock()
+		<-room
+		ch.mu.Lock()
 	}
 	if ch.closed {
 		return ErrClosed
 	}
 	if ch.out == nil {
-		ch.out = buffers.New(ch.cfg.OutbufOverflow, ch.cfg.TempDir)
+		ch.out = ch.cfg.pools.output()
 	}
 	if _, err := ch.out.Write(p); err != nil {
 		return fmt.Errorf("carhop: buffering response: %w", err)
@@ -404,10 +424,14 @@ func (ch *Channel) Pump() {
 	ch.lastOut = pending
 	left := ch.outLen()
 	if left < ch.cfg.OutbufHighWatermark {
-		ch.room.Broadcast()
+		ch.wakeWriter()
 	}
 	if !ch.busy && len(ch.ready) == 0 {
 		ch.upgrading = false
+	}
+	if left == 0 && !ch.busy && ch.out != nil {
+		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
+		ch.out = nil
 	}
 	done := !ch.busy && left == 0 && (ch.closeAfter || ch.draining && len(ch.ready) == 0 && ch.cur == nil && ch.startedReq == 0)
 	h := ch.hijack
@@ -422,6 +446,14 @@ func (ch *Channel) Pump() {
 		_ = ch.conn.Close()
 	default:
 		ch.sendContinue()
+	}
+}
+
+// wakeWriter releases a worker paused in Write. Called with mu held.
+func (ch *Channel) wakeWriter() {
+	if ch.room != nil {
+		close(ch.room)
+		ch.room = nil
 	}
 }
 
@@ -447,7 +479,7 @@ func (ch *Channel) Closed() {
 	if ch.hijacked {
 		h = nil // answered already
 	}
-	ch.room.Broadcast()
+	ch.wakeWriter()
 	ch.mu.Unlock()
 	if h != nil {
 		h.fd, h.err = -1, ErrClosed

@@ -58,6 +58,8 @@ type Config struct {
 	Cancel func(r *Request)
 	// Submit runs fn on a worker; it must not block.
 	Submit func(fn func()) error
+	pools  *pools
+
 	// Poll asks the loop to wake this channel again soon: it has output
 	// the socket could not take yet, and gnet says nothing when it can.
 	Poll func(ch *Channel)
@@ -97,6 +99,7 @@ func (c Config) WithDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	c.Limits = parser.New(c.Limits).Limits()
+	c.pools = newPools(&c)
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -61,6 +62,7 @@ type Server struct {
 	channels map[*channel.Channel]struct{}
 	polls    map[*channel.Channel]struct{}
 	lastScan time.Time
+	locals   sync.Map // netip.AddrPort -> net.Addr
 }
 
 // New prepares a server; Run starts it.
@@ -148,6 +150,25 @@ func sockaddr(sa unix.Sockaddr) net.Addr {
 	return nil
 }
 
+// intern returns one shared net.Addr per local address: connections to
+// the same listener share it instead of each holding a copy.
+func (s *Server) intern(sa unix.Sockaddr) net.Addr {
+	var key netip.AddrPort
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		key = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		key = netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+	default:
+		return sockaddr(sa)
+	}
+	if a, ok := s.locals.Load(key); ok {
+		return a.(net.Addr)
+	}
+	a, _ := s.locals.LoadOrStore(key, sockaddr(sa))
+	return a.(net.Addr)
+}
+
 // OnOpen admits a connection, or answers 503 and closes it when the server
 // is full or draining. gnet has already accepted it, so leaving it in the
 // kernel's backlog is not possible.
@@ -163,7 +184,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	// handlers want the address the client really reached.
 	local := c.LocalAddr()
 	if sa, err := unix.Getsockname(c.Fd()); err == nil {
-		if a := sockaddr(sa); a != nil {
+		if a := s.intern(sa); a != nil {
 			local = a
 		}
 	}

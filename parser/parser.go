@@ -93,6 +93,14 @@ func New(lim Limits) *Parser {
 	return p
 }
 
+// Idle reports whether the parser is between requests: the last request
+// is done (or none began) and no byte of the next one has been consumed,
+// so that Reset would lose nothing. A connection uses it to give its
+// parser back to a pool while it waits.
+func (p *Parser) Idle() bool {
+	return p.state == stDone || p.state == stHead && len(p.head) == 0 && p.leading == 0
+}
+
 // Limits returns the limits in force, defaults filled in.
 func (p *Parser) Limits() Limits { return p.lim }
 
