@@ -1,0 +1,78 @@
+package task
+
+import (
+	"log/slog"
+	"runtime/debug"
+)
+
+// work is a worker's loop. A worker created by New starts parked, already
+// on the idle stack; one replacing a worker lost to runtime.Goexit starts by
+// looking at the queue.
+func (p *Pool) work(w *worker, parked bool) {
+	clean := false
+	defer func() {
+		if !clean {
+			// A task called runtime.Goexit, which ends the goroutine even
+			// through recover. A replacement keeps the pool at full strength.
+			go p.work(w, false)
+		}
+	}()
+	var t func()
+	if parked {
+		t = <-w.wake
+	} else {
+		t = p.next(w)
+	}
+	for t != nil {
+		p.run(t)
+		t = p.next(w)
+	}
+	clean = true
+	p.exited()
+}
+
+// next returns the oldest queued task, or parks the worker until Submit
+// hands it one. It returns nil when the worker should exit: the pool is
+// closing and the queue is empty.
+func (p *Pool) next(w *worker) func() {
+	p.mu.Lock()
+	if t := p.queue.pop(); t != nil {
+		p.stats.running.Add(1)
+		p.stats.queued.Store(int64(p.queue.len()))
+		p.mu.Unlock()
+		return t
+	}
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.idle = append(p.idle, w)
+	p.mu.Unlock()
+	return <-w.wake
+}
+
+// run runs one task and keeps whatever it does from ending the worker.
+func (p *Pool) run(t func()) {
+	returned := false
+	defer func() {
+		if returned {
+			p.stats.finished(false)
+			return
+		}
+		// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError, so
+		// nil here means the task called runtime.Goexit; work replaces the
+		// worker once the goroutine is gone.
+		v := recover()
+		p.stats.finished(true)
+		if v == nil {
+			p.logger().Error("task called runtime.Goexit; replacing its worker",
+				slog.String("stack", string(debug.Stack())))
+			return
+		}
+		p.logger().Error("task panicked",
+			slog.Any("panic", v),
+			slog.String("stack", string(debug.Stack())))
+	}()
+	t()
+	returned = true
+}
