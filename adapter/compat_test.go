@@ -44,6 +44,7 @@ func TestWebsocketOverHijack(t *testing.T) {
 	ws, resp, err := d.Dial("ws://"+addr+"/ws", nil)
 	require.NoError(t, err)
 	defer ws.Close()
+	defer resp.Body.Close()
 	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
 	require.NoError(t, ws.SetReadDeadline(time.Now().Add(10*time.Second)))
 	for i := range 5 {
@@ -72,6 +73,7 @@ func TestHijackSeesBytesSentAfterHead(t *testing.T) {
 	c.send("GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly line\n")
 	resp, err := http.ReadResponse(c.r, nil)
 	require.NoError(t, err)
+	defer resp.Body.Close()
 	assert.Equal(t, 101, resp.StatusCode)
 	line, err := c.r.ReadString('\n')
 	require.NoError(t, err)

@@ -35,6 +35,7 @@ func TestSlowReaderPausesHandler(t *testing.T) {
 	c.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
 	resp, err := http.ReadResponse(c.r, nil)
 	require.NoError(t, err)
+	defer resp.Body.Close()
 
 	// Wait until the handler stops making progress (bounded: 200 polls).
 	last, still := int64(-1), 0

@@ -40,7 +40,7 @@ func runChildServer() {
 		h := sha256.New()
 		n, err := io.Copy(h, r.Body)
 		if err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		_, _ = fmt.Fprintf(w, "%d %x", n, h.Sum(nil))

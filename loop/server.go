@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	gerrors "github.com/panjf2000/gnet/v2/pkg/errors"
 	"golang.org/x/sys/unix"
 
 	"github.com/carhop/carhop/channel"
@@ -298,11 +299,10 @@ func (s *Server) Drain(ctx context.Context) error {
 // Stop stops the engine, closing whatever connections remain.
 func (s *Server) Stop(ctx context.Context) error {
 	<-s.booted
-	if s.bootErr != nil {
-		return nil
+	if started := s.bootErr == nil; !started {
+		return nil // Run already returned the reason
 	}
-	err := s.eng.Stop(ctx)
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err := s.eng.Stop(ctx); err != nil && !errors.Is(err, gerrors.ErrEngineInShutdown) {
 		return fmt.Errorf("carhop: stopping event loops: %w", err)
 	}
 	return nil
