@@ -1,0 +1,111 @@
+package adapter
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestShutdownHonoursDeadline(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	}))
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := s.Shutdown(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.True(t, c.closed(), "connections left at the deadline are closed")
+	close(release) // the handler goroutine ends before the leak check
+}
+
+func TestCloseCancelsRunningHandlers(t *testing.T) {
+	entered := make(chan struct{})
+	ended := make(chan error, 1)
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		select {
+		case <-r.Context().Done():
+			ended <- r.Context().Err()
+		case <-time.After(15 * time.Second):
+			ended <- errors.New("context never ended")
+		}
+	}))
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-entered
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, <-ended, context.Canceled)
+	// Whatever the handler managed to send, the connection then ends.
+	_, err := io.ReadAll(c.r)
+	assert.NoError(t, err, "connection closed, not timed out")
+}
+
+func TestInformationalResponses(t *testing.T) {
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		_, _ = io.WriteString(w, "page")
+	}))
+	c := dial(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	hints, err := http.ReadResponse(c.r, nil)
+	require.NoError(t, err)
+	_ = hints.Body.Close()
+	assert.Equal(t, http.StatusEarlyHints, hints.StatusCode)
+	assert.Equal(t, "</style.css>; rel=preload; as=style", hints.Header.Get("Link"))
+	resp, body := c.response("GET")
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "page", body)
+	assert.Empty(t, resp.Header.Get("Link"))
+}
+
+func TestResponseController(t *testing.T) {
+	results := make(chan []error, 1)
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		_, _ = io.WriteString(w, "x")
+		results <- []error{rc.Flush(), rc.SetWriteDeadline(time.Now().Add(time.Second)), rc.EnableFullDuplex()}
+	}))
+	resp, err := client(t).Get("http://" + addr + "/")
+	require.NoError(t, err)
+	_, _ = io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	errs := <-results
+	assert.NoError(t, errs[0], "Flush works")
+	assert.ErrorIs(t, errs[1], http.ErrNotSupported, "deadlines are the server's timeouts")
+	assert.ErrorIs(t, errs[2], http.ErrNotSupported, "bodies are read before the handler runs")
+}
+
+// TestHalfClosedClient records a known gnet limitation (docs/design.md): a
+// client that shuts down its sending side after a request is disconnected
+// at EOF. What must hold is that it gets nothing malformed and the server
+// goes on serving.
+func TestHalfClosedClient(t *testing.T) {
+	_, addr := start(t, http.HandlerFunc(hello))
+	c := dial(t, addr)
+	c.send("GET /half HTTP/1.1\r\nHost: h\r\n\r\n")
+	require.NoError(t, c.c.(*net.TCPConn).CloseWrite())
+	rest, err := io.ReadAll(c.r)
+	require.NoError(t, err)
+	if len(rest) > 0 {
+		assert.Contains(t, string(rest), "Hello, half!", "a response, if any, is whole")
+	}
+	other := dial(t, addr)
+	other.send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+	_, body := other.response("GET")
+	assert.Equal(t, "Hello, after!", body)
+}
