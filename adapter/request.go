@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -20,11 +21,18 @@ type request struct {
 var errBadTarget = &parser.Error{Status: 400, Reason: "invalid request-target"}
 
 // newRequest builds the *http.Request for a parsed head, as net/http's
-// readRequest does. It runs on the event loop.
+// readRequest does. It runs on the event loop, once per request, so it
+// is frugal: the head is copied into one string and every method, target,
+// name and value is a substring of it.
 func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, error) {
-	r := &http.Request{
-		Method:     string(h.Method),
-		RequestURI: string(h.Target),
+	head := string(h.Head)
+	sub := func(b []byte) string {
+		i := h.Offset(b)
+		return head[i : i+len(b)]
+	}
+	tmp := http.Request{
+		Method:     sub(h.Method),
+		RequestURI: sub(h.Target),
 		Proto:      h.Proto(),
 		ProtoMajor: h.ProtoMajor,
 		ProtoMinor: h.ProtoMinor,
@@ -33,42 +41,74 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, error)
 		RemoteAddr: ch.RemoteAddr().String(),
 		Body:       http.NoBody,
 	}
-	if h.Form == parser.AsteriskForm {
-		r.URL = &url.URL{Path: "*"}
-	} else {
-		u, err := url.ParseRequestURI(r.RequestURI)
-		if err != nil {
-			return nil, errBadTarget
-		}
-		r.URL = u
+	u, err := parseTarget(h.Form, tmp.RequestURI)
+	if err != nil {
+		return nil, errBadTarget
 	}
-	for _, f := range h.Headers {
-		k := textproto.CanonicalMIMEHeaderKey(string(f.Name))
-		r.Header[k] = append(r.Header[k], string(f.Value))
+	tmp.URL = u
+	values := make([]string, len(h.Headers))
+	for i, f := range h.Headers {
+		k := textproto.CanonicalMIMEHeaderKey(sub(f.Name))
+		values[i] = sub(f.Value)
+		if vs := tmp.Header[k]; vs != nil {
+			tmp.Header[k] = append(vs, values[i])
+		} else {
+			tmp.Header[k] = values[i : i+1 : i+1]
+		}
 	}
 	// As net/http: Host moves from the header to r.Host, and an absolute
 	// target's authority wins over it (RFC 9112 §3.2.2).
-	r.Host = string(h.Host)
-	if r.URL.Host != "" {
-		r.Host = r.URL.Host
+	if h.HasHost {
+		tmp.Host = sub(h.Host)
 	}
-	delete(r.Header, "Host")
-	r.ContentLength = h.ContentLength
+	if u.Host != "" {
+		tmp.Host = u.Host
+	}
+	delete(tmp.Header, "Host")
+	tmp.ContentLength = h.ContentLength
 	if h.Chunked {
-		r.TransferEncoding = []string{"chunked"}
-		delete(r.Header, "Transfer-Encoding")
-		for _, v := range r.Header["Trailer"] {
+		tmp.TransferEncoding = []string{"chunked"}
+		delete(tmp.Header, "Transfer-Encoding")
+		for _, v := range tmp.Header["Trailer"] {
 			for _, k := range splitList(v) {
-				if r.Trailer == nil {
-					r.Trailer = make(http.Header)
+				if tmp.Trailer == nil {
+					tmp.Trailer = make(http.Header)
 				}
-				r.Trailer[textproto.CanonicalMIMEHeaderKey(k)] = nil
+				tmp.Trailer[textproto.CanonicalMIMEHeaderKey(k)] = nil
 			}
 		}
 	}
-	ctx, cancel := context.WithCancel(s.baseCtx)
-	ctx = context.WithValue(ctx, http.LocalAddrContextKey, ch.LocalAddr())
-	return &request{req: r.WithContext(ctx), cancel: cancel}, nil
+	ctx, cancel := context.WithCancel(connContext{s.baseCtx, ch.LocalAddr()})
+	// tmp stays on the stack: WithContext makes the one heap copy.
+	return &request{req: tmp.WithContext(ctx), cancel: cancel}, nil
+}
+
+// parseTarget is url.ParseRequestURI with a fast path for the common
+// origin-form target without escapes, which it would parse to exactly
+// this (the parser has already vetted every byte).
+func parseTarget(form parser.TargetForm, target string) (*url.URL, error) {
+	switch {
+	case form == parser.AsteriskForm:
+		return &url.URL{Path: "*"}, nil
+	case form == parser.OriginForm && strings.IndexByte(target, '%') < 0:
+		path, query, _ := strings.Cut(target, "?")
+		return &url.URL{Path: path, RawQuery: query}, nil
+	}
+	return url.ParseRequestURI(target)
+}
+
+// connContext carries http.LocalAddrContextKey without a context.WithValue
+// allocation per request.
+type connContext struct {
+	context.Context
+	local net.Addr
+}
+
+func (c connContext) Value(key any) any {
+	if key == http.LocalAddrContextKey {
+		return c.local
+	}
+	return c.Context.Value(key)
 }
 
 // setTrailers fills in the trailers of a chunked request once it is

@@ -85,8 +85,9 @@ func (p *Parser) requestLine(line []byte) *Error {
 	if err := p.version(line[t+1:]); err != nil {
 		return err
 	}
-	p.req.Method, p.req.Target = line[:m], line[t0:t]
-	return p.targetForm()
+	// Offsets, not slices: p.head may move while the fields arrive.
+	p.method, p.target = [2]int32{0, int32(m)}, [2]int32{int32(t0), int32(t)}
+	return p.targetForm(line[:m], line[t0:t])
 }
 
 // badByte returns ErrBareCR when the byte at i is a CR, so that the error
@@ -115,15 +116,14 @@ func (p *Parser) version(v []byte) *Error {
 
 // targetForm classifies the request-target. CONNECT (authority form) is
 // refused with 501: carhop is an origin server, not a tunnel.
-func (p *Parser) targetForm() *Error {
-	t := p.req.Target
+func (p *Parser) targetForm(method, t []byte) *Error {
 	switch {
-	case string(p.req.Method) == "CONNECT":
+	case string(method) == "CONNECT":
 		return ErrConnect
 	case t[0] == '/':
 		p.req.Form = OriginForm
 	case len(t) == 1 && t[0] == '*':
-		if string(p.req.Method) != "OPTIONS" {
+		if string(method) != "OPTIONS" {
 			return ErrTarget
 		}
 		p.req.Form = AsteriskForm
@@ -158,7 +158,7 @@ func (p *Parser) fieldLine(line []byte, base int) *Error {
 		return err
 	}
 	p.fields = append(p.fields, s)
-	return p.framingField(p.head[s.name0:s.name1], p.head[s.val0:s.val1])
+	return p.framingField(p.head[s.name0:s.name1], p.head[s.val0:s.val1], s)
 }
 
 // parseField validates a field line and locates its name and value,
@@ -199,7 +199,7 @@ func parseField(line []byte, base int) (span, *Error) {
 
 // framingField records what a header field means for framing, persistence
 // and expectations. Everything else is the adapter's business.
-func (p *Parser) framingField(name, value []byte) *Error {
+func (p *Parser) framingField(name, value []byte, at span) *Error {
 	switch len(name) {
 	case 4:
 		if equalFold(name, "host") {
@@ -211,7 +211,7 @@ func (p *Parser) framingField(name, value []byte) *Error {
 					return ErrInvalidHost
 				}
 			}
-			p.req.Host, p.req.HasHost = value, true
+			p.host, p.req.HasHost = [2]int32{at.val0, at.val1}, true
 		}
 	case 6:
 		if equalFold(name, "expect") {
@@ -298,6 +298,11 @@ func (p *Parser) endHead() *Error {
 		return ErrBodyTooLarge
 	}
 	r.KeepAlive = !p.connClose && (http11 || p.connKeep)
+	r.Head = p.head
+	r.Method, r.Target = p.head[p.method[0]:p.method[1]], p.head[p.target[0]:p.target[1]]
+	if r.HasHost {
+		r.Host = p.head[p.host[0]:p.host[1]]
+	}
 	for _, s := range p.fields {
 		r.Headers = append(r.Headers, Header{Name: p.head[s.name0:s.name1], Value: p.head[s.val0:s.val1]})
 	}

@@ -68,6 +68,9 @@ type Parser struct {
 	sawLine   bool   // the request line has been read
 	leading   int    // bytes of empty lines skipped before the request line
 	fields    []span
+	method    [2]int32 // offsets in head, like fields
+	target    [2]int32
+	host      [2]int32
 
 	trail   []byte // trailer section
 	tfields []span

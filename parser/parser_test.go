@@ -224,3 +224,36 @@ func feedParser(t *testing.T, p *Parser, in string) []string {
 		}
 	}
 }
+
+// TestViewsAreInsideHead checks that every slice of a parsed head points
+// into Request.Head at Offset, even when the head buffer had to grow while
+// the fields arrived (the request line is parsed before the buffer grows).
+func TestViewsAreInsideHead(t *testing.T) {
+	in := "GET /target?q=1 HTTP/1.1\r\nHost: example.com\r\nX-Long: " + strings.Repeat("v", 5000) + "\r\nX-B: b\r\n\r\n"
+	for _, cuts := range [][]int{nil, {10}, {30, 2000, 5030}} {
+		p := New(Limits{})
+		b := []byte(in)
+		pieces := append(append([]int(nil), cuts...), len(b))
+		prev, done := 0, false
+		for _, c := range pieces {
+			n, ev, err := p.Parse(b[prev:c])
+			require.NoError(t, err)
+			require.Equal(t, c-prev, n)
+			prev = c
+			if ev == EventHead {
+				done = true
+			}
+		}
+		require.True(t, done)
+		r := p.Request()
+		at := func(v []byte) string { i := r.Offset(v); return string(r.Head[i : i+len(v)]) }
+		assert.Equal(t, "GET", at(r.Method))
+		assert.Equal(t, "/target?q=1", at(r.Target))
+		assert.Equal(t, "example.com", at(r.Host))
+		for _, h := range r.Headers {
+			assert.Equal(t, string(h.Name), at(h.Name))
+			assert.Equal(t, string(h.Value), at(h.Value))
+		}
+		assert.Equal(t, in, string(r.Head))
+	}
+}

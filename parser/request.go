@@ -22,6 +22,12 @@ type Header struct {
 // [Parser.Parse] after the request's EventDone, or to [Parser.Reset]; a
 // caller that keeps a request longer copies what it needs.
 type Request struct {
+	// Head is the whole request head as received, CRLFs included; every
+	// other byte slice of the head is a sub-slice of it, so a caller can
+	// copy Head once and re-slice the rest at the same offsets (see
+	// Offset).
+	Head []byte
+
 	Method []byte
 	Target []byte
 	Form   TargetForm
@@ -54,6 +60,10 @@ type Request struct {
 	// 9110 §10.1.1 requires.
 	ExpectContinue bool
 }
+
+// Offset returns where b, a sub-slice of r.Head such as a header value,
+// starts within r.Head.
+func (r *Request) Offset(b []byte) int { return cap(r.Head) - cap(b) }
 
 // Proto returns the protocol version as net/http spells it.
 func (r *Request) Proto() string {

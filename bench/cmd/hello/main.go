@@ -1,0 +1,35 @@
+// Command hello runs one of the benchmark servers (bench/peers) answering
+// "Hello, World!", for load generators such as wrk:
+//
+//	go run ./bench/cmd/hello -server carhop -addr 127.0.0.1:8080
+//
+// It stops on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/carhop/carhop/bench/peers"
+)
+
+func main() {
+	server := flag.String("server", "carhop", "server to run: "+strings.Join(peers.Names(), ", "))
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	err := peers.Run(ctx, *server, *addr, func() {
+		fmt.Printf("%s listening on %s (GOMAXPROCS=%d)\n", *server, *addr, runtime.GOMAXPROCS(0))
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hello:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,56 @@
+package peers
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// GnetRaw is gnet with no HTTP at all: it finds each "\r\n\r\n" and answers
+// a fixed response, ignoring bodies. It is the ceiling an HTTP server on
+// gnet can approach, as in the TechEmpower "stripped" entry.
+func GnetRaw(ctx context.Context, addr string, ready func()) error {
+	h := &rawHandler{ready: ready, ctx: ctx}
+	return gnet.Run(h, "tcp://"+addr, gnet.WithMulticore(true), gnet.WithTicker(true))
+}
+
+type rawHandler struct {
+	gnet.BuiltinEventEngine
+	ctx   context.Context
+	ready func()
+	eng   gnet.Engine
+}
+
+var rawResponse = []byte("HTTP/1.1 200 OK\r\nServer: gnet\r\nContent-Type: text/plain\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\nContent-Length: " +
+	strconv.Itoa(len(Body)) + "\r\n\r\n" + Body)
+
+func (h *rawHandler) OnBoot(eng gnet.Engine) gnet.Action {
+	h.eng = eng
+	h.ready()
+	return gnet.None
+}
+
+func (h *rawHandler) OnTraffic(c gnet.Conn) gnet.Action {
+	buf, _ := c.Peek(-1)
+	n := 0
+	for {
+		i := bytes.Index(buf[n:], []byte("\r\n\r\n"))
+		if i < 0 {
+			break
+		}
+		n += i + 4
+		_, _ = c.Write(rawResponse)
+	}
+	_, _ = c.Discard(n)
+	return gnet.None
+}
+
+func (h *rawHandler) OnTick() (time.Duration, gnet.Action) {
+	if h.ctx.Err() != nil {
+		return 0, gnet.Shutdown
+	}
+	return 100 * time.Millisecond, gnet.None
+}
