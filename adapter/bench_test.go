@@ -13,10 +13,13 @@ import (
 	"time"
 )
 
-// BenchmarkServe measures whole requests per second through the server, a
-// keep-alive client and the same hello handler, for carhop and net/http in
-// the same run: `benchstat -col /impl`. The client is deliberately minimal
-// so that it costs both servers the same.
+// BenchmarkServe runs whole requests through the server with a keep-alive
+// client in the same process, for carhop and net/http in the same run
+// (`benchstat -col /impl`). Use it for allocations per request and for
+// regressions; not for throughput between designs: the in-process client
+// shares Go's scheduler with net/http's goroutines but not with gnet's
+// epoll threads, which skews the comparison. Throughput is measured with
+// separate processes pinned to separate CPUs: bench/scripts/wrk-peers.sh.
 func BenchmarkServe(b *testing.B) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

@@ -12,19 +12,13 @@ import (
 	"github.com/carhop/carhop/parser"
 )
 
-// request is the adapter's per-request value carried by the channel.
-type request struct {
-	req    *http.Request
-	cancel context.CancelFunc
-}
-
 var errBadTarget = &parser.Error{Status: 400, Reason: "invalid request-target"}
 
 // newRequest builds the *http.Request for a parsed head, as net/http's
 // readRequest does. It runs on the event loop, once per request, so it
 // is frugal: the head is copied into one string and every method, target,
 // name and value is a substring of it.
-func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, error) {
+func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, func(), error) {
 	head := string(h.Head)
 	sub := func(b []byte) string {
 		i := h.Offset(b)
@@ -38,12 +32,12 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, error)
 		ProtoMinor: h.ProtoMinor,
 		Header:     make(http.Header, len(h.Headers)),
 		Close:      !h.KeepAlive,
-		RemoteAddr: ch.RemoteAddr().String(),
+		RemoteAddr: ch.RemoteAddrString(),
 		Body:       http.NoBody,
 	}
 	u, err := parseTarget(h.Form, tmp.RequestURI)
 	if err != nil {
-		return nil, errBadTarget
+		return nil, nil, errBadTarget
 	}
 	tmp.URL = u
 	values := make([]string, len(h.Headers))
@@ -78,9 +72,16 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, error)
 			}
 		}
 	}
-	ctx, cancel := context.WithCancel(connContext{s.baseCtx, ch.LocalAddr()})
+	// The connection's context (made once per connection) carries the
+	// local address; each request gets a cancelable child of it.
+	cctx, ok := ch.Data.(*connContext)
+	if !ok {
+		cctx = &connContext{s.baseCtx, ch.LocalAddr()}
+		ch.Data = cctx
+	}
+	ctx, cancel := context.WithCancel(cctx)
 	// tmp stays on the stack: WithContext makes the one heap copy.
-	return &request{req: tmp.WithContext(ctx), cancel: cancel}, nil
+	return tmp.WithContext(ctx), cancel, nil
 }
 
 // parseTarget is url.ParseRequestURI with a fast path for the common
@@ -97,14 +98,14 @@ func parseTarget(form parser.TargetForm, target string) (*url.URL, error) {
 	return url.ParseRequestURI(target)
 }
 
-// connContext carries http.LocalAddrContextKey without a context.WithValue
-// allocation per request.
+// connContext carries http.LocalAddrContextKey for all requests of a
+// connection, without a context.WithValue per request.
 type connContext struct {
 	context.Context
 	local net.Addr
 }
 
-func (c connContext) Value(key any) any {
+func (c *connContext) Value(key any) any {
 	if key == http.LocalAddrContextKey {
 		return c.local
 	}
@@ -114,19 +115,13 @@ func (c connContext) Value(key any) any {
 // setTrailers fills in the trailers of a chunked request once it is
 // complete, before any handler runs.
 func setTrailers(cr *channel.Request, trailers []parser.Header) {
-	r := cr.Value.(*request).req
+	r := cr.Value.(*http.Request)
 	if r.Trailer == nil {
 		r.Trailer = make(http.Header, len(trailers))
 	}
 	for _, t := range trailers {
 		k := textproto.CanonicalMIMEHeaderKey(string(t.Name))
 		r.Trailer[k] = append(r.Trailer[k], string(t.Value))
-	}
-}
-
-func cancelRequest(cr *channel.Request) {
-	if r, ok := cr.Value.(*request); ok {
-		r.cancel()
 	}
 }
 

@@ -168,7 +168,10 @@ func (w *response) FlushError() error {
 }
 
 // commit chooses the framing and sends the head and any held body. final
-// means the handler has returned, so the held body is all of it.
+// means the handler has returned, so the held body is all of it. Like
+// net/http, the fields the server adds (Date, Server, Content-Length,
+// Transfer-Encoding, Connection) are written beside the handler's header,
+// not into it.
 func (w *response) commit(final bool) {
 	w.committed = true
 	h := w.header
@@ -180,44 +183,46 @@ func (w *response) commit(final bool) {
 
 	// Trailers: declared up front in "Trailer", or set later under
 	// http.TrailerPrefix. Either needs chunked framing.
-	for _, v := range h["Trailer"] {
-		w.trailers = append(w.trailers, splitList(v)...)
-	}
 	prefixed := false
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
+	for k, vs := range h {
+		switch {
+		case k == "Trailer":
+			for _, v := range vs {
+				w.trailers = append(w.trailers, splitList(v)...)
+			}
+		case strings.HasPrefix(k, http.TrailerPrefix):
 			prefixed = true
 		}
 	}
 	h.Del("Transfer-Encoding") // framing is ours alone
 
+	var extra extraFields
 	if _, ok := h["Content-Type"]; !ok && held > 0 && bodyAllowed(w.status) && h.Get("Content-Encoding") == "" {
-		h.Set("Content-Type", http.DetectContentType(w.held.B))
+		extra.contentType = http.DetectContentType(w.held.B)
 	}
 	if _, ok := h["Date"]; !ok {
-		h.Set("Date", w.s.date.get(time.Now()))
+		extra.date = w.s.date.get(time.Now())
 	}
-	if w.s.cfg.ident != "" {
-		if _, ok := h["Server"]; !ok {
-			h.Set("Server", w.s.cfg.ident)
-		}
+	if _, ok := h["Server"]; !ok {
+		extra.server = w.s.cfg.ident
 	}
 
 	wantsClose := !w.keepAlive || w.ch.Draining() || httpguts.HeaderValuesContainsToken(h["Connection"], "close")
+	extra.contentLength = -1
 	switch {
 	case !bodyAllowed(w.status):
 		h.Del("Content-Length")
 	case w.contentLength >= 0:
-		// The handler's own length; trailers cannot follow it.
+		// The handler's own length, already in h; trailers cannot follow it.
 	case final && len(w.trailers) == 0 && !prefixed:
 		if !w.isHead || w.written > 0 {
-			h.Set("Content-Length", strconv.FormatInt(w.written, 10))
+			extra.contentLength = w.written
 		}
 	case w.isHead:
 		// Nothing follows a HEAD response; leave the length unknown.
 	case is11:
 		w.chunked = true
-		h.Set("Transfer-Encoding", "chunked")
+		extra.chunked = true
 	default:
 		wantsClose = true // HTTP/1.0: the body ends when the connection does
 	}
@@ -226,14 +231,17 @@ func (w *response) commit(final bool) {
 	}
 	if wantsClose {
 		w.keepAlive = false
-		h.Set("Connection", "close")
+		extra.connection = "close"
+		h.Del("Connection")
 	} else if !is11 {
-		h.Set("Connection", "keep-alive")
+		extra.connection = "keep-alive"
+		h.Del("Connection")
 	}
 
 	b := bytebufferpool.Get()
 	writeStatusLine(b, is11, w.status)
 	writeFields(b, h, w.trailers)
+	extra.write(b)
 	b.B = append(b.B, "\r\n"...)
 	w.send(b.B)
 	bytebufferpool.Put(b)
@@ -244,6 +252,35 @@ func (w *response) commit(final bool) {
 		bytebufferpool.Put(w.held)
 		w.held = nil
 	}
+}
+
+// extraFields are the header fields the server adds to a response.
+type extraFields struct {
+	date, server, contentType, connection string
+	contentLength                         int64
+	chunked                               bool
+}
+
+func (e *extraFields) write(b *bytebufferpool.ByteBuffer) {
+	add := func(name, value string) {
+		if value != "" {
+			b.B = append(b.B, name...)
+			b.B = append(b.B, value...)
+			b.B = append(b.B, "\r\n"...)
+		}
+	}
+	add("Content-Type: ", e.contentType)
+	add("Date: ", e.date)
+	add("Server: ", e.server)
+	if e.contentLength >= 0 {
+		b.B = append(b.B, "Content-Length: "...)
+		b.B = strconv.AppendInt(b.B, e.contentLength, 10)
+		b.B = append(b.B, "\r\n"...)
+	}
+	if e.chunked {
+		b.B = append(b.B, "Transfer-Encoding: chunked\r\n"...)
+	}
+	add("Connection: ", e.connection)
 }
 
 // body sends body bytes with the chosen framing.
@@ -360,7 +397,8 @@ func writeStatusLine(b *bytebufferpool.ByteBuffer, is11 bool, code int) {
 // skipping trailer-only ones, invalid names, and turning CR or LF inside
 // values into spaces so that no handler can split a response.
 func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, trailers []string) {
-	keys := make([]string, 0, len(h))
+	var stack [16]string
+	keys := stack[:0]
 	for k := range h {
 		if strings.HasPrefix(k, http.TrailerPrefix) || isTrailer(k, trailers) {
 			continue

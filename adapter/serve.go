@@ -13,8 +13,7 @@ import (
 
 // serve runs the handler for one complete request. It runs on a worker.
 func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
-	st := cr.Value.(*request)
-	r := st.req
+	r := cr.Value.(*http.Request)
 	if cr.Body != nil {
 		r.Body = cr.Body.Reader()
 	}
@@ -25,7 +24,7 @@ func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
 	} else {
 		w.abort()
 	}
-	st.cancel()
+	cr.Cancel()
 	ch.Finish(keepAlive)
 }
 

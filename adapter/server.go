@@ -57,7 +57,6 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 	ch.NewRequest = s.newRequest
 	ch.Serve = s.serve
 	ch.ErrorResponse = s.errorResponse
-	ch.Cancel = cancelRequest
 	ch.Trailers = setTrailers
 	ch.Submit = s.pool.Submit
 	s.loop = loop.New(loop.Config{

@@ -46,17 +46,33 @@ type Request struct {
 	// answers it with Config.ErrorResponse and closes.
 	Err *parser.Error
 
+	// Cancel, if set, ends the request's context: called on the event loop
+	// when the connection goes away while the request is queued or served.
+	Cancel func()
+
 	wantContinue bool // 100-continue is owed once this request is first in line
 	upgrade      bool // the client asked to switch protocols
+}
+
+func (r *Request) cancel() {
+	if r.Cancel != nil {
+		r.Cancel()
+	}
 }
 
 // Channel is one connection's state. See the package documentation for
 // which goroutine may call what.
 type Channel struct {
-	cfg    *Config
-	conn   Conn
-	remote net.Addr
-	local  net.Addr
+	cfg       *Config
+	conn      Conn
+	remote    net.Addr
+	remoteStr string
+	local     net.Addr
+	serviceFn func()
+
+	// Data is the adapter's per-connection state, set and read on the
+	// event loop (from Config.NewRequest).
+	Data any
 
 	// Loop only.
 	p          *parser.Parser
@@ -88,12 +104,22 @@ type Channel struct {
 // been through WithDefaults.
 func New(cfg *Config, conn Conn, local, remote net.Addr) *Channel {
 	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote}
+	ch.serviceFn = ch.service // one method value per connection, not per request
 	ch.lastActive.Store(time.Now().UnixNano())
 	return ch
 }
 
 // RemoteAddr is the client's address.
 func (ch *Channel) RemoteAddr() net.Addr { return ch.remote }
+
+// RemoteAddrString is RemoteAddr().String(), formatted once per
+// connection rather than once per request. Loop only.
+func (ch *Channel) RemoteAddrString() string {
+	if ch.remoteStr == "" && ch.remote != nil {
+		ch.remoteStr = ch.remote.String()
+	}
+	return ch.remoteStr
+}
 
 // LocalAddr is the address the client connected to.
 func (ch *Channel) LocalAddr() net.Addr { return ch.local }
@@ -185,7 +211,7 @@ func (ch *Channel) queued() int {
 
 func (ch *Channel) startRequest() {
 	h := ch.p.Request()
-	v, err := ch.cfg.NewRequest(ch, h)
+	v, cancel, err := ch.cfg.NewRequest(ch, h)
 	if err != nil {
 		var perr *parser.Error
 		if !errors.As(err, &perr) {
@@ -194,7 +220,7 @@ func (ch *Channel) startRequest() {
 		ch.refuse(perr)
 		return
 	}
-	r := &Request{Value: v, KeepAlive: h.KeepAlive}
+	r := &Request{Value: v, Cancel: cancel, KeepAlive: h.KeepAlive}
 	if _, ok := h.Get("upgrade"); ok {
 		r.upgrade = true
 	}
@@ -254,7 +280,7 @@ func (ch *Channel) enqueue(r *Request) {
 }
 
 func (ch *Channel) submit() {
-	if err := ch.cfg.Submit(ch.service); err != nil {
+	if err := ch.cfg.Submit(ch.serviceFn); err != nil {
 		// The pool is shutting down: nobody will serve this connection.
 		_ = ch.conn.Close()
 	}
@@ -490,11 +516,11 @@ func (ch *Channel) Closed() {
 		ch.cur = nil
 	}
 	for _, r := range queued {
-		ch.cfg.Cancel(r)
+		r.cancel()
 		ch.release(r)
 	}
 	if serving != nil && !ch.hijacked {
-		ch.cfg.Cancel(serving)
+		serving.cancel()
 	}
 	if out != nil {
 		out.Close()

@@ -56,9 +56,9 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	h := &harness{conn: &fakeConn{}}
 	cfg := Config{
 		Logger: slog.New(slog.DiscardHandler),
-		NewRequest: func(_ *Channel, head *parser.Request) (any, error) {
+		NewRequest: func(_ *Channel, head *parser.Request) (any, func(), error) {
 			h.heads = append(h.heads, string(head.Target))
-			return string(head.Target), nil
+			return string(head.Target), nil, nil
 		},
 		Serve: func(ch *Channel, r *Request) {
 			body := ""
@@ -70,7 +70,6 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 			ch.Finish(r.KeepAlive)
 		},
 		ErrorResponse: func(status int, reason string) []byte { return []byte(fmt.Sprintf("[%d %s]", status, reason)) },
-		Cancel:        func(*Request) {},
 		Submit:        func(fn func()) error { h.tasks = append(h.tasks, fn); return nil },
 		Poll:          func(*Channel) {},
 	}

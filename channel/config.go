@@ -40,10 +40,11 @@ type Config struct {
 	Logger *slog.Logger
 
 	// NewRequest turns a parsed request head into the adapter's request
-	// value. It runs on the event loop as soon as the head is complete; an
-	// error refuses the request (a *parser.Error chooses the status, any
-	// other error means 400).
-	NewRequest func(ch *Channel, head *parser.Request) (any, error)
+	// value and the function that cancels its context. It runs on the
+	// event loop as soon as the head is complete; an error refuses the
+	// request (a *parser.Error chooses the status, any other error means
+	// 400).
+	NewRequest func(ch *Channel, head *parser.Request) (value any, cancel func(), err error)
 	// Trailers is given the trailer fields of a chunked request when it
 	// completes, on the event loop; they alias the parser's buffer.
 	Trailers func(r *Request, trailers []parser.Header)
@@ -53,9 +54,6 @@ type Config struct {
 	// ErrorResponse formats the complete response for a refused request,
 	// including "Connection: close".
 	ErrorResponse func(status int, reason string) []byte
-	// Cancel is called on the event loop when the connection goes away
-	// while r is queued or being served (its context should end).
-	Cancel func(r *Request)
 	// Submit runs fn on a worker; it must not block.
 	Submit func(fn func()) error
 	pools  *pools
