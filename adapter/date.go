@@ -17,12 +17,12 @@ type dateValue struct {
 	s   string
 }
 
-func (d *dateCache) get(now time.Time) string {
-	sec := now.Unix()
+func (d *dateCache) get(nanos int64) string {
+	sec := nanos / int64(time.Second)
 	if v := d.v.Load(); v != nil && v.sec == sec {
 		return v.s
 	}
-	v := &dateValue{sec: sec, s: now.UTC().Format(http.TimeFormat)}
+	v := &dateValue{sec: sec, s: time.Unix(sec, 0).UTC().Format(http.TimeFormat)}
 	d.v.Store(v)
 	return v.s
 }

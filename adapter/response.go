@@ -7,12 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/internal/clock"
 	"github.com/carhop/carhop/parser"
 )
 
@@ -201,7 +201,7 @@ func (w *response) commit(final bool) {
 		extra.contentType = http.DetectContentType(w.held.B)
 	}
 	if _, ok := h["Date"]; !ok {
-		extra.date = w.s.date.get(time.Now())
+		extra.date = w.s.date.get(clock.Now())
 	}
 	if _, ok := h["Server"]; !ok {
 		extra.server = w.s.cfg.ident

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"time"
 
 	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/internal/clock"
 )
 
 // serve runs the handler for one complete request. It runs on a worker.
@@ -54,7 +54,7 @@ func (s *Server) errorResponse(status int, reason string) []byte {
 	b = append(b, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\r\nConnection: close\r\nDate: "...)
-	b = append(b, s.date.get(time.Now())...)
+	b = append(b, s.date.get(clock.Now())...)
 	if s.cfg.ident != "" {
 		b = append(b, "\r\nServer: "...)
 		b = append(b, s.cfg.ident...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carhop/carhop/channel/buffers"
+	"github.com/carhop/carhop/internal/clock"
 	"github.com/carhop/carhop/parser"
 )
 
@@ -105,7 +106,7 @@ type Channel struct {
 func New(cfg *Config, conn Conn, local, remote net.Addr) *Channel {
 	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote}
 	ch.serviceFn = ch.service // one method value per connection, not per request
-	ch.lastActive.Store(time.Now().UnixNano())
+	ch.lastActive.Store(clock.Now())
 	return ch
 }
 
@@ -128,7 +129,7 @@ func (ch *Channel) LocalAddr() net.Addr { return ch.local }
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
 	if len(in) > 0 {
-		ch.lastActive.Store(time.Now().UnixNano())
+		ch.lastActive.Store(clock.Now())
 	}
 	if ch.refused || ch.closing() {
 		return len(in) // nothing after a refused or final request is read
@@ -158,7 +159,7 @@ func (ch *Channel) Received(in []byte) int {
 		k, ev, err := ch.p.Parse(in[n:])
 		n += k
 		if k > 0 && ch.startedReq == 0 && ev != parser.EventHead {
-			ch.startedReq = time.Now().UnixNano()
+			ch.startedReq = clock.Now()
 			ch.reqStarted.Store(ch.startedReq)
 		}
 		switch ev {
@@ -445,7 +446,7 @@ func (ch *Channel) Pump() {
 	}
 	pending := ch.conn.OutboundBuffered()
 	if moved || pending < ch.lastOut {
-		ch.lastActive.Store(time.Now().UnixNano())
+		ch.lastActive.Store(clock.Now())
 	}
 	ch.lastOut = pending
 	left := ch.outLen()

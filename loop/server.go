@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/internal/clock"
 )
 
 // Config configures the event loops.
@@ -242,6 +243,7 @@ func (s *Server) poll(ch *channel.Channel) {
 // CleanupInterval, applies the timeouts.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	now := time.Now()
+	clock.Tick(now)
 	s.mu.Lock()
 	var wake []*channel.Channel
 	for ch := range s.polls {
