@@ -3,6 +3,7 @@ package peers
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // gnet can approach, as in the TechEmpower "stripped" entry.
 func GnetRaw(ctx context.Context, addr string, ready func()) error {
 	h := &rawHandler{ready: ready, ctx: ctx}
-	return gnet.Run(h, "tcp://"+addr, gnet.WithMulticore(true), gnet.WithTicker(true))
+	return gnet.Run(h, "tcp://"+addr, gnet.WithNumEventLoop(runtime.GOMAXPROCS(0)), gnet.WithTicker(true))
 }
 
 type rawHandler struct {
