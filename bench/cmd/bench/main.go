@@ -1,0 +1,205 @@
+// Command bench is carhop's benchmark suite: the naive server designs
+// (sequential, process per connection, process pool, goroutine per
+// connection, goroutine pool, raw epoll, epoll with workers), carhop and
+// its Go peers, and NGINX, Waitress and Gunicorn when installed, each run
+// as its own process pinned to one CPU while the built-in load generator
+// runs on another.
+//
+//	go run ./bench/cmd/bench                      # everything, 3 rounds (about 15 minutes)
+//	go run ./bench/cmd/bench -quick               # a seconds-long smoke run
+//	go run ./bench/cmd/bench -servers carhop,net-http,nginx -scenarios classic,c1000
+//
+// It prints the tables and writes results.md, results.json and a chart per
+// scenario into -out (bench/results). It exits non-zero when a built-in
+// server failed to answer.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/carhop/carhop/bench/baselines"
+	"github.com/carhop/carhop/bench/report"
+	"github.com/carhop/carhop/bench/runner"
+)
+
+// pinnedEnv marks the re-executed, pinned load-generator process.
+const pinnedEnv = "CARHOP_BENCH_PINNED"
+
+func main() {
+	if baselines.Child() {
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == runner.ServeFlag {
+		if err := serve(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if code, ok := repinSelf(); ok {
+		os.Exit(code)
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// serve is server mode: bench -serve NAME -addr ADDR.
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	name := fs.String("serve", "", "server to run")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return runner.Serve(ctx, *name, *addr)
+}
+
+// repinSelf re-executes the suite pinned to CPU 1 (servers go to CPU 0),
+// when the machine has two CPUs and taskset exists; it reports the child's
+// exit code and whether it did so.
+func repinSelf() (int, bool) {
+	if os.Getenv(pinnedEnv) != "" || runtime.NumCPU() < 2 {
+		return 0, false
+	}
+	ts, err := exec.LookPath("taskset")
+	if err != nil {
+		return 0, false
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, false
+	}
+	cmd := exec.Command(ts, append([]string{"-c", "1", exe}, os.Args[1:]...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), pinnedEnv+"=1")
+	signal.Ignore(syscall.SIGINT) // the child handles Ctrl-C and cleans up
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode(), true
+		}
+		return 1, true
+	}
+	return 0, true
+}
+
+func run() error {
+	servers := flag.String("servers", "", "comma-separated servers (default: all); known: "+strings.Join(names(), ","))
+	scenarios := flag.String("scenarios", "", "comma-separated scenarios (default: all): "+strings.Join(scenarioNames(), ","))
+	rounds := flag.Int("rounds", 3, "repetitions of each measurement (medians are reported)")
+	quick := flag.Bool("quick", false, "seconds-long smoke run: tiny scenarios, one round")
+	out := flag.String("out", "bench/results", "directory for results.md, results.json and charts")
+	flag.Parse()
+	if *quick && !flagSet("rounds") {
+		*rounds = 1
+	}
+
+	pinning, cpu := "none (fewer than 2 CPUs or no taskset)", -1
+	if os.Getenv(pinnedEnv) != "" {
+		pinning, cpu = "servers on CPU 0, load generator on CPU 1 (taskset)", 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var bar *progressbar.ProgressBar
+	fi, _ := os.Stderr.Stat()
+	terminal := fi != nil && fi.Mode()&os.ModeCharDevice != 0
+	opt := runner.Options{
+		Servers: split(*servers), Scenarios: split(*scenarios), Rounds: *rounds, Quick: *quick,
+		ServerCPU: cpu, Pinning: pinning, Command: "go run ./bench/cmd/bench " + strings.Join(os.Args[1:], " "),
+		Log: os.Stderr,
+		Progress: func(step, steps int, what string) {
+			if !terminal {
+				fmt.Fprintf(os.Stderr, "[%d/%d] %s\n", step, steps, what)
+				return
+			}
+			if bar == nil {
+				bar = progressbar.NewOptions(steps, progressbar.OptionSetWriter(os.Stderr),
+					progressbar.OptionSetWidth(30), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+			}
+			bar.Describe(fmt.Sprintf("%-40s", what))
+			_ = bar.Set(step - 1)
+		},
+	}
+	res, err := runner.Run(ctx, opt)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	if err := report.Table(os.Stdout, res); err != nil {
+		return err
+	}
+	files, err := report.Write(*out, res)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s, %s and %d charts in %s\n", files.Markdown, files.JSON, len(files.Charts), *out)
+	return silent(res)
+}
+
+// silent fails the run when a built-in server did not answer the classic
+// scenario: the smoke test's assertion. Failing the harder scenarios is
+// what some naive designs do, and is their result, not the suite's fault.
+func silent(res *runner.Results) error {
+	var failed []string
+	for _, sc := range res.Scenarios {
+		if sc.Name != "classic" {
+			continue
+		}
+		for _, m := range sc.Results {
+			if m.Kind != "external" && !m.Answered() {
+				failed = append(failed, m.Server)
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("built-in servers did not answer: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func names() []string {
+	var n []string
+	for _, s := range runner.AllServers() {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+func scenarioNames() []string {
+	var n []string
+	for _, s := range runner.Scenarios {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+func split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

@@ -1,0 +1,115 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// External servers run from Debian's packages with configuration written
+// into the server's temporary directory; each does the same thing as
+// bench/peers.Hello.
+
+const nginxConf = `worker_processes 1;
+daemon off;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 20000; }
+http {
+	access_log off;
+	client_body_temp_path %[1]s/body;
+	proxy_temp_path %[1]s/proxy;
+	fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	keepalive_requests 1000000;
+	server {
+		listen %[2]s;
+		location / {
+			default_type text/plain;
+			return 200 "Hello, World!";
+		}
+	}
+}
+`
+
+const wsgiApp = `def app(environ, start_response):
+    body = b"Hello, World!"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+`
+
+// debianPython is Debian's interpreter, where python3-waitress and gunicorn
+// install; a pyenv python3 on PATH would not see them.
+const debianPython = "/usr/bin/python3"
+
+func externalServers() []Server {
+	return []Server{
+		{Name: "nginx", Kind: "external", Missing: missingBinary("nginx", "apt-get install -y nginx-light"),
+			Command: func(addr, dir string) (*exec.Cmd, error) {
+				conf := filepath.Join(dir, "nginx.conf")
+				if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, addr)), 0o600); err != nil {
+					return nil, err
+				}
+				return exec.Command(nginxPath(), "-c", conf, "-p", dir, "-e", "stderr"), nil
+			}},
+		{Name: "waitress", Kind: "external", Missing: missingModule("waitress", "apt-get install -y python3-waitress"),
+			Command: func(addr, dir string) (*exec.Cmd, error) {
+				if err := writeApp(dir); err != nil {
+					return nil, err
+				}
+				cmd := exec.Command(debianPython, "-m", "waitress", "--listen="+addr, "--threads=4", "app:app")
+				cmd.Dir = dir
+				return cmd, nil
+			}},
+		gunicorn("gunicorn-sync", "sync", "apt-get install -y gunicorn"),
+		gunicorn("gunicorn-gevent", "gevent", "apt-get install -y gunicorn python3-gevent"),
+	}
+}
+
+func gunicorn(name, worker, install string) Server {
+	missing := missingModule("gunicorn", install)
+	if missing == "" && worker == "gevent" {
+		missing = missingModule("gevent", install)
+	}
+	return Server{Name: name, Kind: "external", Missing: missing,
+		Command: func(addr, dir string) (*exec.Cmd, error) {
+			if err := writeApp(dir); err != nil {
+				return nil, err
+			}
+			cmd := exec.Command(debianPython, "-m", "gunicorn", "-w", "1", "-k", worker, "-b", addr,
+				"--worker-connections", "2000", "--log-level", "warning", "app:app")
+			cmd.Dir = dir
+			return cmd, nil
+		}}
+}
+
+func writeApp(dir string) error {
+	return os.WriteFile(filepath.Join(dir, "app.py"), []byte(wsgiApp), 0o600)
+}
+
+func nginxPath() string {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	return "/usr/sbin/nginx"
+}
+
+func missingBinary(name, install string) string {
+	if _, err := exec.LookPath(name); err == nil {
+		return ""
+	}
+	if _, err := os.Stat("/usr/sbin/" + name); err == nil {
+		return ""
+	}
+	return name + " not installed: " + install
+}
+
+func missingModule(module, install string) string {
+	if err := exec.Command(debianPython, "-c", "import "+module).Run(); err != nil {
+		return strings.TrimSpace("python module " + module + " not installed: " + install)
+	}
+	return ""
+}

@@ -1,0 +1,65 @@
+package runner
+
+import "time"
+
+// Results is one run of the suite.
+type Results struct {
+	Started   time.Time        `json:"started"`
+	Command   string           `json:"command"`
+	Machine   Machine          `json:"machine"`
+	Pinning   string           `json:"pinning"`
+	Rounds    int              `json:"rounds"`
+	Quick     bool             `json:"quick"`
+	Skipped   []Skipped        `json:"skipped,omitempty"`
+	Scenarios []ScenarioResult `json:"scenarios"`
+}
+
+// Skipped is a server that could not run here.
+type Skipped struct {
+	Server string `json:"server"`
+	Reason string `json:"reason"`
+}
+
+// ScenarioResult holds every server's measurement of one scenario.
+type ScenarioResult struct {
+	Name        string        `json:"name"`
+	Description string        `json:"description"`
+	Results     []Measurement `json:"results"`
+}
+
+// Measurement is one server in one scenario: medians over the rounds,
+// with the range of requests per second.
+type Measurement struct {
+	Server string `json:"server"`
+	Kind   string `json:"kind"`
+	Error  string `json:"error,omitempty"`
+
+	RPS        float64       `json:"rps,omitempty"`
+	RPSMin     float64       `json:"rps_min,omitempty"`
+	RPSMax     float64       `json:"rps_max,omitempty"`
+	Mean       time.Duration `json:"mean_ns,omitempty"`
+	Mode       time.Duration `json:"mode_ns,omitempty"`
+	ModeBucket time.Duration `json:"mode_bucket_ns,omitempty"`
+	Worst      time.Duration `json:"worst_ns,omitempty"`
+	P50        time.Duration `json:"p50_ns,omitempty"`
+	P90        time.Duration `json:"p90_ns,omitempty"`
+	P99        time.Duration `json:"p99_ns,omitempty"`
+	Requests   int           `json:"requests,omitempty"`
+	Errors     int           `json:"errors,omitempty"`
+	Non2xx     int           `json:"non_2xx,omitempty"`
+
+	// Idle scenario.
+	BytesPerIdleConn int64 `json:"bytes_per_idle_conn,omitempty"`
+	IdleConns        int   `json:"idle_conns,omitempty"`
+	// Slow scenario: the normal clients' p99 without and with the
+	// slowloris clients, and what became of those.
+	P99Alone       time.Duration `json:"p99_alone_ns,omitempty"`
+	SlowClosed     int           `json:"slow_closed_by_server,omitempty"`
+	SlowStillOpen  int           `json:"slow_still_open,omitempty"`
+	SlowConnsTried int           `json:"slow_conns,omitempty"`
+}
+
+// Answered reports whether the server served the scenario at all.
+func (m Measurement) Answered() bool {
+	return m.Error == "" && (m.Requests > 0 || m.IdleConns > 0 || m.SlowConnsTried > 0)
+}

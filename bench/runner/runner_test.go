@@ -1,0 +1,64 @@
+package runner
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMedianOfRounds(t *testing.T) {
+	rounds := []Measurement{
+		{Server: "s", RPS: 100, P99: 3 * time.Millisecond, Mean: time.Millisecond, Requests: 10},
+		{Server: "s", Error: "boom"},
+		{Server: "s", RPS: 300, P99: 1 * time.Millisecond, Mean: 3 * time.Millisecond, Requests: 10},
+		{Server: "s", RPS: 200, P99: 2 * time.Millisecond, Mean: 2 * time.Millisecond, Requests: 10},
+	}
+	m := median(rounds)
+	assert.InDelta(t, 200, m.RPS, 0)
+	assert.InDelta(t, 100, m.RPSMin, 0)
+	assert.InDelta(t, 300, m.RPSMax, 0)
+	assert.Equal(t, 2*time.Millisecond, m.P99)
+	assert.Equal(t, 2*time.Millisecond, m.Mean)
+	assert.True(t, m.Answered(), "failed rounds do not hide the successful ones")
+
+	failed := median([]Measurement{{Server: "s", Error: "first"}, {Server: "s", Error: "second"}})
+	assert.False(t, failed.Answered())
+	assert.Equal(t, "first", failed.Error)
+}
+
+func TestPickServersAndScenarios(t *testing.T) {
+	_, _, err := pickServers([]string{"no-such-server"})
+	require.Error(t, err)
+	servers, _, err := pickServers([]string{"carhop", "sequential"})
+	require.NoError(t, err)
+	require.Len(t, servers, 2)
+	assert.Equal(t, "carhop", servers[0].Kind)
+	assert.Equal(t, "baseline", servers[1].Kind)
+
+	_, err = pickScenarios([]string{"nope"}, false)
+	require.Error(t, err)
+	quick, err := pickScenarios(nil, true)
+	require.NoError(t, err)
+	require.Len(t, quick, len(Scenarios))
+	for i, sc := range quick {
+		full := Scenarios[i]
+		assert.LessOrEqual(t, sc.Idle, full.Idle, sc.Name)
+		assert.LessOrEqual(t, sc.Slow, full.Slow, sc.Name)
+		assert.LessOrEqual(t, sc.Duration, full.Duration, sc.Name)
+		assert.LessOrEqual(t, sc.Requests, full.Requests, sc.Name)
+	}
+}
+
+func TestEveryBuiltInServerHasAKind(t *testing.T) {
+	kinds := map[string]int{}
+	for _, s := range AllServers() {
+		kinds[s.Kind]++
+		require.NotNil(t, s.Command, s.Name)
+	}
+	assert.Equal(t, 1, kinds["carhop"])
+	assert.Equal(t, 7, kinds["baseline"])
+	assert.Equal(t, 4, kinds["peer"])
+	assert.Equal(t, 4, kinds["external"])
+}
