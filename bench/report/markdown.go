@@ -25,6 +25,9 @@ func Markdown(w io.Writer, res *runner.Results) error {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "| %s | %s |\n", k, res.Machine.Versions[k])
 	}
+	if res.BehindNginx != "" {
+		fmt.Fprintf(&b, "| behind NGINX | every server behind an NGINX reverse proxy, proxy_buffering %s |\n", map[string]string{"buffered": "on", "unbuffered": "off"}[res.BehindNginx])
+	}
 	fmt.Fprintf(&b, "| pinning | %s |\n| rounds | %d (medians; RPS range is min–max)%s |\n\n", res.Pinning, res.Rounds, quickNote(res))
 	for _, sc := range res.Scenarios {
 		fmt.Fprintf(&b, "## %s\n\n%s.\n\n", sc.Name, sc.Description)

@@ -113,3 +113,48 @@ func missingModule(module, install string) string {
 	}
 	return ""
 }
+
+const proxyConf = `worker_processes 1;
+daemon off;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 20000; }
+http {
+	access_log off;
+	client_body_temp_path %[1]s/body;
+	proxy_temp_path %[1]s/proxy;
+	fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	keepalive_requests 1000000;
+	upstream app {
+		server %[3]s;
+		keepalive 128;
+	}
+	server {
+		listen %[2]s;
+		location / {
+			proxy_pass http://app;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_buffering %[4]s;
+		}
+	}
+}
+`
+
+// nginxProxy is NGINX as a reverse proxy in front of upstream, with
+// keep-alive connections to it, buffering responses or not.
+func nginxProxy(upstream string, buffering bool) Server {
+	onOff := "off"
+	if buffering {
+		onOff = "on"
+	}
+	return Server{Name: "nginx-proxy", Kind: "external", Command: func(addr, dir string) (*exec.Cmd, error) {
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(fmt.Sprintf(proxyConf, dir, addr, upstream, onOff)), 0o600); err != nil {
+			return nil, err
+		}
+		return exec.Command(nginxPath(), "-c", conf, "-p", dir, "-e", "stderr"), nil
+	}}
+}

@@ -4,14 +4,16 @@ import "time"
 
 // Results is one run of the suite.
 type Results struct {
-	Started   time.Time        `json:"started"`
-	Command   string           `json:"command"`
-	Machine   Machine          `json:"machine"`
-	Pinning   string           `json:"pinning"`
-	Rounds    int              `json:"rounds"`
-	Quick     bool             `json:"quick"`
-	Skipped   []Skipped        `json:"skipped,omitempty"`
-	Scenarios []ScenarioResult `json:"scenarios"`
+	Started time.Time `json:"started"`
+	Command string    `json:"command"`
+	Machine Machine   `json:"machine"`
+	Pinning string    `json:"pinning"`
+	Rounds  int       `json:"rounds"`
+	Quick   bool      `json:"quick"`
+	// BehindNginx is "", "buffered" or "unbuffered": see Options.
+	BehindNginx string           `json:"behind_nginx,omitempty"`
+	Skipped     []Skipped        `json:"skipped,omitempty"`
+	Scenarios   []ScenarioResult `json:"scenarios"`
 }
 
 // Skipped is a server that could not run here.

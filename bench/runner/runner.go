@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -32,6 +33,10 @@ type Options struct {
 	Pinning string
 	// Command is the command line, for the report.
 	Command string
+	// BehindNginx puts an NGINX reverse proxy in front of every server:
+	// "buffered" (proxy_buffering on, NGINX's default) or "unbuffered".
+	// Empty means direct.
+	BehindNginx string
 	// Progress is told about every step; nil means silence.
 	Progress func(step, steps int, what string)
 	// Log receives errors and skipped servers as they happen.
@@ -91,8 +96,14 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.BehindNginx != "" && opt.BehindNginx != "buffered" && opt.BehindNginx != "unbuffered" {
+		return nil, fmt.Errorf("BehindNginx is %q: want buffered or unbuffered", opt.BehindNginx)
+	}
+	if opt.BehindNginx != "" && missingBinary("nginx", "") != "" {
+		return nil, errors.New("behind-nginx needs nginx: apt-get install -y nginx-light")
+	}
 	res := &Results{Started: time.Now().UTC(), Command: opt.Command, Machine: describeMachine(),
-		Pinning: opt.Pinning, Rounds: opt.Rounds, Quick: opt.Quick, Skipped: skipped}
+		Pinning: opt.Pinning, Rounds: opt.Rounds, Quick: opt.Quick, Skipped: skipped, BehindNginx: opt.BehindNginx}
 	for _, s := range skipped {
 		fmt.Fprintf(opt.Log, "skipped %s: %s\n", s.Server, s.Reason)
 	}
@@ -112,7 +123,7 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 				if err := ctx.Err(); err != nil {
 					return res, err
 				}
-				m := measure(ctx, s, sc, opt.ServerCPU)
+				m := measure(ctx, s, sc, opt.ServerCPU, opt.BehindNginx)
 				if m.Error != "" {
 					fmt.Fprintf(opt.Log, "%s %s: %s\n", sc.Name, s.Name, m.Error)
 				}
@@ -171,8 +182,12 @@ func pickScenarios(names []string, quick bool) ([]Scenario, error) {
 }
 
 // measure runs one server through one scenario once, on a fresh process.
-func measure(ctx context.Context, s Server, sc Scenario, cpu int) Measurement {
+func measure(ctx context.Context, s Server, sc Scenario, cpu int, behind string) Measurement {
 	m := Measurement{Server: s.Name, Kind: s.Kind}
+	if behind != "" && sc.Idle > 0 {
+		m.Error = "skipped: behind a proxy, idle client connections are the proxy's, not the server's"
+		return m
+	}
 	if need := max(sc.Conns+sc.Slow, sc.Idle); s.MaxConns > 0 && need > s.MaxConns {
 		m.Error = fmt.Sprintf("skipped: %d connections would exceed this design's limit of %d", need, s.MaxConns)
 		return m
@@ -183,6 +198,15 @@ func measure(ctx context.Context, s Server, sc Scenario, cpu int) Measurement {
 		return m
 	}
 	defer p.stop()
+	if behind != "" {
+		proxy, err := start(ctx, nginxProxy(p.addr, behind == "buffered"), cpu)
+		if err != nil {
+			m.Error = err.Error()
+			return m
+		}
+		defer proxy.stop()
+		p = &process{cmd: p.cmd, addr: proxy.addr}
+	}
 	switch {
 	case sc.Idle > 0:
 		err = measureIdle(ctx, p, sc, &m)

@@ -104,6 +104,7 @@ func run() error {
 	rounds := flag.Int("rounds", 3, "repetitions of each measurement (medians are reported)")
 	quick := flag.Bool("quick", false, "seconds-long smoke run: tiny scenarios, one round")
 	out := flag.String("out", "bench/results", "directory for results.md, results.json and charts")
+	behind := flag.String("behind-nginx", "", "run every server behind an NGINX reverse proxy: buffered or unbuffered")
 	flag.Parse()
 	if *quick && !flagSet("rounds") {
 		*rounds = 1
@@ -122,7 +123,7 @@ func run() error {
 	opt := runner.Options{
 		Servers: split(*servers), Scenarios: split(*scenarios), Rounds: *rounds, Quick: *quick,
 		ServerCPU: cpu, Pinning: pinning, Command: "go run ./bench/cmd/bench " + strings.Join(os.Args[1:], " "),
-		Log: os.Stderr,
+		Log: os.Stderr, BehindNginx: *behind,
 		Progress: func(step, steps int, what string) {
 			if !terminal {
 				fmt.Fprintf(os.Stderr, "[%d/%d] %s\n", step, steps, what)
