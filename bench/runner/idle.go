@@ -62,8 +62,61 @@ func IdleCost(ctx context.Context, addr string, pid, n int, settle time.Duration
 	return (after - before) / int64(len(conns)), len(conns), nil
 }
 
-// RSS reads the resident set size of process pid, in bytes.
+// RSS is the resident set size of process pid and all its descendants,
+// in bytes: a server that forks (a process per connection, NGINX's or
+// Gunicorn's workers) keeps its connections' memory in its children.
 func RSS(pid int) (int64, error) {
+	total, err := rssOf(pid)
+	if err != nil {
+		return 0, err
+	}
+	for _, child := range descendants(pid) {
+		if n, err := rssOf(child); err == nil { // a child may exit meanwhile
+			total += n
+		}
+	}
+	return total, nil
+}
+
+// descendants lists the processes below pid, from /proc/*/stat.
+func descendants(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command name is in parentheses and may hold spaces: the
+		// parent pid is the second field after the last ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil {
+			children[ppid] = append(children[ppid], p)
+		}
+	}
+	var out []int
+	for queue := children[pid]; len(queue) > 0; queue = queue[1:] {
+		out = append(out, queue[0])
+		queue = append(queue, children[queue[0]]...)
+	}
+	return out
+}
+
+func rssOf(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err

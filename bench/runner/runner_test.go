@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -61,4 +63,16 @@ func TestEveryBuiltInServerHasAKind(t *testing.T) {
 	assert.Equal(t, 7, kinds["baseline"])
 	assert.Equal(t, 4, kinds["peer"])
 	assert.Equal(t, 4, kinds["external"])
+}
+
+func TestRSSCountsChildren(t *testing.T) {
+	self, err := rssOf(os.Getpid())
+	require.NoError(t, err)
+	cmd := exec.Command("sleep", "30")
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	assert.Contains(t, descendants(os.Getpid()), cmd.Process.Pid)
+	total, err := RSS(os.Getpid())
+	require.NoError(t, err)
+	assert.Greater(t, total, self, "the child's resident set is included")
 }
