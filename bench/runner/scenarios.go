@@ -29,16 +29,16 @@ type Scenario struct {
 var Scenarios = []Scenario{
 	{Name: "classic", Description: "the classic study: 2,000 requests over 50 concurrent keep-alive connections, scaled to last about 3 s",
 		Conns: 50, KeepAlive: true, Requests: 2000, ScaleTo: 3 * time.Second},
-	{Name: "keepalive", Description: "long throughput run: 50 keep-alive connections for 10 s",
-		Conns: 50, KeepAlive: true, Duration: 10 * time.Second},
-	{Name: "c1000", Description: "1,000 keep-alive connections for 10 s",
-		Conns: 1000, KeepAlive: true, Duration: 10 * time.Second},
-	{Name: "noreuse", Description: "a new connection per request (Connection: close), 50 at a time, 5 s",
-		Conns: 50, KeepAlive: false, Duration: 5 * time.Second},
+	{Name: "keepalive", Description: "long throughput run: 50 keep-alive connections for 8 s",
+		Conns: 50, KeepAlive: true, Duration: 8 * time.Second},
+	{Name: "c1000", Description: "1,000 keep-alive connections for 5 s",
+		Conns: 1000, KeepAlive: true, Duration: 5 * time.Second},
+	{Name: "noreuse", Description: "a new connection per request (Connection: close), 50 at a time, 3 s",
+		Conns: 50, KeepAlive: false, Duration: 3 * time.Second},
 	{Name: "idle", Description: "10,000 idle keep-alive connections after one request each: server memory per connection",
 		Idle: 10000},
-	{Name: "slow", Description: "500 slowloris clients sending a header byte a second while 50 normal connections measure their latency for 5 s",
-		Conns: 50, KeepAlive: true, Duration: 5 * time.Second, Slow: 500},
+	{Name: "slow", Description: "500 slowloris clients sending a header byte a second while 50 normal connections measure their latency for 3 s (and for 3 s before the attack)",
+		Conns: 50, KeepAlive: true, Duration: 3 * time.Second, Slow: 500},
 }
 
 // quick shrinks a scenario to a seconds-long smoke run.
