@@ -12,7 +12,9 @@ import (
 // into the server's temporary directory; each does the same thing as
 // bench/peers.Hello.
 
-const nginxConf = `worker_processes 1;
+// nginxMain is the configuration both NGINX roles share; %[1]s is the
+// server's temporary directory and %[2]s its http-level body.
+const nginxMain = `worker_processes 1;
 daemon off;
 pid %[1]s/nginx.pid;
 error_log stderr warn;
@@ -25,15 +27,18 @@ http {
 	uwsgi_temp_path %[1]s/uwsgi;
 	scgi_temp_path %[1]s/scgi;
 	keepalive_requests 1000000;
-	server {
-		listen %[2]s;
+%[2]s
+}
+`
+
+// nginxHello answers like bench/peers.Hello; %s is the listen address.
+const nginxHello = `	server {
+		listen %s;
 		location / {
 			default_type text/plain;
 			return 200 "Hello, World!";
 		}
-	}
-}
-`
+	}`
 
 const wsgiApp = `def app(environ, start_response):
     body = b"Hello, World!"
@@ -50,7 +55,7 @@ func externalServers() []Server {
 		{Name: "nginx", Kind: "external", Missing: missingBinary("nginx", "apt-get install -y nginx-light"),
 			Command: func(addr, dir string) (*exec.Cmd, error) {
 				conf := filepath.Join(dir, "nginx.conf")
-				if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, addr)), 0o600); err != nil {
+				if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxMain, dir, fmt.Sprintf(nginxHello, addr))), 0o600); err != nil {
 					return nil, err
 				}
 				return exec.Command(nginxPath(), "-c", conf, "-p", dir, "-e", "stderr"), nil
@@ -114,21 +119,10 @@ func missingModule(module, install string) string {
 	return ""
 }
 
-const proxyConf = `worker_processes 1;
-daemon off;
-pid %[1]s/nginx.pid;
-error_log stderr warn;
-events { worker_connections 20000; }
-http {
-	access_log off;
-	client_body_temp_path %[1]s/body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	keepalive_requests 1000000;
-	upstream app {
-		server %[3]s;
+// nginxProxyConf proxies to an upstream (%[1]s) from a listen address
+// (%[2]s), keeping connections to the upstream alive; %[3]s is on or off.
+const nginxProxyConf = `	upstream app {
+		server %[1]s;
 		keepalive 128;
 	}
 	server {
@@ -137,11 +131,9 @@ http {
 			proxy_pass http://app;
 			proxy_http_version 1.1;
 			proxy_set_header Connection "";
-			proxy_buffering %[4]s;
+			proxy_buffering %[3]s;
 		}
-	}
-}
-`
+	}`
 
 // nginxProxy is NGINX as a reverse proxy in front of upstream, with
 // keep-alive connections to it, buffering responses or not.
@@ -152,7 +144,8 @@ func nginxProxy(upstream string, buffering bool) Server {
 	}
 	return Server{Name: "nginx-proxy", Kind: "external", Command: func(addr, dir string) (*exec.Cmd, error) {
 		conf := filepath.Join(dir, "nginx.conf")
-		if err := os.WriteFile(conf, []byte(fmt.Sprintf(proxyConf, dir, addr, upstream, onOff)), 0o600); err != nil {
+		body := fmt.Sprintf(nginxProxyConf, upstream, addr, onOff)
+		if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxMain, dir, body)), 0o600); err != nil {
 			return nil, err
 		}
 		return exec.Command(nginxPath(), "-c", conf, "-p", dir, "-e", "stderr"), nil

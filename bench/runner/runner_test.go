@@ -76,3 +76,19 @@ func TestRSSCountsChildren(t *testing.T) {
 	require.NoError(t, err)
 	assert.Greater(t, total, self, "the child's resident set is included")
 }
+
+// TestNginxConfigurationsAreValid renders both NGINX roles and has nginx
+// check them, when nginx is installed.
+func TestNginxConfigurationsAreValid(t *testing.T) {
+	if missingBinary("nginx", "") != "" {
+		t.Skip("nginx not installed (apt-get install -y nginx-light)")
+	}
+	for _, s := range []Server{externalServers()[0], nginxProxy("127.0.0.1:1", false)} {
+		dir := t.TempDir()
+		cmd, err := s.Command("127.0.0.1:18999", dir) // nginx -t does not bind
+		require.NoError(t, err)
+		conf := cmd.Args[2]
+		out, err := exec.Command(nginxPath(), "-t", "-c", conf, "-p", dir, "-e", "stderr").CombinedOutput()
+		require.NoError(t, err, "%s: %s", s.Name, out)
+	}
+}
