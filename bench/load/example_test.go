@@ -20,5 +20,5 @@ func ExampleSummarize() {
 	// Output:
 	// rps=20 mean=721.5µs worst=5ms
 	// p50=125µs p90=900µs p99=5ms
-	// mode=125µs (bucket 50µs)
+	// mode=150µs (bucket 100µs)
 }

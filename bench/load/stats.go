@@ -30,15 +30,16 @@ const MinModeBucket = time.Microsecond
 //     values, never interpolated. With fewer than 100 values P99 is
 //     therefore the worst value.
 //   - Mode is the centre of the fullest bucket of a histogram whose buckets
-//     are [k*w, (k+1)*w) for k = 0, 1, 2, ...; the mode is k*w + w/2. The
-//     width w is P99/100 rounded up to the next 1, 2 or 5 times a power of
-//     ten nanoseconds, and at least MinModeBucket (1µs); it is returned
-//     as ModeBucket. A width tied to P99 keeps about a hundred buckets
-//     over the bulk of the distribution whatever its scale (30µs on one
-//     loopback connection, seconds under overload), and the 1-2-5 steps
-//     keep it a round number. When several buckets are equally full the
-//     one with the lowest latencies wins. (A centre beyond the largest
-//     Duration, for latencies of centuries, saturates.)
+//     are [k*w, (k+1)*w) for k = 0, 1, 2, ...: the mode is k*w + w/2. The
+//     width w follows the Freedman-Diaconis rule, 2*(P75-P25)/cbrt(n),
+//     with nearest-rank quartiles, rounded down to 1, 2 or 5 times a
+//     power of ten nanoseconds, and is at least MinModeBucket (1µs); it is
+//     returned as ModeBucket. The rule follows the spread of the bulk of
+//     the latencies, so a long tail does not coarsen it (as a width taken
+//     from P99 would), and it gets finer as samples accumulate; rounding
+//     keeps it a readable number. When several buckets are equally full
+//     the one with the lowest latencies wins. (A centre beyond the
+//     largest Duration, for latencies of centuries, saturates.)
 //
 // With no latencies every field but RPS is zero.
 func Summarize(sorted []time.Duration, elapsed time.Duration, requests int) Stats {
@@ -55,7 +56,7 @@ func Summarize(sorted []time.Duration, elapsed time.Duration, requests int) Stat
 	s.P50 = percentile(sorted, 50)
 	s.P90 = percentile(sorted, 90)
 	s.P99 = percentile(sorted, 99)
-	s.ModeBucket = bucketWidth(s.P99)
+	s.ModeBucket = bucketWidth(percentile(sorted, 25), percentile(sorted, 75), n)
 	s.Mode = mode(sorted, s.ModeBucket)
 	return s
 }
@@ -95,20 +96,20 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[rank-1]
 }
 
-// bucketWidth is p99/100 rounded up to 1, 2 or 5 times a power of ten,
-// at least MinModeBucket.
-func bucketWidth(p99 time.Duration) time.Duration {
-	want := p99 / 100
-	if want <= MinModeBucket {
-		return MinModeBucket
-	}
-	for decade := time.Duration(1); ; decade *= 10 {
-		for _, m := range [...]time.Duration{1, 2, 5} {
-			if w := m * decade; w >= want {
-				return w
+// bucketWidth is the Freedman-Diaconis width for n values with quartiles
+// p25 and p75, rounded down to 1, 2 or 5 times a power of ten, at least
+// MinModeBucket.
+func bucketWidth(p25, p75 time.Duration, n int) time.Duration {
+	fd := 2 * (float64(p75) - float64(p25)) / math.Cbrt(float64(n))
+	w := MinModeBucket
+	for decade := float64(MinModeBucket); decade <= fd; decade *= 10 {
+		for _, m := range [...]float64{1, 2, 5} {
+			if c := m * decade; c <= fd && c < math.MaxInt64 {
+				w = time.Duration(c)
 			}
 		}
 	}
+	return w
 }
 
 // mode is the centre of the fullest width-wide bucket of sorted; ties go

@@ -26,28 +26,46 @@ func TestSummarize(t *testing.T) {
 		{name: "empty", sorted: nil, elapsed: time.Second, requests: 0, want: Stats{}},
 		{name: "empty with zero elapsed", sorted: []time.Duration{}, elapsed: 0, requests: 0, want: Stats{}},
 		{
-			// width: 250µs/100 = 2.5µs, rounded up to 5µs; 250µs is in
-			// bucket [250µs, 255µs), centre 252.5µs.
+			// One value: no spread, so the 1µs floor; 250µs is in
+			// [250µs, 251µs).
 			name: "single value", sorted: []time.Duration{250 * us}, elapsed: time.Second, requests: 1,
-			want: Stats{RPS: 1, Mean: 250 * us, Mode: 252500, Worst: 250 * us, P50: 250 * us, P90: 250 * us, P99: 250 * us, ModeBucket: 5 * us},
+			want: Stats{RPS: 1, Mean: 250 * us, Mode: 250500, Worst: 250 * us, P50: 250 * us, P90: 250 * us, P99: 250 * us, ModeBucket: us},
 		},
 		{
 			// n = 10: P50 is the 5th value, P90 the 9th, P99 the
-			// ceil(9.9) = 10th. Sum 7215µs. Width 5000µs/100 = 50µs, so
-			// six values share [100µs, 150µs): mode 125µs.
+			// ceil(9.9) = 10th. Sum 7215µs. Quartiles: the 3rd (120µs) and
+			// the ceil(7.5) = 8th (310µs); 2*190µs/cbrt(10) = 176µs, down
+			// to 100µs. Six values share [100µs, 200µs).
 			name: "skewed",
 			sorted: []time.Duration{
 				100 * us, 110 * us, 120 * us, 120 * us, 125 * us, 130 * us, 300 * us, 310 * us, 900 * us, 5000 * us,
 			},
 			elapsed: 500 * ms, requests: 10,
-			want: Stats{RPS: 20, Mean: 721500, Mode: 125 * us, Worst: 5000 * us, P50: 125 * us, P90: 900 * us, P99: 5000 * us, ModeBucket: 50 * us},
+			want: Stats{RPS: 20, Mean: 721500, Mode: 150 * us, Worst: 5000 * us, P50: 125 * us, P90: 900 * us, P99: 5000 * us, ModeBucket: 100 * us},
 		},
 		{
 			// 1..100ms: mean 50.5ms; nearest rank gives the 50th, 90th and
-			// 99th values. Width 0.99ms -> 1ms: one value per bucket, so
-			// the tie goes to the lowest bucket, [1ms, 2ms).
+			// 99th values. Width 2*(75-25)ms/cbrt(100) = 21.5ms, down to
+			// 20ms: [0, 20ms) holds 19 values, the next four buckets 20
+			// each, and the lowest of those wins.
 			name: "one to a hundred ms", sorted: oneToHundredMs, elapsed: 2 * time.Second, requests: 100,
-			want: Stats{RPS: 50, Mean: 50500 * us, Mode: 1500 * us, Worst: 100 * ms, P50: 50 * ms, P90: 90 * ms, P99: 99 * ms, ModeBucket: ms},
+			want: Stats{RPS: 50, Mean: 50500 * us, Mode: 30 * ms, Worst: 100 * ms, P50: 50 * ms, P90: 90 * ms, P99: 99 * ms, ModeBucket: 20 * ms},
+		},
+		{
+			// n = 8, cbrt(8) = 2, so the width is the interquartile range
+			// rounded down: quartiles 200µs and 600µs give 400µs, down to
+			// 200µs. Buckets hold 1, 2, 2, 2, 1: the lowest pair wins.
+			name: "width rounds down to 2", elapsed: time.Second, requests: 8,
+			sorted: []time.Duration{100 * us, 200 * us, 300 * us, 400 * us, 500 * us, 600 * us, 700 * us, 800 * us},
+			want:   Stats{RPS: 8, Mean: 450 * us, Mode: 300 * us, Worst: 800 * us, P50: 400 * us, P90: 800 * us, P99: 800 * us, ModeBucket: 200 * us},
+		},
+		{
+			// Quartiles 2µs and 10µs: width 8µs, down to 5µs. Buckets
+			// [0, 5µs) and [10µs, 15µs) hold three each: the lower wins.
+			// Mean 57µs/8.
+			name: "width rounds down to 5", elapsed: time.Second, requests: 8,
+			sorted: []time.Duration{1 * us, 2 * us, 4 * us, 6 * us, 8 * us, 10 * us, 12 * us, 14 * us},
+			want:   Stats{RPS: 8, Mean: 7125, Mode: 2500, Worst: 14 * us, P50: 6 * us, P90: 14 * us, P99: 14 * us, ModeBucket: 5 * us},
 		},
 		{
 			// Mean 1.5ns truncates to 1ns; P90 is the ceil(1.8) = 2nd value;
@@ -56,14 +74,10 @@ func TestSummarize(t *testing.T) {
 			want: Stats{RPS: 2, Mean: 1, Mode: 500, Worst: 2, P50: 1, P90: 2, P99: 2, ModeBucket: us},
 		},
 		{
-			// Two buckets of two: the lower one wins.
+			// Quartiles 10µs and 20µs: 2*10µs/cbrt(4) = 12.6µs, down to
+			// 10µs. Two buckets of two: the lower one wins.
 			name: "mode tie", sorted: []time.Duration{10 * us, 10 * us, 20 * us, 20 * us}, elapsed: time.Second, requests: 4,
-			want: Stats{RPS: 4, Mean: 15 * us, Mode: 10*us + 500, Worst: 20 * us, P50: 10 * us, P90: 20 * us, P99: 20 * us, ModeBucket: us},
-		},
-		{
-			// 1.3ms/100 = 13µs rounds up to 20µs: bucket [1.3ms, 1.32ms).
-			name: "width rounds to 1-2-5", sorted: []time.Duration{1300 * us, 1300 * us, 1300 * us}, elapsed: time.Second, requests: 3,
-			want: Stats{RPS: 3, Mean: 1300 * us, Mode: 1310 * us, Worst: 1300 * us, P50: 1300 * us, P90: 1300 * us, P99: 1300 * us, ModeBucket: 20 * us},
+			want: Stats{RPS: 4, Mean: 15 * us, Mode: 15 * us, Worst: 20 * us, P50: 10 * us, P90: 20 * us, P99: 20 * us, ModeBucket: 10 * us},
 		},
 		{
 			name: "zero elapsed gives zero rate", sorted: []time.Duration{us}, elapsed: 0, requests: 1,
@@ -79,17 +93,7 @@ func TestSummarize(t *testing.T) {
 			name: "mean does not overflow", sorted: []time.Duration{math.MaxInt64 / 2, math.MaxInt64 / 2, math.MaxInt64 / 2}, elapsed: time.Second, requests: 3,
 			want: Stats{
 				RPS: 3, Mean: math.MaxInt64 / 2, Worst: math.MaxInt64 / 2, P50: math.MaxInt64 / 2, P90: math.MaxInt64 / 2, P99: math.MaxInt64 / 2,
-				// (MaxInt64/2)/100 ≈ 4.6e16 rounds up to 5e16ns; the
-				// values are in bucket 92.
-				ModeBucket: 5e16, Mode: 92*5e16 + 2.5e16,
-			},
-		},
-		{
-			// The top bucket's centre would overflow: it saturates.
-			name: "mode saturates", sorted: []time.Duration{math.MaxInt64}, elapsed: time.Second, requests: 1,
-			want: Stats{
-				RPS: 1, Mean: math.MaxInt64, Worst: math.MaxInt64, P50: math.MaxInt64, P90: math.MaxInt64, P99: math.MaxInt64,
-				ModeBucket: 1e17, Mode: math.MaxInt64,
+				ModeBucket: us, Mode: math.MaxInt64/2/us*us + us/2,
 			},
 		},
 	}
@@ -137,19 +141,31 @@ func TestPercentileNearestRank(t *testing.T) {
 func TestBucketWidth(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		p99, want time.Duration
+		iqr  time.Duration
+		n    int
+		want time.Duration
 	}{
-		{0, time.Microsecond},
-		{100 * time.Microsecond, time.Microsecond},
-		{101 * time.Microsecond, 2 * time.Microsecond},
-		{200 * time.Microsecond, 2 * time.Microsecond},
-		{201 * time.Microsecond, 5 * time.Microsecond},
-		{501 * time.Microsecond, 10 * time.Microsecond},
-		{15 * time.Millisecond, 200 * time.Microsecond},
-		{3 * time.Second, 50 * time.Millisecond},
-		{math.MaxInt64, 1e17},
+		{0, 1, time.Microsecond},
+		{time.Microsecond, 8, time.Microsecond}, // 1µs
+		{1999, 8, time.Microsecond},             // 1.999µs
+		{2 * time.Microsecond, 8, 2 * time.Microsecond},
+		{4999, 8, 2 * time.Microsecond},
+		{5 * time.Microsecond, 8, 5 * time.Microsecond},
+		{10 * time.Microsecond, 8, 10 * time.Microsecond},
+		{300 * time.Microsecond, 1_000_000, 5 * time.Microsecond}, // 600µs/100 = 6µs
+		{300 * time.Microsecond, 1000, 50 * time.Microsecond},     // 600µs/10 = 60µs
+		{3 * time.Second, 1, 5 * time.Second},                     // 6s
+		{math.MaxInt64, 1, 5e18},                                  // 1e19 is not a Duration
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, bucketWidth(tt.p99), "p99=%v", tt.p99)
+		assert.Equal(t, tt.want, bucketWidth(0, tt.iqr, tt.n), "iqr=%v n=%d", tt.iqr, tt.n)
 	}
+	assert.Equal(t, 5*time.Microsecond, bucketWidth(-4*time.Microsecond, 4*time.Microsecond, 8), "iqr from negative quartiles")
+}
+
+func TestModeSaturates(t *testing.T) {
+	t.Parallel()
+	// [max - max%5µs, +5µs): the centre is past the largest Duration.
+	assert.Equal(t, time.Duration(math.MaxInt64), mode([]time.Duration{math.MaxInt64}, 5*time.Microsecond))
+	assert.Equal(t, time.Duration(math.MaxInt64/1000*1000+500), mode([]time.Duration{math.MaxInt64}, time.Microsecond))
 }
