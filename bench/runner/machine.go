@@ -19,16 +19,25 @@ type Machine struct {
 }
 
 func describeMachine() Machine {
+	// Cores are counted from /proc/cpuinfo: runtime.NumCPU would report
+	// the one CPU this pinned process may use.
 	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Versions: map[string]string{}}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		cores := 0
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			k, v, ok := strings.Cut(sc.Text(), ":")
+			switch k = strings.TrimSpace(k); {
+			case ok && k == "processor":
+				cores++
+			case ok && k == "model name" && m.CPU == "":
 				m.CPU = strings.TrimSpace(v)
-				break
 			}
 		}
 		_ = f.Close()
+		if cores > 0 {
+			m.Cores = cores
+		}
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
