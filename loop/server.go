@@ -124,6 +124,7 @@ func (s *Server) Addrs() []net.Addr { return s.addrs }
 // OnBoot records the addresses the listeners really bound (":0" included).
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
+	clock.Start()
 	for _, a := range s.cfg.Addrs {
 		network, addr, _ := strings.Cut(a, "://")
 		fd, err := eng.DupListener(network, addr)
@@ -266,6 +267,9 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	}
 	return s.cfg.PollInterval, gnet.None
 }
+
+// OnShutdown releases the coarse clock this server kept fresh.
+func (s *Server) OnShutdown(gnet.Engine) { clock.Stop() }
 
 // Open is the number of open connections.
 func (s *Server) Open() int { return int(s.open.Load()) }
