@@ -109,15 +109,7 @@ func TestByteAtATime(t *testing.T) {
 
 func TestLargeBodiesSpillAndAreRemoved(t *testing.T) {
 	dir := t.TempDir()
-	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := sha256.New()
-		n, err := io.Copy(h, r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		_, _ = fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
-	}), WithInbufOverflow(64<<10), WithTempDir(dir))
+	_, addr := start(t, http.HandlerFunc(hashBody), WithInbufOverflow(64<<10), WithTempDir(dir))
 	payload := make([]byte, 8<<20)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range payload {

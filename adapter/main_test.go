@@ -3,6 +3,8 @@ package adapter
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"errors"
 	"io"
 	"log/slog"
@@ -117,3 +119,14 @@ func hello(w http.ResponseWriter, r *http.Request) {
 }
 
 func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+// hashBody answers with the length and SHA-256 of the request body.
+func hashBody(w http.ResponseWriter, r *http.Request) {
+	h := sha256.New()
+	n, err := io.Copy(h, r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_, _ = fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
+}

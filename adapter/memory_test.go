@@ -36,15 +36,7 @@ func init() {
 // n deterministic bytes) until stdin closes.
 func runChildServer() {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
-		h := sha256.New()
-		n, err := io.Copy(h, r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		_, _ = fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
-	})
+	mux.HandleFunc("/upload", hashBody)
 	mux.HandleFunc("/download", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		w.Header().Set("Content-Length", strconv.Itoa(n))
