@@ -3,7 +3,6 @@ package channel
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -556,14 +555,6 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 	return false
 }
 
-// Idle reports whether the channel has no request in any stage, so that a
-// draining server may close it. Any goroutine.
-func (ch *Channel) Idle() bool {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	return !ch.busy && len(ch.ready) == 0 && ch.outLen() == 0 && ch.reqStarted.Load() == 0
-}
-
 // Drain makes the channel close as soon as it has no request in any stage:
 // a request being received is still received, served and answered (with
 // "Connection: close"). Any goroutine.
@@ -588,6 +579,3 @@ func (ch *Channel) Wake() {
 	ch.wakeLocked()
 	ch.mu.Unlock()
 }
-
-// LogValue lets a channel be logged as its remote address.
-func (ch *Channel) LogValue() slog.Value { return slog.StringValue(ch.remote.String()) }

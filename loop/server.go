@@ -271,9 +271,6 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 // OnShutdown releases the coarse clock this server kept fresh.
 func (s *Server) OnShutdown(gnet.Engine) { clock.Stop() }
 
-// Open is the number of open connections.
-func (s *Server) Open() int { return int(s.open.Load()) }
-
 // Drain refuses new connections, lets every channel finish the requests it
 // has (received, queued or running) and deliver their responses, closes
 // each as it becomes idle, and returns once none is left or ctx ends.
