@@ -220,10 +220,7 @@ func (ch *Channel) startRequest() {
 		ch.refuse(perr)
 		return
 	}
-	r := &Request{Value: v, Cancel: cancel, KeepAlive: h.KeepAlive}
-	if _, ok := h.Get("upgrade"); ok {
-		r.upgrade = true
-	}
+	r := &Request{Value: v, Cancel: cancel, KeepAlive: h.KeepAlive, upgrade: h.Upgrade}
 	if h.ContentLength != 0 {
 		r.Body = buffers.New(ch.cfg.InbufOverflow, ch.cfg.TempDir)
 	}

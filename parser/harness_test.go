@@ -19,6 +19,7 @@ type parsed struct {
 	Chunked        bool
 	KeepAlive      bool
 	Continue       bool
+	Upgrade        bool
 	Body           string
 }
 
@@ -94,7 +95,7 @@ func snapshot(r *Request) *parsed {
 		Method: string(r.Method), Target: string(r.Target), Form: r.Form, Proto: r.Proto(),
 		Headers: fields(r.Headers), Host: string(r.Host), HasHost: r.HasHost,
 		ContentLength: r.ContentLength, Chunked: r.Chunked, KeepAlive: r.KeepAlive,
-		Continue: r.ExpectContinue,
+		Continue: r.ExpectContinue, Upgrade: r.Upgrade,
 	}
 }
 

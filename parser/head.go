@@ -213,6 +213,10 @@ func (p *Parser) framingField(name, value []byte, at span) *Error {
 			}
 			p.host, p.req.HasHost = [2]int32{at.val0, at.val1}, true
 		}
+	case 7:
+		if equalFold(name, "upgrade") {
+			p.req.Upgrade = true
+		}
 	case 6:
 		if equalFold(name, "expect") {
 			if equalFold(value, "100-continue") {

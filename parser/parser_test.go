@@ -88,6 +88,11 @@ func TestParseValidRequests(t *testing.T) {
 		input: crlf("GET / HTTP/1.0\nExpect: 100-continue\n\n"),
 		want:  []parsed{{Method: "GET", Target: "/", Proto: "HTTP/1.0", Headers: []string{"Expect: 100-continue"}}},
 	}, {
+		name:  "Upgrade is reported",
+		input: crlf("GET /ws HTTP/1.1\nHost: h\nUpgrade: websocket\n\n"),
+		want: []parsed{{Method: "GET", Target: "/ws", Proto: "HTTP/1.1", Headers: []string{"Host: h", "Upgrade: websocket"},
+			Host: "h", HasHost: true, KeepAlive: true, Upgrade: true}},
+	}, {
 		name:  "absolute form",
 		input: crlf("GET http://example.com/x?y HTTP/1.1\nHost: example.com\n\n"),
 		want: []parsed{{Method: "GET", Target: "http://example.com/x?y", Form: AbsoluteForm, Proto: "HTTP/1.1",

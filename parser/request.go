@@ -59,6 +59,10 @@ type Request struct {
 	// "Expect: 100-continue". HTTP/1.0 expectations are ignored, as RFC
 	// 9110 §10.1.1 requires.
 	ExpectContinue bool
+
+	// Upgrade is set when the client sent an Upgrade field: what follows
+	// this request on the connection may not be HTTP.
+	Upgrade bool
 }
 
 // Offset returns where b, a sub-slice of r.Head such as a header value,
