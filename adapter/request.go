@@ -1,8 +1,6 @@
 package adapter
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -18,7 +16,28 @@ var errBadTarget = &parser.Error{Status: 400, Reason: "invalid request-target"}
 // readRequest does. It runs on the event loop, once per request, so it
 // is frugal: the head is copied into one string and every method, target,
 // name and value is a substring of it.
-func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, func(), error) {
+// pending is everything carhop allocates for one request besides the
+// *http.Request itself (http.Request.WithContext always makes a new one),
+// its header map and its head string: one allocation where building them
+// one by one takes seven.
+type pending struct {
+	channel.Request
+	ctx    requestContext
+	url    url.URL
+	req    *http.Request
+	values [pendingValues]string // backing array of r.Header's values for most requests
+}
+
+// pendingValues covers the header count of typical API and browser
+// requests; more take an allocation of their own.
+const pendingValues = 16
+
+// cancelRequest is channel.Config.Cancel.
+func cancelRequest(cr *channel.Request) { cr.Value.(*pending).ctx.cancel() }
+
+func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Request, error) {
+	p := &pending{}
+	p.Value = p
 	head := string(h.Head)
 	sub := func(b []byte) string {
 		i := h.Offset(b)
@@ -35,12 +54,15 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, func()
 		RemoteAddr: ch.RemoteAddrString(),
 		Body:       http.NoBody,
 	}
-	u, err := parseTarget(h.Form, tmp.RequestURI)
-	if err != nil {
-		return nil, nil, errBadTarget
+	u := &p.url
+	if err := parseTarget(u, h.Form, tmp.RequestURI); err != nil {
+		return nil, errBadTarget
 	}
 	tmp.URL = u
-	values := make([]string, len(h.Headers))
+	values := p.values[:]
+	if len(h.Headers) > len(values) {
+		values = make([]string, len(h.Headers))
+	}
 	for i, f := range h.Headers {
 		k := textproto.CanonicalMIMEHeaderKey(sub(f.Name))
 		values[i] = sub(f.Value)
@@ -72,50 +94,36 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (any, func()
 			}
 		}
 	}
-	// The connection's context (made once per connection) carries the
-	// local address; each request gets a cancelable child of it.
-	cctx, ok := ch.Data.(*connContext)
-	if !ok {
-		cctx = &connContext{s.baseCtx, ch.LocalAddr()}
-		ch.Data = cctx
-	}
-	ctx, cancel := context.WithCancel(cctx)
+	p.ctx.local = ch.LocalAddr()
 	// tmp stays on the stack: WithContext makes the one heap copy.
-	return tmp.WithContext(ctx), cancel, nil
+	p.req = tmp.WithContext(&p.ctx)
+	return &p.Request, nil
 }
 
-// parseTarget is url.ParseRequestURI with a fast path for the common
-// origin-form target without escapes, which it would parse to exactly
-// this (the parser has already vetted every byte).
-func parseTarget(form parser.TargetForm, target string) (*url.URL, error) {
+// parseTarget is url.ParseRequestURI into u, with a fast path for the
+// common origin-form target without escapes, which it would parse to
+// exactly this (the parser has already vetted every byte).
+func parseTarget(u *url.URL, form parser.TargetForm, target string) error {
 	switch {
 	case form == parser.AsteriskForm:
-		return &url.URL{Path: "*"}, nil
+		u.Path = "*"
+		return nil
 	case form == parser.OriginForm && strings.IndexByte(target, '%') < 0:
-		path, query, _ := strings.Cut(target, "?")
-		return &url.URL{Path: path, RawQuery: query}, nil
+		u.Path, u.RawQuery, _ = strings.Cut(target, "?")
+		return nil
 	}
-	return url.ParseRequestURI(target)
-}
-
-// connContext carries http.LocalAddrContextKey for all requests of a
-// connection, without a context.WithValue per request.
-type connContext struct {
-	context.Context
-	local net.Addr
-}
-
-func (c *connContext) Value(key any) any {
-	if key == http.LocalAddrContextKey {
-		return c.local
+	parsed, err := url.ParseRequestURI(target)
+	if err != nil {
+		return err
 	}
-	return c.Context.Value(key)
+	*u = *parsed
+	return nil
 }
 
 // setTrailers fills in the trailers of a chunked request once it is
 // complete, before any handler runs.
 func setTrailers(cr *channel.Request, trailers []parser.Header) {
-	r := cr.Value.(*http.Request)
+	r := cr.Value.(*pending).req
 	if r.Trailer == nil {
 		r.Trailer = make(http.Header, len(trailers))
 	}

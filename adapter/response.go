@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/net/http/httpguts"
@@ -45,14 +46,33 @@ type response struct {
 	err           error // the channel refused a write: the client is gone
 }
 
+// responses recycles response writers and their header maps: a handler
+// may not use either after it returns (http.ResponseWriter's contract),
+// and they were two of the allocations every request made.
+var responses = sync.Pool{New: func() any { return &response{header: make(http.Header)} }}
+
 func newResponse(s *Server, ch *channel.Channel, req *http.Request, keepAlive bool) *response {
-	return &response{
+	w := responses.Get().(*response)
+	*w = response{
 		s: s, ch: ch, req: req,
-		header:        make(http.Header),
+		header:        w.header,
 		isHead:        req.Method == http.MethodHead,
 		keepAlive:     keepAlive,
 		contentLength: -1,
+		trailers:      w.trailers[:0],
 	}
+	return w
+}
+
+// release returns w to the pool once the request is finished.
+func (w *response) release() {
+	if w.held != nil {
+		bytebufferpool.Put(w.held)
+	}
+	clear(w.header)
+	clear(w.trailers)
+	*w = response{header: w.header, trailers: w.trailers[:0]}
+	responses.Put(w)
 }
 
 func (w *response) Header() http.Header { return w.header }
@@ -243,11 +263,15 @@ func (w *response) commit(final bool) {
 	writeFields(b, h, w.trailers)
 	extra.write(b)
 	b.B = append(b.B, "\r\n"...)
+	if held > 0 && !w.isHead { // one write to the channel for head and held body
+		if w.chunked {
+			b.B = appendChunk(b.B, w.held.B)
+		} else {
+			b.B = append(b.B, w.held.B...)
+		}
+	}
 	w.send(b.B)
 	bytebufferpool.Put(b)
-	if held > 0 && !w.isHead {
-		w.body(w.held.B)
-	}
 	if w.held != nil {
 		bytebufferpool.Put(w.held)
 		w.held = nil
@@ -298,6 +322,14 @@ func (w *response) body(p []byte) {
 }
 
 var crlf = []byte("\r\n")
+
+// appendChunk appends p to b as one chunk of a chunked body.
+func appendChunk(b, p []byte) []byte {
+	b = strconv.AppendInt(b, int64(len(p)), 16)
+	b = append(b, '\r', '\n')
+	b = append(b, p...)
+	return append(b, '\r', '\n')
+}
 
 func (w *response) send(p []byte) {
 	if w.err != nil {

@@ -13,7 +13,8 @@ import (
 
 // serve runs the handler for one complete request. It runs on a worker.
 func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
-	r := cr.Value.(*http.Request)
+	p := cr.Value.(*pending)
+	r := p.req
 	if cr.Body != nil {
 		r.Body = cr.Body.Reader()
 	}
@@ -24,8 +25,9 @@ func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
 	} else {
 		w.abort()
 	}
-	cr.Cancel()
+	p.ctx.cancel()
 	ch.Finish(keepAlive)
+	w.release()
 }
 
 // run calls the handler and reports whether it returned normally.

@@ -24,9 +24,6 @@ type Server struct {
 	loop    *loop.Server
 	date    dateCache
 
-	baseCtx    context.Context
-	cancelBase context.CancelFunc
-
 	stopOnce sync.Once
 	stopped  chan struct{} // closed once Shutdown or Close has stopped the engine
 }
@@ -51,10 +48,10 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 		addrs = append(addrs, g)
 	}
 	s := &Server{handler: h, cfg: cfg, stopped: make(chan struct{})}
-	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.pool = task.New(cfg.threads, task.WithLogger(cfg.logger))
 	ch := cfg.channelConfig()
 	ch.NewRequest = s.newRequest
+	ch.Cancel = cancelRequest
 	ch.Serve = s.serve
 	ch.ErrorResponse = s.errorResponse
 	ch.Trailers = setTrailers
@@ -131,7 +128,6 @@ func (s *Server) stop() error {
 	var err error
 	s.stopOnce.Do(func() {
 		close(s.stopped)
-		s.cancelBase()
 		err = s.loop.Stop(context.Background())
 	})
 	return err

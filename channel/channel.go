@@ -32,9 +32,10 @@ type Conn interface {
 }
 
 // Request is one request of a channel, from complete head to finished
-// response.
+// response. Config.NewRequest allocates it, usually inside a larger
+// structure of the adapter's.
 type Request struct {
-	// Value is what Config.NewRequest returned.
+	// Value is the adapter's, set by Config.NewRequest.
 	Value any
 	// Body holds the request body once the request is complete, or is nil
 	// for a request without one. The channel releases it when the
@@ -46,22 +47,18 @@ type Request struct {
 	// answers it with Config.ErrorResponse and closes.
 	Err *parser.Error
 
-	// Cancel, if set, ends the request's context: called on the event loop
-	// when the connection goes away while the request is queued or served.
-	Cancel func()
-
-	wantContinue bool // 100-continue is owed once this request is first in line
-	upgrade      bool // the client asked to switch protocols
-}
-
-func (r *Request) cancel() {
-	if r.Cancel != nil {
-		r.Cancel()
-	}
+	next         *Request // the next request in the channel's ready queue
+	wantContinue bool     // 100-continue is owed once this request is first in line
+	upgrade      bool     // the client asked to switch protocols
 }
 
 // Channel is one connection's state. See the package documentation for
 // which goroutine may call what.
+//
+// An idle keep-alive connection costs its Channel and gnet's connection,
+// nothing else (parser and output buffer go back to pools between
+// requests), so the fields are ordered to keep the struct in the 192-byte
+// size class: see docs/performance.md before adding one.
 type Channel struct {
 	cfg       *Config
 	conn      Conn
@@ -70,34 +67,30 @@ type Channel struct {
 	local     net.Addr
 	serviceFn func()
 
-	// Data is the adapter's per-connection state, set and read on the
-	// event loop (from Config.NewRequest).
-	Data any
-
 	// Loop only.
-	p          *parser.Parser
-	cur        *Request // the request being received
-	refused    bool     // a request was refused: read nothing more
-	lastOut    int      // OutboundBuffered at the last pump
-	startedReq int64    // unix nanos when the current head's first byte arrived
-	upgrading  bool     // an Upgrade request is queued: what follows may not be HTTP
+	p   *parser.Parser
+	cur *Request // the request being received
 
 	lastActive atomic.Int64 // unix nanos of the last progress either way
-	reqStarted atomic.Int64 // startedReq, for the ticker
+	reqStarted atomic.Int64 // unix nanos when the current head's first byte arrived, 0 between heads; read by the ticker
 	timedOut   atomic.Bool  // the ticker found the request too slow
+	lastOut    int32        // OutboundBuffered at the last pump, written by the loop under mu
+	refused    bool         // loop only: a request was refused: read nothing more
+	upgrading  bool         // loop only: an Upgrade request is queued: what follows may not be HTTP
 
 	mu         sync.Mutex
+	nready     int32         // length of the ready queue
+	busy       bool          // a task is queued or running for this channel
+	closeAfter bool          // close once the output is written
+	draining   bool          // the server is shutting down: close when idle
+	closed     bool          //
+	woken      bool          // a Wake is outstanding
+	hijacked   bool          //
 	room       chan struct{} // made by a paused writer, closed when output drains or the connection goes
-	ready      []*Request
-	busy       bool // a task is queued or running for this channel
+	head, tail *Request      // the ready queue: complete requests waiting for a worker
 	serving    *Request
 	out        *buffers.Overflowable
-	closeAfter bool // close once the output is written
-	draining   bool // the server is shutting down: close when idle
-	closed     bool
-	woken      bool // a Wake is outstanding
 	hijack     *hijack
-	hijacked   bool
 }
 
 // New returns the channel of a freshly accepted connection. cfg must have
@@ -133,7 +126,7 @@ func (ch *Channel) Received(in []byte) int {
 	if ch.refused || ch.closing() {
 		return len(in) // nothing after a refused or final request is read
 	}
-	if ch.timedOut.Swap(false) && ch.startedReq != 0 {
+	if ch.timedOut.Swap(false) && ch.reqStarted.Load() != 0 {
 		ch.refuse(errRequestTimeout)
 		return len(in)
 	}
@@ -157,15 +150,13 @@ func (ch *Channel) Received(in []byte) int {
 		}
 		k, ev, err := ch.p.Parse(in[n:])
 		n += k
-		if k > 0 && ch.startedReq == 0 && ev != parser.EventHead {
-			ch.startedReq = clock.Now()
-			ch.reqStarted.Store(ch.startedReq)
+		if k > 0 && ev != parser.EventHead && ch.reqStarted.Load() == 0 {
+			ch.reqStarted.Store(clock.Now())
 		}
 		switch ev {
 		case parser.EventNeedMore:
 			return n
 		case parser.EventHead:
-			ch.startedReq = 0
 			ch.reqStarted.Store(0)
 			ch.startRequest()
 		case parser.EventBody:
@@ -206,12 +197,12 @@ func (ch *Channel) closing() bool {
 func (ch *Channel) queued() int {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return len(ch.ready)
+	return int(ch.nready)
 }
 
 func (ch *Channel) startRequest() {
 	h := ch.p.Request()
-	v, cancel, err := ch.cfg.NewRequest(ch, h)
+	r, err := ch.cfg.NewRequest(ch, h)
 	if err != nil {
 		var perr *parser.Error
 		if !errors.As(err, &perr) {
@@ -220,7 +211,7 @@ func (ch *Channel) startRequest() {
 		ch.refuse(perr)
 		return
 	}
-	r := &Request{Value: v, Cancel: cancel, KeepAlive: h.KeepAlive, upgrade: h.Upgrade}
+	r.KeepAlive, r.upgrade = h.KeepAlive, h.Upgrade
 	if h.ContentLength != 0 {
 		r.Body = buffers.New(ch.cfg.InbufOverflow, ch.cfg.TempDir)
 	}
@@ -240,7 +231,7 @@ func (ch *Channel) sendContinue() {
 		return
 	}
 	ch.mu.Lock()
-	idle := !ch.busy && len(ch.ready) == 0 && ch.outLen() == 0 && !ch.closeAfter
+	idle := !ch.busy && ch.head == nil && ch.outLen() == 0 && !ch.closeAfter
 	ch.mu.Unlock()
 	if idle {
 		r.wantContinue = false
@@ -265,7 +256,7 @@ func (ch *Channel) complete() {
 
 func (ch *Channel) enqueue(r *Request) {
 	ch.mu.Lock()
-	ch.ready = append(ch.ready, r)
+	ch.push(r)
 	start := !ch.busy && !ch.closed
 	if start {
 		ch.busy = true
@@ -291,7 +282,6 @@ func (ch *Channel) refuse(err error) {
 		perr = errBadHead
 	}
 	ch.refused = true
-	ch.startedReq = 0
 	ch.reqStarted.Store(0)
 	if ch.cur != nil {
 		ch.release(ch.cur)
@@ -304,14 +294,12 @@ func (ch *Channel) refuse(err error) {
 // service runs the first queued request. It runs on a worker.
 func (ch *Channel) service() {
 	ch.mu.Lock()
-	if ch.closed || len(ch.ready) == 0 {
+	if ch.closed || ch.head == nil {
 		ch.busy = false
 		ch.mu.Unlock()
 		return
 	}
-	r := ch.ready[0]
-	ch.ready[0] = nil
-	ch.ready = ch.ready[1:]
+	r := ch.pop()
 	ch.serving = r
 	ch.mu.Unlock()
 	if r.Err != nil {
@@ -377,18 +365,18 @@ func (ch *Channel) Finish(keepAlive bool) {
 	if !keepAlive {
 		ch.closeAfter = true
 	}
-	var dropped []*Request
+	var dropped *Request
 	if ch.closeAfter {
-		dropped, ch.ready = ch.ready, nil
+		dropped = ch.takeAll()
 	}
-	next := len(ch.ready) > 0 && !ch.closed
+	next := ch.head != nil && !ch.closed
 	ch.busy = next
 	ch.wakeLocked()
 	ch.mu.Unlock()
 	if r != nil {
 		ch.release(r)
 	}
-	for _, d := range dropped {
+	for d := dropped; d != nil; d = d.next {
 		ch.release(d)
 	}
 	if next {
@@ -397,6 +385,44 @@ func (ch *Channel) Finish(keepAlive bool) {
 }
 
 // release frees a request's body (and its temporary file).
+// push appends r to the ready queue. Channel mutex held.
+func (ch *Channel) push(r *Request) {
+	r.next = nil
+	if ch.tail == nil {
+		ch.head = r
+	} else {
+		ch.tail.next = r
+	}
+	ch.tail = r
+	ch.nready++
+}
+
+// pop takes the first request off the ready queue. Channel mutex held.
+func (ch *Channel) pop() *Request {
+	r := ch.head
+	ch.head = r.next
+	if ch.head == nil {
+		ch.tail = nil
+	}
+	r.next = nil
+	ch.nready--
+	return r
+}
+
+// takeAll empties the ready queue and returns its requests, linked by
+// next. Channel mutex held.
+func (ch *Channel) takeAll() *Request {
+	r := ch.head
+	ch.head, ch.tail, ch.nready = nil, nil, 0
+	return r
+}
+
+func (ch *Channel) cancel(r *Request) {
+	if ch.cfg.Cancel != nil {
+		ch.cfg.Cancel(r)
+	}
+}
+
 func (ch *Channel) release(r *Request) {
 	if r.Body != nil {
 		r.Body.Close()
@@ -441,22 +467,22 @@ func (ch *Channel) Pump() {
 		moved = true
 	}
 	pending := ch.conn.OutboundBuffered()
-	if moved || pending < ch.lastOut {
+	if moved || pending < int(ch.lastOut) {
 		ch.lastActive.Store(clock.Now())
 	}
-	ch.lastOut = pending
+	ch.lastOut = int32(pending)
 	left := ch.outLen()
 	if left < ch.cfg.OutbufHighWatermark {
 		ch.wakeWriter()
 	}
-	if !ch.busy && len(ch.ready) == 0 {
+	if !ch.busy && ch.head == nil {
 		ch.upgrading = false
 	}
 	if left == 0 && !ch.busy && ch.out != nil {
 		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
 		ch.out = nil
 	}
-	done := !ch.busy && left == 0 && (ch.closeAfter || ch.draining && len(ch.ready) == 0 && ch.cur == nil && ch.startedReq == 0)
+	done := !ch.busy && left == 0 && (ch.closeAfter || ch.draining && ch.head == nil && ch.cur == nil && ch.reqStarted.Load() == 0)
 	h := ch.hijack
 	ch.mu.Unlock()
 
@@ -493,8 +519,7 @@ func (ch *Channel) outLen() int64 {
 func (ch *Channel) Closed() {
 	ch.mu.Lock()
 	ch.closed = true
-	queued := ch.ready
-	ch.ready = nil
+	queued := ch.takeAll()
 	serving := ch.serving
 	out := ch.out
 	ch.out = nil
@@ -512,12 +537,12 @@ func (ch *Channel) Closed() {
 		ch.release(ch.cur)
 		ch.cur = nil
 	}
-	for _, r := range queued {
-		r.cancel()
+	for r := queued; r != nil; r = r.next {
+		ch.cancel(r)
 		ch.release(r)
 	}
 	if serving != nil && !ch.hijacked {
-		serving.cancel()
+		ch.cancel(serving)
 	}
 	if out != nil {
 		out.Close()

@@ -56,9 +56,9 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	h := &harness{conn: &fakeConn{}}
 	cfg := Config{
 		Logger: slog.New(slog.DiscardHandler),
-		NewRequest: func(_ *Channel, head *parser.Request) (any, func(), error) {
+		NewRequest: func(_ *Channel, head *parser.Request) (*Request, error) {
 			h.heads = append(h.heads, string(head.Target))
-			return string(head.Target), nil, nil
+			return &Request{Value: string(head.Target)}, nil
 		},
 		Serve: func(ch *Channel, r *Request) {
 			body := ""

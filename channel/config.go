@@ -39,12 +39,16 @@ type Config struct {
 	// Logger receives one record per refused request and per I/O failure.
 	Logger *slog.Logger
 
-	// NewRequest turns a parsed request head into the adapter's request
-	// value and the function that cancels its context. It runs on the
-	// event loop as soon as the head is complete; an error refuses the
-	// request (a *parser.Error chooses the status, any other error means
-	// 400).
-	NewRequest func(ch *Channel, head *parser.Request) (value any, cancel func(), err error)
+	// NewRequest turns a parsed request head into a Request carrying the
+	// adapter's value; the adapter allocates it, so that one allocation
+	// can hold the Request and the adapter's own per-request state. It
+	// runs on the event loop as soon as the head is complete; an error
+	// refuses the request (a *parser.Error chooses the status, any other
+	// error means 400).
+	NewRequest func(ch *Channel, head *parser.Request) (*Request, error)
+	// Cancel, if set, is called once for a request whose client went away
+	// before its handler finished, or that was queued and never run.
+	Cancel func(r *Request)
 	// Trailers is given the trailer fields of a chunked request when it
 	// completes, on the event loop; they alias the parser's buffer.
 	Trailers func(r *Request, trailers []parser.Header)
