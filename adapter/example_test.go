@@ -2,6 +2,7 @@ package adapter_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,4 +38,39 @@ func ExampleNew() {
 	// Output:
 	// 200 OK Hello, carhop
 	// http: Server closed
+}
+
+// A server's Stats are a few atomic loads: cheap enough for a health
+// check, a log line or a metrics scrape. StatsHandler serves them in the
+// Prometheus text format, here on the same server under /metrics; in
+// production, mount it where only the monitoring system can reach it.
+func ExampleServer_Stats() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hi") })
+	srv, err := adapter.New(mux, adapter.WithListen("127.0.0.1:0"), adapter.WithThreads(2))
+	if err != nil {
+		panic(err)
+	}
+	mux.Handle("/metrics", srv.StatsHandler())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	<-srv.Ready()
+
+	for range 3 {
+		resp, err := http.Get("http://" + srv.Addrs()[0].String() + "/")
+		if err != nil {
+			panic(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+	http.DefaultClient.CloseIdleConnections()
+	_ = srv.Shutdown(context.Background())
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		panic(err)
+	}
+	st := srv.Stats()
+	fmt.Println("requests:", st.Requests, "threads:", st.Tasks.Threads, "open connections:", st.Connections)
+	// Output:
+	// requests: 3 threads: 2 open connections: 0
 }

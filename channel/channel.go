@@ -235,7 +235,9 @@ func (ch *Channel) sendContinue() {
 	ch.mu.Unlock()
 	if idle {
 		r.wantContinue = false
-		_, _ = ch.conn.Write(continueLine)
+		if _, err := ch.conn.Write(continueLine); err == nil {
+			ch.cfg.Counters.BytesOut.Add(uint64(len(continueLine)))
+		}
 	}
 }
 
@@ -245,6 +247,9 @@ var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 func (ch *Channel) complete() {
 	r := ch.cur
 	ch.cur = nil
+	if r.Body != nil && r.Body.Spilled() {
+		ch.cfg.Counters.SpilledBodies.Add(1)
+	}
 	if t := ch.p.Request().Trailers; len(t) > 0 && ch.cfg.Trailers != nil {
 		ch.cfg.Trailers(r, t)
 	}
@@ -288,6 +293,7 @@ func (ch *Channel) refuse(err error) {
 		ch.cur = nil
 	}
 	ch.cfg.Logger.Info("carhop: refused request", "remote", ch.remote, "status", perr.Status, "reason", perr.Reason)
+	ch.cfg.Counters.Refuse(perr.Status)
 	ch.enqueue(&Request{Err: perr})
 }
 
@@ -307,6 +313,7 @@ func (ch *Channel) service() {
 		ch.Finish(false)
 		return
 	}
+	ch.cfg.Counters.Requests.Add(1)
 	ch.cfg.Serve(ch, r)
 }
 
@@ -463,6 +470,7 @@ func (ch *Channel) Pump() {
 			ch.mu.Unlock()
 			return // the loop closes the connection and calls Closed
 		}
+		ch.cfg.Counters.BytesOut.Add(uint64(len(chunk)))
 		ch.out.Discard(len(chunk))
 		moved = true
 	}
@@ -479,6 +487,9 @@ func (ch *Channel) Pump() {
 		ch.upgrading = false
 	}
 	if left == 0 && !ch.busy && ch.out != nil {
+		if ch.out.Spilled() {
+			ch.cfg.Counters.SpilledOutputs.Add(1)
+		}
 		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
 		ch.out = nil
 	}
@@ -545,6 +556,9 @@ func (ch *Channel) Closed() {
 		ch.cancel(serving)
 	}
 	if out != nil {
+		if out.Spilled() {
+			ch.cfg.Counters.SpilledOutputs.Add(1)
+		}
 		out.Close()
 	}
 }

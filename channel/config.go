@@ -38,6 +38,9 @@ type Config struct {
 	TempDir string
 	// Logger receives one record per refused request and per I/O failure.
 	Logger *slog.Logger
+	// Counters receive the channels' traffic counts; WithDefaults makes
+	// one if it is nil.
+	Counters *Counters
 
 	// NewRequest turns a parsed request head into a Request carrying the
 	// adapter's value; the adapter allocates it, so that one allocation
@@ -101,6 +104,9 @@ func (c Config) WithDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	c.Limits = parser.New(c.Limits).Limits()
+	if c.Counters == nil {
+		c.Counters = &Counters{}
+	}
 	c.pools = newPools(&c)
 	return c
 }

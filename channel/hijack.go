@@ -47,4 +47,7 @@ func (ch *Channel) detach(h *hijack) {
 	ch.hijacked = true
 	ch.mu.Unlock()
 	h.fd, h.unread, h.err = d.Detach()
+	if h.err == nil {
+		ch.cfg.Counters.Hijacked.Add(1)
+	}
 }

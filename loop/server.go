@@ -58,6 +58,7 @@ type Server struct {
 	bootErr error
 
 	open     atomic.Int64
+	accepted atomic.Uint64
 	draining atomic.Bool
 
 	mu       sync.Mutex
@@ -176,12 +177,13 @@ func (s *Server) intern(sa unix.Sockaddr) net.Addr {
 // is full or draining. gnet has already accepted it, so leaving it in the
 // kernel's backlog is not possible.
 func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	s.accepted.Add(1)
 	if s.draining.Load() {
-		return unavailable, gnet.Close
+		return s.refuse()
 	}
 	if n := s.open.Add(1); s.cfg.ConnectionLimit > 0 && n > int64(s.cfg.ConnectionLimit) {
 		s.open.Add(-1)
-		return unavailable, gnet.Close
+		return s.refuse()
 	}
 	// gnet reports the listener's configured address (":0", "0.0.0.0");
 	// handlers want the address the client really reached.
@@ -199,6 +201,13 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	return nil, gnet.None
 }
 
+// refuse answers a connection the server will not serve.
+func (s *Server) refuse() ([]byte, gnet.Action) {
+	s.ch.Counters.Refuse(503)
+	s.ch.Counters.BytesOut.Add(uint64(len(unavailable)))
+	return unavailable, gnet.Close
+}
+
 var unavailable = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 	"Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nservice unavailable\n")
 
@@ -212,6 +221,7 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	in, _ := c.Peek(-1)
 	if n := ch.Received(in); n > 0 {
 		_, _ = c.Discard(n)
+		s.ch.Counters.BytesIn.Add(uint64(n))
 	}
 	ch.Pump()
 	return gnet.None
@@ -270,6 +280,16 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 
 // OnShutdown releases the coarse clock this server kept fresh.
 func (s *Server) OnShutdown(gnet.Engine) { clock.Stop() }
+
+// Open is the number of connections being served now.
+func (s *Server) Open() int64 { return s.open.Load() }
+
+// Accepted is the number of connections accepted since Run, including
+// those refused at the connection limit or while draining.
+func (s *Server) Accepted() uint64 { return s.accepted.Load() }
+
+// Counters are the traffic counters of the server's channels.
+func (s *Server) Counters() *channel.Counters { return s.ch.Counters }
 
 // Drain refuses new connections, lets every channel finish the requests it
 // has (received, queued or running) and deliver their responses, closes

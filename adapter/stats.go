@@ -1,0 +1,92 @@
+package adapter
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+
+	"github.com/carhop/carhop/task"
+)
+
+// Stats is a snapshot of what a server is doing and has done since it
+// started. Each field is read atomically on its own; a snapshot taken
+// under load is not a consistent cut across fields.
+type Stats struct {
+	Connections int64  // open now
+	Accepted    uint64 // connections accepted, including refused ones
+	Requests    uint64 // complete requests handed to the handler
+	// Refused counts requests and connections answered with an error
+	// instead of the handler, by status: 400, 408, 413, 431, 501 and so
+	// on from the parser and timeouts, 503 for connections over the limit
+	// or arriving while the server shuts down.
+	Refused        map[int]uint64
+	BytesIn        uint64 // request bytes read
+	BytesOut       uint64 // response bytes written
+	SpilledBodies  uint64 // request bodies buffered in a temporary file (WithInbufOverflow)
+	SpilledOutputs uint64 // responses buffered in a temporary file (WithOutbufOverflow)
+	Hijacked       uint64 // connections taken over through http.Hijacker
+	// Tasks is the worker pool: threads, queued and running requests,
+	// completed ones and handler panics.
+	Tasks task.Stats
+}
+
+// Stats returns a snapshot of the server's counters. It is cheap (a few
+// atomic loads) and safe to call from any goroutine at any time.
+func (s *Server) Stats() Stats {
+	c := s.loop.Counters()
+	return Stats{
+		Connections:    s.loop.Open(),
+		Accepted:       s.loop.Accepted(),
+		Requests:       c.Requests.Load(),
+		Refused:        c.Refused(),
+		BytesIn:        c.BytesIn.Load(),
+		BytesOut:       c.BytesOut.Load(),
+		SpilledBodies:  c.SpilledBodies.Load(),
+		SpilledOutputs: c.SpilledOutputs.Load(),
+		Hijacked:       c.Hijacked.Load(),
+		Tasks:          s.pool.Stats(),
+	}
+}
+
+// StatsHandler serves the server's Stats in the Prometheus text
+// exposition format (version 0.0.4), which Prometheus, the OpenTelemetry
+// collector and most agents scrape. Mount it on an internal address or
+// behind authentication: it tells whoever asks how loaded the server is.
+// For expvar, publish expvar.Func(func() any { return s.Stats() }).
+func (s *Server) StatsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		writePrometheus(w, s.Stats())
+	})
+}
+
+// writePrometheus writes st in the Prometheus text format.
+func writePrometheus(w io.Writer, st Stats) {
+	metric := func(name, kind, help string, value any) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %v\n", name, help, name, kind, name, value)
+	}
+	metric("carhop_connections_open", "gauge", "Connections open now.", st.Connections)
+	metric("carhop_connections_accepted_total", "counter", "Connections accepted, including refused ones.", st.Accepted)
+	metric("carhop_connections_hijacked_total", "counter", "Connections taken over through http.Hijacker.", st.Hijacked)
+	metric("carhop_requests_total", "counter", "Complete requests handed to the handler.", st.Requests)
+	fmt.Fprintf(w, "# HELP carhop_refused_total Requests and connections answered with an error instead of the handler.\n# TYPE carhop_refused_total counter\n")
+	statuses := make([]int, 0, len(st.Refused))
+	for code := range st.Refused {
+		statuses = append(statuses, code)
+	}
+	slices.Sort(statuses)
+	for _, code := range statuses {
+		fmt.Fprintf(w, "carhop_refused_total{code=\"%d\"} %d\n", code, st.Refused[code])
+	}
+	metric("carhop_received_bytes_total", "counter", "Request bytes read.", st.BytesIn)
+	metric("carhop_sent_bytes_total", "counter", "Response bytes written.", st.BytesOut)
+	metric("carhop_spilled_bodies_total", "counter", "Request bodies buffered in a temporary file.", st.SpilledBodies)
+	metric("carhop_spilled_outputs_total", "counter", "Responses buffered in a temporary file.", st.SpilledOutputs)
+	metric("carhop_threads", "gauge", "Worker goroutines of the task pool.", st.Tasks.Threads)
+	metric("carhop_tasks_queued", "gauge", "Complete requests waiting for a worker.", st.Tasks.Queued)
+	metric("carhop_tasks_running", "gauge", "Requests being handled now.", st.Tasks.Running)
+	metric("carhop_tasks_completed_total", "counter", "Requests whose handler has returned or panicked.", st.Tasks.Completed)
+	metric("carhop_tasks_panics_total", "counter", "Handlers that panicked.", st.Tasks.Panics)
+	metric("carhop_tasks_dropped_total", "counter", "Queued requests dropped by Close or an expired Shutdown.", st.Tasks.Dropped)
+}
