@@ -449,8 +449,13 @@ func (ch *Channel) Pump() {
 	if left < ch.cfg.OutbufHighWatermark {
 		ch.wakeWriter()
 	}
-	if !ch.busy && len(ch.ready) == 0 {
+	if ch.upgrading && !ch.busy && len(ch.ready) == 0 {
+		// The Upgrade was answered without a hijack. Received has already
+		// run for this wake-up and stopped at the fence, so wake once more:
+		// input the client pipelined behind the Upgrade request is parsed
+		// now, not when (or if) the client sends more.
 		ch.upgrading = false
+		ch.wakeLocked()
 	}
 	if left == 0 && !ch.busy && ch.out != nil {
 		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer

@@ -165,3 +165,23 @@ func TestChannelCloseAfterConnectionClose(t *testing.T) {
 	h.runTasks()
 	assert.Equal(t, "[/a ]", h.output(), "nothing after a Connection: close response runs")
 }
+
+// Regression: a request pipelined behind an Upgrade request that the
+// handler answered without hijacking was left unparsed until the client
+// sent more bytes, so the client waited for the idle timeout.
+func TestChannelResumesParsingAfterUpgradeNotTaken(t *testing.T) {
+	h := newHarness(t, nil)
+	up := "GET /a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+	in := up + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+	n := h.ch.Received([]byte(in))
+	require.Equal(t, len(up), n, "nothing is parsed past an Upgrade request until it is served")
+	h.runTasks()
+	h.ch.mu.Lock()
+	woken := h.ch.woken
+	h.ch.mu.Unlock()
+	assert.True(t, woken, "lifting the fence wakes the loop, which then calls Received")
+	n += h.ch.Received([]byte(in[n:]))
+	h.runTasks()
+	assert.Equal(t, len(in), n)
+	assert.Equal(t, "[/a ][/b ]", h.output())
+}
