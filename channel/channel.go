@@ -174,6 +174,10 @@ func (ch *Channel) Received(in []byte) int {
 				ch.refuse(errSpill)
 			}
 		case parser.EventDone:
+			// The body's clock stops here; left running it would answer
+			// 408 on a keep-alive connection merely idle after the request.
+			ch.startedReq = 0
+			ch.reqStarted.Store(0)
 			ch.complete()
 		case parser.EventError:
 			ch.refuse(err)

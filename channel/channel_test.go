@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -184,4 +185,21 @@ func TestChannelResumesParsingAfterUpgradeNotTaken(t *testing.T) {
 	h.runTasks()
 	assert.Equal(t, len(in), n)
 	assert.Equal(t, "[/a ][/b ]", h.output())
+}
+
+// Regression: the request timeout's clock, started by the first body byte,
+// was not stopped when the request completed, so a keep-alive connection
+// idle for the request timeout after any request with a body was answered
+// 408 and closed.
+func TestChannelRequestClockStopsWhenRequestCompletes(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ch.Received([]byte("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n"))
+	h.ch.Received([]byte("hi"))
+	h.runTasks()
+	require.Equal(t, "[/a hi]", h.output())
+	assert.False(t, h.ch.Expire(time.Now().Add(time.Hour), Timeouts{Request: time.Second}))
+	assert.False(t, h.ch.timedOut.Load(), "an answered request is not a slow one")
+	h.ch.Received([]byte("GET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	h.runTasks()
+	assert.Equal(t, "[/a hi][/b ]", h.output())
 }
