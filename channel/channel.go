@@ -78,6 +78,7 @@ type Channel struct {
 	p          *parser.Parser
 	cur        *Request // the request being received
 	refused    bool     // a request was refused: read nothing more
+	last       bool     // a request without keep-alive was received: read nothing more
 	lastOut    int      // OutboundBuffered at the last pump
 	startedReq int64    // unix nanos when the current head's first byte arrived
 	upgrading  bool     // an Upgrade request is queued: what follows may not be HTTP
@@ -130,7 +131,7 @@ func (ch *Channel) Received(in []byte) int {
 	if len(in) > 0 {
 		ch.lastActive.Store(clock.Now())
 	}
-	if ch.refused || ch.closing() {
+	if ch.refused || ch.last || ch.closing() {
 		return len(in) // nothing after a refused or final request is read
 	}
 	if ch.timedOut.Swap(false) && ch.startedReq != 0 {
@@ -151,7 +152,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.p = nil
 		}
 	}()
-	for !ch.refused {
+	for !ch.refused && !ch.last {
 		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
 			break // parse no further ahead; the input waits
 		}
@@ -183,7 +184,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.refuse(err)
 		}
 	}
-	if ch.refused {
+	if ch.refused || ch.last {
 		return len(in)
 	}
 	if len(in)-n > ch.cfg.MaxUnparsed {
@@ -264,6 +265,12 @@ func (ch *Channel) complete() {
 	if r.upgrade {
 		ch.upgrading = true
 	}
+	// The client said this is its last request (RFC 9112 §9.6). Stop here
+	// rather than rely on Finish to drop what follows: a worker may finish
+	// this request before the loop parses the next one, which would then
+	// be queued behind a response that has already closed the exchange,
+	// and run.
+	ch.last = !r.KeepAlive
 	ch.enqueue(r)
 }
 

@@ -203,3 +203,24 @@ func TestChannelRequestClockStopsWhenRequestCompletes(t *testing.T) {
 	h.runTasks()
 	assert.Equal(t, "[/a hi][/b ]", h.output())
 }
+
+// Regression: a request pipelined behind one without keep-alive was run
+// when the worker finished the first before the loop parsed the second
+// (Finish drops only what is already queued). Submit runs tasks at once
+// here, which is that interleaving.
+func TestChannelNothingRunsAfterLastRequest(t *testing.T) {
+	for _, first := range []string{
+		"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GET /a HTTP/1.0\r\n\r\n",
+	} {
+		var h *harness
+		h = newHarness(t, func(c *Config) {
+			c.Submit = func(fn func()) error { fn(); h.ch.Pump(); return nil }
+		})
+		in := first + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+		assert.Equal(t, len(in), h.ch.Received([]byte(in)), "the rest is discarded")
+		assert.Equal(t, "[/a ]", h.output(), "%q", first)
+		assert.Equal(t, []string{"/a"}, h.heads, "no head after the last request is even built")
+		assert.True(t, h.conn.closed)
+	}
+}
