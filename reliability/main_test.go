@@ -127,3 +127,14 @@ func readAll(t testing.TB, c net.Conn) string {
 	require.NoError(t, err, "the server closes the connection; got so far %q", b)
 	return string(b)
 }
+
+// get sends the closing request on a new connection and returns the whole
+// exchange: the server must answer and close. The recorder answers it as
+// okClose("/last").
+func get(t testing.TB, addr string) string {
+	t.Helper()
+	c := dial(t, addr)
+	_, err := io.WriteString(c, closing)
+	require.NoError(t, err)
+	return readAll(t, c)
+}

@@ -66,3 +66,40 @@ func TestIdleAfterBodyIsNotARequestTimeout(t *testing.T) {
 	assert.Equal(t, okClose("/last"), elideDate(readAll(t, c)))
 	assert.Equal(t, []string{"/a", "/last"}, h.take())
 }
+
+// A client that takes none of its response is disconnected after the write
+// timeout, and the handler paused on its output is released with an error:
+// a worker is never held by a slow reader for longer than that.
+func TestNonReadingClientIsCutOff(t *testing.T) {
+	werr := make(chan error, 1)
+	rec := &recorder{}
+	s := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/big" {
+			rec.ServeHTTP(w, r)
+			return
+		}
+		buf := make([]byte, 64<<10)
+		for range 1024 { // 64 MiB, far more than the watermark and the kernel buffers
+			if _, err := w.Write(buf); err != nil {
+				werr <- err
+				return
+			}
+		}
+		werr <- nil
+	}), adapter.WithChannelTimeout(500*time.Millisecond), adapter.WithCleanupInterval(50*time.Millisecond),
+		adapter.WithOutbufHighWatermark(1<<20), adapter.WithOutbufOverflow(256<<10), adapter.WithTempDir(t.TempDir()))
+	c := dial(t, s.addr)
+	_, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+	require.NoError(t, err)
+	select {
+	case err := <-werr:
+		require.Error(t, err, "the handler's write fails once the client is cut off")
+	case <-time.After(15 * time.Second):
+		t.Fatal("the paused handler was never released")
+	}
+	// Whatever the kernel had buffered, the stream then ends.
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.Copy(io.Discard, c)
+	require.NoError(t, err, "the connection ends, it does not hang")
+	assert.Equal(t, okClose("/last"), elideDate(get(t, s.addr)), "the server still serves")
+}
