@@ -31,6 +31,9 @@ var leakOptions = []goleak.Option{
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	// The fuzz target's server lives for the whole process (a fuzz worker
+	// runs many inputs); it ends here, before the leak check.
+	stopFuzzServer()
 	if code == 0 && !fuzzWorker() {
 		if err := goleak.Find(leakOptions...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
