@@ -77,6 +77,7 @@ type Channel struct {
 	lastOut    int32        // OutboundBuffered at the last pump, written by the loop under mu
 	refused    bool         // loop only: a request was refused: read nothing more
 	upgrading  bool         // loop only: an Upgrade request is queued: what follows may not be HTTP
+	last       bool         // loop only: a request without keep-alive was received: read nothing more
 
 	mu         sync.Mutex
 	nready     int32         // length of the ready queue
@@ -123,7 +124,7 @@ func (ch *Channel) Received(in []byte) int {
 	if len(in) > 0 {
 		ch.lastActive.Store(clock.Now())
 	}
-	if ch.refused || ch.closing() {
+	if ch.refused || ch.last || ch.closing() {
 		return len(in) // nothing after a refused or final request is read
 	}
 	if ch.timedOut.Swap(false) && ch.reqStarted.Load() != 0 {
@@ -144,7 +145,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.p = nil
 		}
 	}()
-	for !ch.refused {
+	for !ch.refused && !ch.last {
 		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
 			break // parse no further ahead; the input waits
 		}
@@ -165,12 +166,15 @@ func (ch *Channel) Received(in []byte) int {
 				ch.refuse(errSpill)
 			}
 		case parser.EventDone:
+			// The body's clock stops here; left running it would answer
+			// 408 on a keep-alive connection merely idle after the request.
+			ch.reqStarted.Store(0)
 			ch.complete()
 		case parser.EventError:
 			ch.refuse(err)
 		}
 	}
-	if ch.refused {
+	if ch.refused || ch.last {
 		return len(in)
 	}
 	if len(in)-n > ch.cfg.MaxUnparsed {
@@ -256,6 +260,12 @@ func (ch *Channel) complete() {
 	if r.upgrade {
 		ch.upgrading = true
 	}
+	// The client said this is its last request (RFC 9112 §9.6). Stop here
+	// rather than rely on Finish to drop what follows: a worker may finish
+	// this request before the loop parses the next one, which would then
+	// be queued behind a response that has already closed the exchange,
+	// and run.
+	ch.last = !r.KeepAlive
 	ch.enqueue(r)
 }
 
@@ -483,8 +493,13 @@ func (ch *Channel) Pump() {
 	if left < ch.cfg.OutbufHighWatermark {
 		ch.wakeWriter()
 	}
-	if !ch.busy && ch.head == nil {
+	if ch.upgrading && !ch.busy && ch.head == nil {
+		// The Upgrade was answered without a hijack. Received has already
+		// run for this wake-up and stopped at the fence, so wake once more:
+		// input the client pipelined behind the Upgrade request is parsed
+		// now, not when (or if) the client sends more.
 		ch.upgrading = false
+		ch.wakeLocked()
 	}
 	if left == 0 && !ch.busy && ch.out != nil {
 		if ch.out.Spilled() {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -164,4 +165,62 @@ func TestChannelCloseAfterConnectionClose(t *testing.T) {
 	require.Zero(t, h.ch.Received([]byte("GET /c HTTP/1.1\r\nHost: h\r\n\r\n"))-len("GET /c HTTP/1.1\r\nHost: h\r\n\r\n"))
 	h.runTasks()
 	assert.Equal(t, "[/a ]", h.output(), "nothing after a Connection: close response runs")
+}
+
+// Regression: a request pipelined behind an Upgrade request that the
+// handler answered without hijacking was left unparsed until the client
+// sent more bytes, so the client waited for the idle timeout.
+func TestChannelResumesParsingAfterUpgradeNotTaken(t *testing.T) {
+	h := newHarness(t, nil)
+	up := "GET /a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+	in := up + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+	n := h.ch.Received([]byte(in))
+	require.Equal(t, len(up), n, "nothing is parsed past an Upgrade request until it is served")
+	h.runTasks()
+	h.ch.mu.Lock()
+	woken := h.ch.woken
+	h.ch.mu.Unlock()
+	assert.True(t, woken, "lifting the fence wakes the loop, which then calls Received")
+	n += h.ch.Received([]byte(in[n:]))
+	h.runTasks()
+	assert.Equal(t, len(in), n)
+	assert.Equal(t, "[/a ][/b ]", h.output())
+}
+
+// Regression: the request timeout's clock, started by the first body byte,
+// was not stopped when the request completed, so a keep-alive connection
+// idle for the request timeout after any request with a body was answered
+// 408 and closed.
+func TestChannelRequestClockStopsWhenRequestCompletes(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ch.Received([]byte("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n"))
+	h.ch.Received([]byte("hi"))
+	h.runTasks()
+	require.Equal(t, "[/a hi]", h.output())
+	assert.False(t, h.ch.Expire(time.Now().Add(time.Hour), Timeouts{Request: time.Second}))
+	assert.False(t, h.ch.timedOut.Load(), "an answered request is not a slow one")
+	h.ch.Received([]byte("GET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	h.runTasks()
+	assert.Equal(t, "[/a hi][/b ]", h.output())
+}
+
+// Regression: a request pipelined behind one without keep-alive was run
+// when the worker finished the first before the loop parsed the second
+// (Finish drops only what is already queued). Submit runs tasks at once
+// here, which is that interleaving.
+func TestChannelNothingRunsAfterLastRequest(t *testing.T) {
+	for _, first := range []string{
+		"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GET /a HTTP/1.0\r\n\r\n",
+	} {
+		var h *harness
+		h = newHarness(t, func(c *Config) {
+			c.Submit = func(fn func()) error { fn(); h.ch.Pump(); return nil }
+		})
+		in := first + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+		assert.Equal(t, len(in), h.ch.Received([]byte(in)), "the rest is discarded")
+		assert.Equal(t, "[/a ]", h.output(), "%q", first)
+		assert.Equal(t, []string{"/a"}, h.heads, "no head after the last request is even built")
+		assert.True(t, h.conn.closed)
+	}
 }
