@@ -400,8 +400,7 @@ func validObfuscated(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
 			return false
 		}
 	}
@@ -442,4 +441,8 @@ func splitHost(h string) (name, port string, ok bool) {
 	}
 	_, ok = parsePort(h[colon+1:])
 	return h[:colon], h[colon+1:], ok
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
