@@ -98,17 +98,27 @@ func appendEscapedOrDash(b []byte, s string) []byte {
 // backslash, control characters and bytes outside ASCII become \xhh, so
 // that nothing a client sends can end a field or forge a line.
 func appendEscaped(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
+	for {
+		i := 0
+		for i < len(s) && !needsEscape(s[i]) {
+			i++
+		}
+		b = append(b, s[:i]...) // the common case: all of it at once
+		if i == len(s) {
+			return b
+		}
 		b = appendByte(b, s[i])
+		s = s[i+1:]
 	}
-	return b
 }
+
+func needsEscape(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x7f }
 
 func appendByte(b []byte, c byte) []byte {
 	switch {
 	case c == '"' || c == '\\':
 		return append(b, '\\', c)
-	case c < 0x20 || c >= 0x7f:
+	case needsEscape(c):
 		return appendHex(b, c)
 	}
 	return append(b, c)

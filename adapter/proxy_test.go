@@ -227,3 +227,52 @@ func TestProxyOptionErrors(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkServeBehindProxy is BenchmarkServe with the proxy middleware
+// and the access log on, against the same server without them, in one run
+// (`benchstat -col /opts`): what they add to a whole request.
+func BenchmarkServeBehindProxy(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "Hello, World!")
+	})
+	req := []byte("GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench/1\r\n" +
+		"X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n\r\n")
+	proxied := []Option{WithTrustedProxy("127.0.0.1"), WithTrustedProxyHeaders("x-forwarded-for", "x-forwarded-proto")}
+	for _, c := range []struct {
+		name string
+		opts []Option
+	}{
+		{"none", nil},
+		{"proxy", proxied},
+		{"accesslog=combined", []Option{WithAccessLog(io.Discard, accesslog.Combined)}},
+		{"proxy+accesslog=combined", append(proxied[:2:2], WithAccessLog(io.Discard, accesslog.Combined))},
+		{"proxy+accesslog=json", append(proxied[:2:2], WithAccessLog(io.Discard, accesslog.JSON))},
+	} {
+		b.Run("opts="+c.name, func(b *testing.B) {
+			opts := append([]Option{WithListen("127.0.0.1:0"), WithLogger(slog.New(slog.DiscardHandler))}, c.opts...)
+			s, err := New(h, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			go func() { _ = s.Serve() }()
+			<-s.Ready()
+			defer func() { _ = s.Close() }()
+			conn, err := net.Dial("tcp", s.Addrs()[0].String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = conn.Close() }()
+			r := bufioReader(conn)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := conn.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				if err := readResponse(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

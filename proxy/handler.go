@@ -213,8 +213,8 @@ func defaultPort(scheme string) string {
 
 // trimTo cuts the field lines of a believed list header down to the window.
 func trimTo(hdr http.Header, name string, lines []string, w window) {
-	if lines == nil || w.first == 0 {
-		return
+	if lines == nil || (w.line == 0 && strings.Trim(lines[0][:w.offset], " \t,") == "") {
+		return // nothing but separators before the window
 	}
 	lines = lines[w.line:]
 	lines[0] = trimOWS(lines[0][w.offset:])

@@ -32,10 +32,9 @@ func bad(header, reason, value string) *malformed {
 	return &malformed{header: header, reason: reason, value: value}
 }
 
-// window says where the trusted elements of a list header begin: element
-// index in the whole list, field line, and byte offset in that line.
+// window says where the trusted elements of a list header begin: field
+// line and byte offset in that line.
 type window struct {
-	first  int // index of the oldest trusted element
 	line   int
 	offset int
 }
@@ -63,7 +62,7 @@ func scanForwarded(lines []string, from int, f *forwarding, w *window) (int, err
 				break
 			}
 			if n == from && w != nil {
-				*w = window{first: n, line: li, offset: i}
+				*w = window{line: li, offset: i}
 			}
 			var err error
 			i, err = scanElement(s, i, n >= from, f)
@@ -232,44 +231,31 @@ func isTokenChar(c byte) bool { return httpguts.IsTokenRune(rune(c)) }
 // listWindow finds the trusted part of a comma-separated header spread over
 // field lines (X-Forwarded-For, X-Forwarded-Host): the oldest of the last
 // count non-empty elements, trimmed of whitespace and unquoted as Waitress
-// does. It returns the element ("" if the list is empty) and where the
-// window starts. Elements before the window were written by the client or
-// by hops nobody vouches for: they are skipped, not validated.
+// does. It returns the element ("" if the list is empty) and where it
+// starts. It scans from the right and stops there, so a long list made up
+// by a client costs nothing: elements before the window were written by
+// the client or by hops nobody vouches for, and are neither read nor
+// validated.
 func listWindow(lines []string, count int, header string) (string, window, error) {
-	n := 0
-	for _, s := range lines {
-		for elem := range strings.SplitSeq(s, ",") {
-			if trimOWS(elem) != "" {
-				n++
-			}
-		}
-	}
-	if n == 0 {
-		return "", window{}, nil
-	}
-	from := max(n-count, 0)
+	var elem string
+	var w window
 	k := 0
-	for li, s := range lines {
-		off := 0
-		for off <= len(s) {
-			end := strings.IndexByte(s[off:], ',')
-			if end < 0 {
-				end = len(s)
-			} else {
-				end += off
-			}
-			elem := trimOWS(s[off:end])
-			if elem != "" {
-				if k == from {
-					v, err := unquoteListElement(elem, header)
-					return v, window{first: from, line: li, offset: off}, err
-				}
+	for li := len(lines) - 1; li >= 0 && k < count; li-- {
+		s := lines[li]
+		for end := len(s); end >= 0 && k < count; {
+			start := strings.LastIndexByte(s[:end], ',') + 1
+			if e := trimOWS(s[start:end]); e != "" {
+				elem, w = e, window{line: li, offset: start}
 				k++
 			}
-			off = end + 1
+			end = start - 1
 		}
 	}
-	return "", window{}, nil // unreachable: the window's element was counted above
+	if k == 0 {
+		return "", window{}, nil
+	}
+	v, err := unquoteListElement(elem, header)
+	return v, w, err
 }
 
 // unquoteListElement undoes optional quoting of an X-Forwarded-* element,

@@ -67,12 +67,13 @@ func StripPrefix(next http.Handler, prefix string) (http.Handler, error) {
 	if p == "" {
 		return next, nil
 	}
-	return &prefixHandler{next: next, prefix: p}, nil
+	return &prefixHandler{next: next, prefix: p, value: p}, nil
 }
 
 type prefixHandler struct {
 	next   http.Handler
 	prefix string
+	value  any // prefix, boxed once rather than per request
 }
 
 type prefixKey struct{}
@@ -97,7 +98,7 @@ func (h *prefixHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r.URL.Path, r.URL.RawPath = rest, rawRest
-	h.next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), prefixKey{}, h.prefix)))
+	h.next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), prefixKey{}, h.value)))
 }
 
 func (h *prefixHandler) redirect(w http.ResponseWriter, r *http.Request) {
