@@ -121,13 +121,15 @@ func URLPrefix(r *http.Request) string {
 	return p
 }
 
-// Scheme returns the scheme the client used: r.URL.Scheme when set (from
-// a trusted X-Forwarded-Proto or Forwarded proto=, or an absolute request
-// target), "https" for a TLS connection, "http" otherwise. Handler sets
-// only r.URL.Scheme for a forwarded scheme; r.TLS stays nil, since there is
-// no TLS state to report.
+// Scheme returns the scheme the client used: r.URL.Scheme as Handler sets
+// it from a trusted X-Forwarded-Proto or Forwarded proto=, "https" for a
+// TLS connection, "http" otherwise. Handler sets only r.URL.Scheme for a
+// forwarded scheme; r.TLS stays nil, since there is no TLS state to
+// report. The scheme of an absolute-form target ("GET https://host/ ...",
+// which sets r.URL.Host too) is the client's claim and is not believed;
+// proxies send origin-form targets.
 func Scheme(r *http.Request) string {
-	if r.URL != nil && r.URL.Scheme != "" {
+	if r.URL != nil && r.URL.Scheme != "" && r.URL.Host == "" {
 		return r.URL.Scheme
 	}
 	if r.TLS != nil {

@@ -90,6 +90,11 @@ func TestSchemeAndPort(t *testing.T) {
 	assert.Equal(t, "https", Scheme(r), "httptest sets TLS for https targets")
 	assert.Equal(t, "443", Port(r))
 	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.URL.Scheme, r.URL.Host = "https", "example.com" // a client's absolute-form target
+	assert.Equal(t, "http", Scheme(r), "the client's own claim is not believed")
+	r.URL.Host = ""
+	assert.Equal(t, "https", Scheme(r), "as the proxy middleware sets it")
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Host = "[::1]"
 	assert.Equal(t, "http", Scheme(r))
 	assert.Equal(t, "80", Port(r))
