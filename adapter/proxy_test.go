@@ -276,3 +276,46 @@ func BenchmarkServeBehindProxy(b *testing.B) {
 		})
 	}
 }
+
+// Behind an NGINX on the same host that sets X-Forwarded-For and
+// X-Forwarded-Proto, serving the application under /app.
+func ExampleWithTrustedProxy() {
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = fmt.Fprintln(w, r.RemoteAddr, proxy.Scheme(r), proxy.URLPrefix(r), r.URL.Path)
+	})
+	srv, err := New(app,
+		WithListen("127.0.0.1:0"),
+		WithTrustedProxy("127.0.0.1"),
+		WithTrustedProxyHeaders("x-forwarded-for", "x-forwarded-proto"),
+		WithURLPrefix("/app"),
+	)
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	<-srv.Ready()
+
+	// What NGINX sends for a client at 203.0.113.7 that asked for
+	// https://www.example.com/app/hello.
+	c, err := net.Dial("tcp", srv.Addrs()[0].String())
+	if err != nil {
+		panic(err)
+	}
+	_, _ = io.WriteString(c, "GET /app/hello HTTP/1.1\r\nHost: www.example.com\r\n"+
+		"X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufioReader(c), nil)
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	_ = c.Close()
+	fmt.Print(string(body))
+
+	_ = srv.Shutdown(context.Background())
+	fmt.Println(<-done)
+	// Output:
+	// 203.0.113.7:0 https /app /hello
+	// http: Server closed
+}
