@@ -23,8 +23,8 @@ type proxyConfig struct {
 
 // WithTrustedProxy sets the peers whose proxy headers are believed
 // (Waitress trusted_proxy): IP addresses, CIDR prefixes ("10.0.0.0/8"),
-// "*" for any peer, "unix" for clients on a Unix socket. It needs
-// WithTrustedProxyHeaders. Default: none, and proxy headers are passed to
+// "*" for any peer, "unix" for clients on a Unix socket; several calls add
+// up. It needs WithTrustedProxyHeaders. Default: none, and proxy headers are passed to
 // the handler untouched unless WithClearUntrustedProxyHeaders(true).
 func WithTrustedProxy(addrs ...string) Option {
 	return func(c *config) error {
@@ -47,7 +47,8 @@ func WithTrustedProxyCount(n int) Option {
 // WithTrustedProxyHeaders names the headers the trusted proxy sets
 // (Waitress trusted_proxy_headers): "forwarded", or any of
 // "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-// "x-forwarded-port", "x-forwarded-by". Required with WithTrustedProxy;
+// "x-forwarded-port", "x-forwarded-by"; several calls add up. Required
+// with WithTrustedProxy;
 // Forwarded cannot be trusted together with the X-Forwarded-* headers.
 func WithTrustedProxyHeaders(names ...string) Option {
 	return func(c *config) error {
