@@ -33,6 +33,9 @@ type config struct {
 	tempDir         string
 	reusePort       bool
 	logger          *slog.Logger
+
+	// Behind a proxy and access log: options and middleware in proxy_options.go.
+	proxy proxyConfig
 }
 
 // Defaults, documented in docs/operations.md.

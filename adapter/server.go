@@ -39,6 +39,10 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
+	h, err := cfg.proxy.wrap(h, cfg.logger) // proxy headers, URL prefix, access log (proxy_options.go)
+	if err != nil {
+		return nil, err
+	}
 	addrs := make([]string, 0, len(cfg.listen))
 	for _, a := range cfg.listen {
 		g, err := gnetAddr(a)
