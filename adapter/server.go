@@ -165,6 +165,7 @@ func (s *Server) serveSignals() error {
 	if s.cfg.restart.enabled {
 		var err error
 		if upg, err = s.newUpgrader(); err != nil {
+			s.pool.Close() //nolint:errcheck // Close only reports double closes
 			return err
 		}
 		defer upg.Stop()

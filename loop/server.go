@@ -301,6 +301,9 @@ func (s *Server) channelOf(c gnet.Conn, input bool) *channel.Channel {
 				s.channels[ch] = 0
 			}
 			s.mu.Unlock()
+			if s.draining.Load() {
+				ch.Drain() // before its first request is parsed: it gets Connection: close
+			}
 		}
 		return ch
 	}
