@@ -80,12 +80,13 @@ func (c *config) listenSpecs() ([]listen.Spec, error) {
 // inherited and systemd sockets, and every socket of a server that may
 // pass its sockets to a new process).
 type sockets struct {
-	specs    []listen.Spec
-	native   []bool // per spec: gnet binds it
-	counts   []int  // per spec: listeners it gave, once adopted
-	given    []net.Listener
-	open     func(listen.Spec) ([]net.Listener, error)
-	gnetAddr []string
+	defaulted bool // no WithListen, no WithListener: specs are a default
+	specs     []listen.Spec
+	native    []bool // per spec: gnet binds it
+	counts    []int  // per spec: listeners it gave, once adopted
+	given     []net.Listener
+	open      func(listen.Spec) ([]net.Listener, error)
+	gnetAddr  []string
 }
 
 func newSockets(cfg *config, allAdopted bool) (*sockets, error) {
@@ -94,7 +95,8 @@ func newSockets(cfg *config, allAdopted bool) (*sockets, error) {
 		return nil, err
 	}
 	lc := cfg.listenConfig()
-	ss := &sockets{specs: specs, given: cfg.sockets.listeners, open: lc.Open}
+	ss := &sockets{specs: specs, given: cfg.sockets.listeners, open: lc.Open,
+		defaulted: len(cfg.listen) == 0 && len(cfg.sockets.listeners) == 0}
 	for _, sp := range specs {
 		native := sp.Kind == listen.TCP && !allAdopted
 		ss.native = append(ss.native, native)

@@ -204,9 +204,13 @@ func TestSecondSignalForcesExit(t *testing.T) {
 func TestSystemdSocketActivation(t *testing.T) {
 	skipShortProcess(t)
 	bin := proctest.Build(t)
-	for _, tc := range []struct{ name, listen string }{
-		{"default listen picks up systemd sockets", ""},
-		{"by name", "systemd:web"},
+	for _, tc := range []struct {
+		name, listen string
+		restart      bool
+	}{
+		{"default listen picks up systemd sockets", "", false},
+		{"by name", "systemd:web", false},
+		{"passed on by a graceful restart", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -215,8 +219,10 @@ func TestSystemdSocketActivation(t *testing.T) {
 			require.NoError(t, err)
 			addr := ln.Addr().String()
 			require.NoError(t, ln.Close()) // f keeps the socket; only the server accepts
+			pidFile := filepath.Join(t.TempDir(), "pid")
 			cmd := exec.Command("/bin/sh", "-c",
-				`export LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=web; exec "$0" "$@"`, bin, "-listen", tc.listen)
+				`export LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=web; exec "$0" "$@"`, bin, "-listen", tc.listen,
+				fmt.Sprintf("-restart=%v", tc.restart), "-pidfile", pidFile)
 			cmd.ExtraFiles = []*os.File{f} // descriptor 3
 			p := proctest.Start(t, cmd)
 			require.NoError(t, f.Close())
@@ -228,8 +234,23 @@ func TestSystemdSocketActivation(t *testing.T) {
 			_ = resp.Body.Close()
 			assert.Equal(t, fmt.Sprintf("hello from %d\n", p.Cmd.Process.Pid), string(body))
 
-			require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
-			status, err := proctest.WaitExit(p.Cmd.Process.Pid, 15*time.Second)
+			last := p.Cmd.Process.Pid
+			if tc.restart {
+				require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+				status, err := proctest.WaitExit(last, 15*time.Second)
+				require.NoError(t, err)
+				assert.Equal(t, 0, status, "the first process drained and exited")
+				last = proctest.ReadPID(pidFile)
+				require.NotEqual(t, p.Cmd.Process.Pid, last)
+				assert.Equal(t, []string{addr}, p.Addrs(last), "the successor serves the systemd socket")
+				resp, err := http.Get("http://" + addr + "/")
+				require.NoError(t, err)
+				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				assert.Equal(t, fmt.Sprintf("hello from %d\n", last), string(body))
+			}
+			require.NoError(t, syscall.Kill(last, syscall.SIGTERM))
+			status, err := proctest.WaitExit(last, 15*time.Second)
 			require.NoError(t, err)
 			assert.Equal(t, 0, status)
 		})

@@ -78,7 +78,26 @@ func (s *Server) newUpgrader() (*tableflip.Upgrader, error) {
 		return nil, fmt.Errorf("carhop: graceful restart: %w", err)
 	}
 	lc := s.cfg.listenConfig()
-	s.sockets.open = func(sp listen.Spec) ([]net.Listener, error) { return openInherited(upg.Fds, lc, sp) }
+	// A socket-activated first process passed its systemd sockets on,
+	// but took LISTEN_* out of the environment: a successor with the
+	// default listen finds them among the inherited sockets instead.
+	var activated []net.Listener
+	if s.sockets.defaulted {
+		sp := listen.Spec{Kind: listen.Systemd}
+		if lns, err := inherited(upg.Fds, sp); err == nil && len(lns) > 0 {
+			activated = lns
+			s.sockets.specs = []listen.Spec{sp}
+			s.sockets.native = []bool{false}
+		}
+	}
+	s.sockets.open = func(sp listen.Spec) ([]net.Listener, error) {
+		if sp.Kind == listen.Systemd && activated != nil {
+			lns := activated
+			activated = nil
+			return lns, nil
+		}
+		return openInherited(upg.Fds, lc, sp)
+	}
 	return upg, nil
 }
 
@@ -89,30 +108,14 @@ func (s *Server) newUpgrader() (*tableflip.Upgrader, error) {
 // tableflip remove their files when the last process stops; inherited and
 // systemd sockets are not ours to unlink.
 func openInherited(fds *tableflip.Fds, lc listen.Config, sp listen.Spec) ([]net.Listener, error) {
-	network := "carhop"
-	if sp.Kind == listen.Unix {
-		network = "unix"
+	lns, err := inherited(fds, sp)
+	if err != nil || len(lns) > 0 {
+		return lns, err
 	}
-	key := func(i int) string { return sp.String() + "#" + strconv.Itoa(i) }
-	var lns []net.Listener
-	for i := 0; ; i++ {
-		ln, err := fds.Listener(network, key(i))
-		if err != nil {
-			closeAll(lns)
-			return nil, err
-		}
-		if ln == nil {
-			break
-		}
-		lns = append(lns, ln)
-	}
-	if len(lns) > 0 {
-		return lns, nil
-	}
-	lns, err := lc.Open(sp)
-	if err != nil {
+	if lns, err = lc.Open(sp); err != nil {
 		return nil, err
 	}
+	network, key := fdName(sp)
 	for i, ln := range lns {
 		tl, ok := ln.(tableflip.Listener)
 		if !ok {
@@ -125,6 +128,33 @@ func openInherited(fds *tableflip.Fds, lc listen.Config, sp listen.Spec) ([]net.
 		}
 	}
 	return lns, nil
+}
+
+// inherited takes spec's sockets from the previous process, if it passed
+// any.
+func inherited(fds *tableflip.Fds, sp listen.Spec) ([]net.Listener, error) {
+	network, key := fdName(sp)
+	var lns []net.Listener
+	for i := 0; ; i++ {
+		ln, err := fds.Listener(network, key(i))
+		if err != nil {
+			closeAll(lns)
+			return nil, err
+		}
+		if ln == nil {
+			return lns, nil
+		}
+		lns = append(lns, ln)
+	}
+}
+
+// fdName is how spec's sockets are named between processes.
+func fdName(sp listen.Spec) (network string, key func(int) string) {
+	network = "carhop"
+	if sp.Kind == listen.Unix {
+		network = "unix"
+	}
+	return network, func(i int) string { return sp.String() + "#" + strconv.Itoa(i) }
 }
 
 func closeAll(lns []net.Listener) {
