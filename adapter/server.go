@@ -97,7 +97,9 @@ func (s *Server) Serve() error {
 func (s *Server) Ready() <-chan struct{} { return s.loop.Ready() }
 
 // Addrs returns the bound addresses once listening (after Ready), with
-// ports chosen for ":0" filled in; nil before.
+// ports chosen for ":0" filled in, in the order of WithListen (a systemd
+// spec gives each of its sockets) followed by the WithListener listeners;
+// nil before.
 func (s *Server) Addrs() []net.Addr {
 	select {
 	case <-s.loop.Ready():
