@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +186,51 @@ func TestListenErrors(t *testing.T) {
 	err = s.serveSignals()
 	assert.ErrorContains(t, err, "cannot pass WithListener", "refused before any tableflip state is made")
 	assert.True(t, strings.Contains(err.Error(), "WithListen"))
+}
+
+// TestCloseAdopted: Close stops at once for adopted listeners too: the
+// listener is closed and a running handler sees its context cancelled.
+func TestCloseAdopted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	entered := make(chan struct{})
+	ended := make(chan error, 1)
+	s, err := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		select {
+		case <-r.Context().Done():
+			ended <- r.Context().Err()
+		case <-time.After(15 * time.Second):
+			ended <- nil
+		}
+	}), WithListener(ln), WithThreads(2), WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	<-s.Ready()
+	c := dial(t, ln.Addr().String())
+	c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-entered
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, <-ended, context.Canceled)
+	assert.ErrorIs(t, <-served, http.ErrServerClosed)
+	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+	assert.Error(t, err, "Close closed the listener")
+}
+
+// TestIPv4AndIPv6 listens on the same port over IPv4 and IPv6 at once.
+func TestIPv4AndIPv6(t *testing.T) {
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	port := probe.Addr().(*net.TCPAddr).Port
+	require.NoError(t, probe.Close())
+	s := serveOpts(t, http.HandlerFunc(whoami),
+		WithListen(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), net.JoinHostPort("::1", strconv.Itoa(port))))
+	require.Len(t, s.Addrs(), 2)
+	for _, a := range s.Addrs() {
+		_, body := get(t, "tcp", a.String())
+		assert.Equal(t, "tcp "+a.String(), body)
+	}
 }
