@@ -274,42 +274,6 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	return nil, gnet.None
 }
 
-// fresh marks, as a gnet connection's context, a channel that has
-// received nothing yet: a drain gives such a connection newConnGrace to
-// send its first request instead of closing it at once. The type carries
-// the mark, so marking allocates nothing and only the first OnTraffic pays
-// for clearing it.
-type fresh channel.Channel
-
-// newConnGrace is how long a drain waits for a new connection's first
-// request, as net/http's Shutdown does for connections in StateNew: the
-// client has connected and its request is usually on the wire.
-const newConnGrace = 5 * time.Second
-
-// channelOf is the connection's channel. input says bytes arrived: a
-// fresh channel stops being fresh.
-func (s *Server) channelOf(c gnet.Conn, input bool) *channel.Channel {
-	switch v := c.Context().(type) {
-	case *channel.Channel:
-		return v
-	case *fresh:
-		ch := (*channel.Channel)(v)
-		if input {
-			c.SetContext(ch)
-			s.mu.Lock()
-			if _, ok := s.channels[ch]; ok {
-				s.channels[ch] = 0
-			}
-			s.mu.Unlock()
-			if s.draining.Load() {
-				ch.Drain() // before its first request is parsed: it gets Connection: close
-			}
-		}
-		return ch
-	}
-	return nil
-}
-
 var unavailable = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 	"Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nservice unavailable\n")
 
