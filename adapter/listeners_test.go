@@ -46,7 +46,7 @@ func serveOpts(t *testing.T, h http.Handler, opts ...Option) *Server {
 	return s
 }
 
-func whoami(w http.ResponseWriter, r *http.Request) {
+func localAddrEcho(w http.ResponseWriter, r *http.Request) {
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	_, _ = io.WriteString(w, local.Network()+" "+local.String())
 }
@@ -75,7 +75,7 @@ func TestMixedListeners(t *testing.T) {
 	require.NoError(t, err)
 	given2, err := net.Listen("unix", filepath.Join(dir, "given.sock"))
 	require.NoError(t, err)
-	s := serveOpts(t, http.HandlerFunc(whoami),
+	s := serveOpts(t, http.HandlerFunc(localAddrEcho),
 		WithListener(given1), WithListen("127.0.0.1:0", "unix:"+sock), WithListener(given2),
 		WithUnixSocketPerms(0o660))
 
@@ -226,7 +226,7 @@ func TestIPv4AndIPv6(t *testing.T) {
 	}
 	port := probe.Addr().(*net.TCPAddr).Port
 	require.NoError(t, probe.Close())
-	s := serveOpts(t, http.HandlerFunc(whoami),
+	s := serveOpts(t, http.HandlerFunc(localAddrEcho),
 		WithListen(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), net.JoinHostPort("::1", strconv.Itoa(port))))
 	require.Len(t, s.Addrs(), 2)
 	for _, a := range s.Addrs() {
