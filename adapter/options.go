@@ -33,6 +33,8 @@ type config struct {
 	tempDir         string
 	reusePort       bool
 	logger          *slog.Logger
+	sockets         socketConfig  // listeners.go
+	restart         restartConfig // restart.go
 
 	// Behind a proxy and access log: options and middleware in proxy_options.go.
 	proxy proxyConfig
@@ -51,7 +53,6 @@ const (
 
 func defaultConfig() config {
 	return config{
-		listen:          []string{DefaultListen},
 		threads:         task.DefaultThreads,
 		connectionLimit: DefaultConnectionLimit,
 		channelTimeout:  DefaultChannelTimeout,
@@ -64,9 +65,12 @@ func defaultConfig() config {
 	}
 }
 
-// WithListen sets the addresses to listen on: "host:port", "[::1]:port",
-// ":0" (any free port; see Server.Addrs) or "unix:/path/to/socket".
-// Default 0.0.0.0:8080.
+// WithListen sets the addresses to listen on: "host:port", "[::1]:port"
+// (IPv6 only), ":0" (any free port; see Server.Addrs), "unix:/path/to/socket"
+// (see WithUnixSocketPerms), "fd:N" (a listening socket inherited as
+// descriptor N) or "systemd" / "systemd:name" (socket activation). Default
+// 0.0.0.0:8080, or the systemd sockets when systemd passed some and
+// neither WithListen nor WithListener is given.
 func WithListen(addrs ...string) Option {
 	return func(c *config) error {
 		if len(addrs) == 0 {
@@ -224,20 +228,6 @@ func positiveDuration(name string, d time.Duration, set func(*config)) Option {
 		set(c)
 		return nil
 	}
-}
-
-// gnetAddr turns a listen address into gnet's "proto://addr" form.
-func gnetAddr(a string) (string, error) {
-	if path, ok := strings.CutPrefix(a, "unix:"); ok {
-		if path == "" {
-			return "", fmt.Errorf("carhop: empty unix socket path in %q", a)
-		}
-		return "unix://" + path, nil
-	}
-	if !strings.Contains(a, ":") {
-		return "", fmt.Errorf("carhop: listen address %q has no port", a)
-	}
-	return "tcp://" + a, nil
 }
 
 func (c *config) channelConfig() channel.Config {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/cloudflare/tableflip"
+
 	"github.com/carhop/carhop/channel"
 	"github.com/carhop/carhop/loop"
 	"github.com/carhop/carhop/task"
@@ -22,6 +24,7 @@ type Server struct {
 	cfg     config
 	pool    *task.Pool
 	loop    *loop.Server
+	sockets *sockets
 	date    dateCache
 
 	stopOnce sync.Once
@@ -43,15 +46,11 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addrs := make([]string, 0, len(cfg.listen))
-	for _, a := range cfg.listen {
-		g, err := gnetAddr(a)
-		if err != nil {
-			return nil, err
-		}
-		addrs = append(addrs, g)
+	socks, err := newSockets(&cfg, cfg.restart.enabled)
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{handler: h, cfg: cfg, stopped: make(chan struct{})}
+	s := &Server{handler: h, cfg: cfg, sockets: socks, stopped: make(chan struct{})}
 	s.pool = task.New(cfg.threads, task.WithLogger(cfg.logger))
 	ch := cfg.channelConfig()
 	ch.NewRequest = s.newRequest
@@ -61,7 +60,8 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 	ch.Trailers = setTrailers
 	ch.Submit = s.pool.Submit
 	s.loop = loop.New(loop.Config{
-		Addrs:           addrs,
+		Addrs:           socks.gnetAddr,
+		Adopt:           socks.adopt,
 		Loops:           cfg.loops,
 		ConnectionLimit: cfg.connectionLimit,
 		Timeouts: channel.Timeouts{
@@ -98,11 +98,13 @@ func (s *Server) Serve() error {
 func (s *Server) Ready() <-chan struct{} { return s.loop.Ready() }
 
 // Addrs returns the bound addresses once listening (after Ready), with
-// ports chosen for ":0" filled in; nil before.
+// ports chosen for ":0" filled in, in the order of WithListen (a systemd
+// spec gives each of its sockets) followed by the WithListener listeners;
+// nil before.
 func (s *Server) Addrs() []net.Addr {
 	select {
 	case <-s.loop.Ready():
-		return s.loop.Addrs()
+		return s.sockets.order(s.loop.Addrs())
 	default:
 		return nil
 	}
@@ -114,9 +116,11 @@ func (s *Server) Addrs() []net.Addr {
 // and ctx's error returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.loop.Ready()
-	drainErr := s.loop.Drain(ctx)
-	poolErr := s.pool.Shutdown(ctx)
-	return errors.Join(drainErr, poolErr, s.stop())
+	err := s.loop.Drain(ctx)
+	if perr := s.pool.Shutdown(ctx); err == nil {
+		err = perr // else the same ctx.Err()
+	}
+	return errors.Join(err, s.stop())
 }
 
 // Close stops at once: connections are closed, queued requests dropped and
@@ -138,42 +142,118 @@ func (s *Server) stop() error {
 }
 
 // Serve runs h until SIGINT or SIGTERM, then shuts down gracefully within
-// the shutdown timeout (WithShutdownTimeout); a second signal stops at
-// once. It listens on 0.0.0.0:8080 unless told otherwise.
+// the shutdown timeout (WithShutdownTimeout); a second SIGINT or SIGTERM
+// stops at once. With WithGracefulRestart, SIGHUP starts a new process
+// that takes over the listening sockets, and this one drains and returns
+// nil once the new one is ready. It listens on 0.0.0.0:8080 unless told
+// otherwise.
+//
+// Serve returns nil after a complete drain. When the grace period ran out
+// the error wraps context.DeadlineExceeded, and after a second signal
+// context.Canceled: connections were cut, so a main that exits non-zero
+// on error tells its supervisor. docs/operations.md lists the signals.
 func Serve(h http.Handler, opts ...Option) error {
 	s, err := New(h, opts...)
 	if err != nil {
 		return err
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	return s.serveSignals()
+}
+
+func (s *Server) serveSignals() error {
+	log := s.cfg.logger
+	watch := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	var upg *tableflip.Upgrader
+	if s.cfg.restart.enabled {
+		var err error
+		if upg, err = s.newUpgrader(); err != nil {
+			s.pool.Close() //nolint:errcheck // Close only reports double closes
+			return err
+		}
+		defer upg.Stop()
+		watch = append(watch, syscall.SIGHUP)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, watch...)
 	defer signal.Stop(sigs)
 
 	served := make(chan error, 1)
 	go func() { served <- s.Serve() }()
 	<-s.Ready()
-	for _, a := range s.Addrs() {
-		s.cfg.logger.Info("carhop: serving", "addr", a.String())
+	if !s.loop.Started() {
+		return <-served
 	}
-	select {
-	case err := <-served:
-		return err
-	case sig := <-sigs:
-		s.cfg.logger.Info("carhop: shutting down", "signal", sig.String(), "grace", s.cfg.shutdownTimeout)
+	for _, a := range s.Addrs() {
+		log.Info("carhop: serving", "addr", a.String(), "pid", os.Getpid())
+	}
+	var exit <-chan struct{}
+	switch {
+	case upg != nil:
+		if err := upg.Ready(); err != nil { // tells the previous process, if any, to drain
+			log.Error("carhop: graceful restart", "err", err)
+		}
+		exit = upg.Exit()
+	case s.cfg.restart.pidFile != "":
+		if err := writePIDFile(s.cfg.restart.pidFile); err != nil {
+			log.Error("carhop: cannot write PID file", "err", err)
+		}
+	}
+	if s.cfg.restart.pidFile != "" {
+		defer removePIDFile(s.cfg.restart.pidFile)
+	}
+
+wait:
+	for {
+		select {
+		case err := <-served:
+			return err
+		case <-exit:
+			log.Info("carhop: replaced by a new process, draining", "grace", s.cfg.shutdownTimeout)
+			exit = nil // the new process owns the sockets now
+			break wait
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				log.Info("carhop: restarting", "signal", sig.String())
+				go func() {
+					if err := upg.Upgrade(); err != nil {
+						log.Error("carhop: restart failed; carrying on", "err", err)
+					}
+				}()
+				continue
+			}
+			log.Info("carhop: shutting down", "signal", sig.String(), "grace", s.cfg.shutdownTimeout)
+			break wait
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownTimeout)
 	defer cancel()
 	go func() {
-		<-sigs
-		s.cfg.logger.Warn("carhop: second signal, closing now")
-		cancel()
+		for {
+			select {
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP {
+					log.Warn("carhop: second signal, closing now", "signal", sig.String())
+					cancel()
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
 	}()
-	err = s.Shutdown(ctx)
+	err := s.Shutdown(ctx)
 	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
+	}
+	if upg != nil && exit != nil {
+		// The last process: tableflip would unlink the Unix sockets
+		// carhop made, but in its own goroutine, which may not run
+		// before the process exits.
+		s.sockets.removeUnixFiles()
 	}
 	if err != nil {
 		return fmt.Errorf("carhop: shutdown: %w", err)
 	}
+	log.Info("carhop: drained, exiting")
 	return nil
 }

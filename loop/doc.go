@@ -10,7 +10,18 @@
 // uses goroutine-safe calls (Wake, Close). The package runs no application
 // code and knows nothing of HTTP beyond the fixed 503 it sends when full.
 //
+// gnet binds only the addresses it is given as strings. Listeners it
+// cannot bind (Unix sockets, inherited and systemd sockets, listeners the
+// application made, every socket under graceful restart) are adopted:
+// the intake accepts on them in a goroutine per listener and hands each
+// connection to a loop with Engine.Register, which dups it there; OnOpen
+// then treats it like any other. The intake never touches a connection
+// after the handover.
+//
 // gnet's own Stop closes every connection at once, so [Server.Drain]
-// builds the graceful part: refuse new connections, let every channel
-// finish what it has, close the idle ones, and only then stop the engine.
+// builds the graceful part: stop the intake (closing adopted listeners),
+// refuse what still reaches gnet's own listeners, let every channel
+// finish what it has, close the idle ones (giving a connection that has
+// sent nothing yet a few seconds for its first request), and only then
+// stop the engine.
 package loop

@@ -23,9 +23,14 @@ import (
 
 // Config configures the event loops.
 type Config struct {
-	// Addrs are gnet addresses: "tcp://host:port", "tcp6://[::1]:0",
-	// "unix:///path".
+	// Addrs are addresses gnet binds itself: "tcp://host:port",
+	// "tcp6://[::1]:0".
 	Addrs []string
+	// Adopt, if set, is called once by Run for listeners carhop accepts
+	// on itself and hands to the loops (Unix sockets, inherited and
+	// systemd sockets, listeners the application made). The server owns
+	// them from then on and closes them when it stops accepting.
+	Adopt func() ([]net.Listener, error)
 	// Loops is the number of event loops; 0 means GOMAXPROCS.
 	Loops int
 	// ConnectionLimit bounds open connections; above it a new connection
@@ -60,9 +65,13 @@ type Server struct {
 	open     atomic.Int64
 	accepted atomic.Uint64
 	draining atomic.Bool
+	intake   intake
+	ticked   bool // OnTick has run: the loops are up
 
-	mu       sync.Mutex
-	channels map[*channel.Channel]struct{}
+	mu sync.Mutex
+	// channels maps every open connection's channel to the time it was
+	// opened (unix nanos) while it has received nothing yet, 0 after.
+	channels map[*channel.Channel]int64
 	polls    map[*channel.Channel]struct{}
 	lastScan time.Time
 	locals   sync.Map // netip.AddrPort -> net.Addr
@@ -85,7 +94,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
 		booted:   make(chan struct{}),
-		channels: make(map[*channel.Channel]struct{}),
+		channels: make(map[*channel.Channel]int64),
 		polls:    make(map[*channel.Channel]struct{}),
 	}
 	s.ch = cfg.Channel.WithDefaults()
@@ -95,14 +104,8 @@ func New(cfg Config) *Server {
 
 // Run serves until Stop. It returns once the engine has stopped.
 func (s *Server) Run() error {
-	err := gnet.Rotate(s, s.cfg.Addrs,
-		gnet.WithNumEventLoop(s.cfg.Loops),
-		gnet.WithTicker(true),
-		gnet.WithReuseAddr(true),
-		gnet.WithReusePort(s.cfg.ReusePort),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithLogger(gnetLogger{s.cfg.Logger}),
-	)
+	err := s.run()
+	s.intake.removePlaceholder()
 	select {
 	case <-s.booted:
 	default:
@@ -115,19 +118,88 @@ func (s *Server) Run() error {
 	return nil
 }
 
-// Ready is closed once the listeners are bound (or binding failed: then
-// Addrs is empty and Run returns the error).
+func (s *Server) run() error {
+	s.intake.stopped = make(chan struct{})
+	if s.cfg.Adopt != nil {
+		lns, err := s.cfg.Adopt()
+		if err != nil {
+			return err
+		}
+		s.intake.lns = lns
+	}
+	addrs := s.cfg.Addrs
+	lb := gnet.RoundRobin
+	if len(s.intake.lns) > 0 {
+		// Register picks a loop from another goroutine than gnet's
+		// acceptor; RoundRobin's counter is not safe for that.
+		lb = gnet.LeastConnections
+		for _, ln := range s.intake.lns {
+			s.intake.addrs = append(s.intake.addrs, ln.Addr())
+		}
+		if len(addrs) == 0 {
+			private, err := s.intake.placeholder()
+			if err != nil {
+				s.closeAdopted()
+				return err
+			}
+			addrs = []string{private}
+		}
+	}
+	err := gnet.Rotate(s, addrs,
+		gnet.WithNumEventLoop(s.cfg.Loops),
+		gnet.WithLoadBalancing(lb),
+		gnet.WithTicker(true),
+		gnet.WithReuseAddr(true),
+		gnet.WithReusePort(s.cfg.ReusePort),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLogger(gnetLogger{s.cfg.Logger}),
+	)
+	if err != nil {
+		s.closeAdopted() // they never started; after a start Stop closed them
+	}
+	return err
+}
+
+// closeAdopted closes the adopted listeners when serving never started.
+func (s *Server) closeAdopted() {
+	s.intake.once.Do(func() {
+		close(s.intake.stopped)
+		for _, ln := range s.intake.lns {
+			_ = ln.Close()
+		}
+	})
+}
+
+// Ready is closed once the listeners are bound and the loops run (or
+// binding failed: then Addrs is empty and Run returns the error).
 func (s *Server) Ready() <-chan struct{} { return s.booted }
 
-// Addrs are the bound listener addresses, valid after Ready.
+// Started reports, after Ready, whether the loops run (else Run returns
+// why not).
+func (s *Server) Started() bool {
+	select {
+	case <-s.booted:
+		return s.bootErr == nil
+	default:
+		return false
+	}
+}
+
+// Addrs are the bound listener addresses, valid after Ready: those gnet
+// bound (Config.Addrs, in order, with ports chosen for ":0"), then the
+// adopted ones in the order Adopt gave them.
 func (s *Server) Addrs() []net.Addr { return s.addrs }
 
 // OnBoot records the addresses the listeners really bound (":0" included).
+// Ready waits for the first OnTick, when the loops run.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
 	clock.Start()
 	for _, a := range s.cfg.Addrs {
 		network, addr, _ := strings.Cut(a, "://")
+		if strings.HasPrefix(network, "tcp") {
+			network = "tcp" // gnet files tcp4 and tcp6 listeners under "tcp"
+		}
 		fd, err := eng.DupListener(network, addr)
 		if err != nil {
 			s.cfg.Logger.Error("carhop: cannot inspect listener", "addr", a, "err", err)
@@ -138,7 +210,7 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 		}
 		_ = unix.Close(fd)
 	}
-	close(s.booted)
+	s.addrs = append(s.addrs, s.intake.addrs...)
 	return gnet.None
 }
 
@@ -177,6 +249,9 @@ func (s *Server) intern(sa unix.Sockaddr) net.Addr {
 // is full or draining. gnet has already accepted it, so leaving it in the
 // kernel's backlog is not possible.
 func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if s.intake.isPrivate(c.LocalAddr()) {
+		return nil, gnet.Close // the placeholder serves no one
+	}
 	s.accepted.Add(1)
 	if s.draining.Load() {
 		return s.refuse()
@@ -194,9 +269,9 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		}
 	}
 	ch := channel.New(&s.ch, conn{c}, local, c.RemoteAddr())
-	c.SetContext(ch)
+	c.SetContext((*fresh)(ch))
 	s.mu.Lock()
-	s.channels[ch] = struct{}{}
+	s.channels[ch] = time.Now().UnixNano()
 	s.mu.Unlock()
 	return nil, gnet.None
 }
@@ -214,11 +289,11 @@ var unavailable = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text
 // OnTraffic feeds new input to the channel and pumps its output. A Wake
 // from a worker lands here too, with no new input.
 func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
-	ch, ok := c.Context().(*channel.Channel)
-	if !ok {
+	in, _ := c.Peek(-1)
+	ch := s.channelOf(c, len(in) > 0)
+	if ch == nil {
 		return gnet.Close
 	}
-	in, _ := c.Peek(-1)
 	if n := ch.Received(in); n > 0 {
 		_, _ = c.Discard(n)
 		s.ch.Counters.BytesIn.Add(uint64(n))
@@ -229,8 +304,8 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 
 // OnClose releases the channel, whoever closed the connection.
 func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
-	ch, ok := c.Context().(*channel.Channel)
-	if !ok {
+	ch := s.channelOf(c, false)
+	if ch == nil {
 		return gnet.None
 	}
 	c.SetContext(nil)
@@ -253,6 +328,12 @@ func (s *Server) poll(ch *channel.Channel) {
 // OnTick wakes channels waiting for their sockets to drain and, every
 // CleanupInterval, applies the timeouts.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	if !s.ticked {
+		// The loops are registered and running now: Register works.
+		s.ticked = true
+		s.startIntake()
+		close(s.booted)
+	}
 	now := time.Now()
 	clock.Tick(now)
 	s.mu.Lock()
@@ -291,21 +372,30 @@ func (s *Server) Accepted() uint64 { return s.accepted.Load() }
 // Counters are the traffic counters of the server's channels.
 func (s *Server) Counters() *channel.Counters { return s.ch.Counters }
 
-// Drain refuses new connections, lets every channel finish the requests it
-// has (received, queued or running) and deliver their responses, closes
-// each as it becomes idle, and returns once none is left or ctx ends.
+// Drain stops accepting on the adopted listeners (closing them; what the
+// kernel has queued stays there for whoever holds the socket next),
+// answers connections that still reach gnet's own listeners 503, lets
+// every channel finish the requests it has (received, queued or running)
+// and deliver their responses, closes each as it becomes idle, and returns
+// once none is left or ctx ends. A connection that has sent nothing yet is
+// given newConnGrace for its first request.
 func (s *Server) Drain(ctx context.Context) error {
+	s.stopIntake()
 	s.draining.Store(true)
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
+		young := time.Now().Add(-newConnGrace).UnixNano()
 		s.mu.Lock()
 		chs := make([]*channel.Channel, 0, len(s.channels))
-		for ch := range s.channels {
-			chs = append(chs, ch)
+		waiting := len(s.channels)
+		for ch, opened := range s.channels {
+			if opened < young {
+				chs = append(chs, ch)
+			}
 		}
 		s.mu.Unlock()
-		if len(chs) == 0 {
+		if waiting == 0 {
 			return nil
 		}
 		for _, ch := range chs {
@@ -325,6 +415,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if started := s.bootErr == nil; !started {
 		return nil // Run already returned the reason
 	}
+	s.stopIntake()
 	if err := s.eng.Stop(ctx); err != nil && !errors.Is(err, gerrors.ErrEngineInShutdown) {
 		return fmt.Errorf("carhop: stopping event loops: %w", err)
 	}
