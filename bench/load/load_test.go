@@ -296,14 +296,18 @@ func TestRunDuration(t *testing.T) {
 	t.Run("hung server", func(t *testing.T) {
 		t.Parallel()
 		// Requests in flight when the time is up are interrupted, not
-		// waited for (Timeout is far longer than the test), and counted
-		// neither way.
+		// waited for (Timeout is far longer than the test), counted
+		// neither as requests nor as errors, but as unanswered.
 		s := newHTTPServer(t, hang(t))
 		r, err := run(t, t.Context(), Config{Addr: s.addr(), Duration: 50 * time.Millisecond, Concurrency: 4, KeepAlive: true, Timeout: time.Hour})
 		require.NoError(t, err)
 		checkResult(t, r)
 		assert.Zero(t, r.Requests)
 		assert.Zero(t, r.Errors)
+		assert.Equal(t, 4, r.InFlight)
+		assert.Equal(t, 4, r.Unanswered, "nothing was answered, so every wait is longer than the worst answer")
+		assert.Positive(t, r.UnansweredWait)
+		assert.LessOrEqual(t, r.UnansweredWait, r.Elapsed)
 	})
 	t.Run("server that accepts and never reads", func(t *testing.T) {
 		t.Parallel()
@@ -315,7 +319,63 @@ func TestRunDuration(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, r.Requests)
 		assert.Zero(t, r.Errors)
+		assert.Equal(t, 3, r.Unanswered)
 	})
+}
+
+// TestRunUnanswered runs against a sequential server: it serves the first
+// connection it accepts for as long as that client keeps it, and never
+// accepts the others. A closed loop then measures only the lucky client's
+// fast latencies; Unanswered must report the others.
+func TestRunUnanswered(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serveCanned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false)(c, bufio.NewReader(c))
+	}()
+	t.Cleanup(func() { _ = ln.Close(); <-served })
+
+	const conns = 5
+	r, err := run(t, t.Context(), Config{Addr: ln.Addr().String(), Duration: 200 * time.Millisecond, Concurrency: conns, KeepAlive: true, Timeout: time.Hour})
+	require.NoError(t, err)
+	checkResult(t, r)
+	assert.Positive(t, r.Requests, "the first connection is served")
+	assert.Zero(t, r.Errors)
+	assert.Equal(t, conns, r.InFlight, "every connection had a request in flight at the stop")
+	assert.Equal(t, conns-1, r.Unanswered, "all but the served connection waited the whole run")
+	assert.Greater(t, r.UnansweredWait, r.Stats.Worst)
+	assert.Greater(t, r.UnansweredWait, 100*time.Millisecond, "they waited most of the run")
+}
+
+// TestRunResponsiveServerLeavesNoneUnanswered: with a server that answers
+// everyone, the requests cut by the stop are younger than the slowest
+// answer, so none counts as unanswered.
+func TestRunResponsiveServerLeavesNoneUnanswered(t *testing.T) {
+	t.Parallel()
+	var first atomic.Bool
+	s := newHTTPServer(t, func(w http.ResponseWriter, r *http.Request) {
+		// One slow answer makes Worst far longer than the age of any
+		// request the stop cuts, however busy the machine.
+		if first.CompareAndSwap(false, true) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		hello(w, r)
+	})
+	r, err := run(t, t.Context(), Config{Addr: s.addr(), Duration: 150 * time.Millisecond, Concurrency: 4, KeepAlive: true})
+	require.NoError(t, err)
+	checkResult(t, r)
+	assert.Positive(t, r.Requests)
+	assert.LessOrEqual(t, r.InFlight, 4)
+	assert.Zero(t, r.Unanswered)
+	assert.Zero(t, r.UnansweredWait)
 }
 
 func TestRunContextCancelled(t *testing.T) {

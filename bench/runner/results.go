@@ -49,6 +49,11 @@ type Measurement struct {
 	Requests   int           `json:"requests,omitempty"`
 	Errors     int           `json:"errors,omitempty"`
 	Non2xx     int           `json:"non_2xx,omitempty"`
+	// Timed scenarios: requests left waiting at the end of the run for
+	// longer than any answered request took (load.Result.Unanswered),
+	// and the longest such wait.
+	Unanswered     int           `json:"unanswered,omitempty"`
+	UnansweredWait time.Duration `json:"unanswered_wait_ns,omitempty"`
 
 	// Idle scenario.
 	BytesPerIdleConn int64 `json:"bytes_per_idle_conn,omitempty"`

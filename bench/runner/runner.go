@@ -269,7 +269,7 @@ func measureLoad(ctx context.Context, p *process, sc Scenario, m *Measurement) e
 	}
 	fill(m, r)
 	if r.Requests == 0 {
-		return fmt.Errorf("no successful request (%d errors)", r.Errors)
+		return fmt.Errorf("no successful request (%d errors, %d unanswered)", r.Errors, r.Unanswered)
 	}
 	return nil
 }
@@ -280,6 +280,7 @@ func fill(m *Measurement, r load.Result) {
 	m.Mean, m.Mode, m.ModeBucket, m.Worst = st.Mean, st.Mode, st.ModeBucket, st.Worst
 	m.P50, m.P90, m.P99 = st.P50, st.P90, st.P99
 	m.Requests, m.Errors, m.Non2xx = r.Requests, r.Errors, r.Non2xx
+	m.Unanswered, m.UnansweredWait = r.Unanswered, r.UnansweredWait
 }
 
 func measureSlow(ctx context.Context, p *process, sc Scenario, m *Measurement) error {
@@ -350,6 +351,8 @@ func median(rounds []Measurement) Measurement {
 	out.P90 = dur(func(m Measurement) time.Duration { return m.P90 })
 	out.P99 = dur(func(m Measurement) time.Duration { return m.P99 })
 	out.P99Alone = dur(func(m Measurement) time.Duration { return m.P99Alone })
+	out.Unanswered = int(pick(func(m Measurement) float64 { return float64(m.Unanswered) }))
+	out.UnansweredWait = dur(func(m Measurement) time.Duration { return m.UnansweredWait })
 	out.BytesPerIdleConn = int64(pick(func(m Measurement) float64 { return float64(m.BytesPerIdleConn) }))
 	return out
 }
