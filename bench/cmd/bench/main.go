@@ -87,8 +87,24 @@ func repinSelf() (int, bool) {
 	cmd := exec.Command(ts, append([]string{"-c", "1", exe}, os.Args[1:]...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), pinnedEnv+"=1")
-	signal.Ignore(syscall.SIGINT) // the child handles Ctrl-C and cleans up
-	if err := cmd.Run(); err != nil {
+	// The child stops the servers it started when it is signalled; if
+	// this process is killed outright, the kernel signals it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// Ctrl-C reaches both processes (one process group); kill -INT or
+	// -TERM of this pid reaches only this one: pass it on, and wait for
+	// the child to clean up rather than dying first.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 1, true
+	}
+	go func() {
+		for s := range sigs {
+			_ = cmd.Process.Signal(s)
+		}
+	}()
+	if err := cmd.Wait(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			return exit.ExitCode(), true
