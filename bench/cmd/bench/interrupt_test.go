@@ -183,8 +183,9 @@ func TestInterruptStopsEverything(t *testing.T) {
 					seen[p.pid] = p
 				}
 				select {
-				case <-done:
+				case err := <-done:
 					exited = true
+					t.Logf("bench exited: %v", err)
 				case <-time.After(5 * time.Millisecond):
 				}
 			}
