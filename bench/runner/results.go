@@ -11,9 +11,12 @@ type Results struct {
 	Rounds  int       `json:"rounds"`
 	Quick   bool      `json:"quick"`
 	// BehindNginx is "", "buffered" or "unbuffered": see Options.
-	BehindNginx string           `json:"behind_nginx,omitempty"`
-	Skipped     []Skipped        `json:"skipped,omitempty"`
-	Scenarios   []ScenarioResult `json:"scenarios"`
+	BehindNginx string `json:"behind_nginx,omitempty"`
+	// Baselines says which binary the naive designs ran from (the
+	// process designs start it once per child).
+	Baselines string           `json:"baselines_binary,omitempty"`
+	Skipped   []Skipped        `json:"skipped,omitempty"`
+	Scenarios []ScenarioResult `json:"scenarios"`
 }
 
 // Skipped is a server that could not run here.

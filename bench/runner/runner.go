@@ -37,6 +37,9 @@ type Options struct {
 	// "buffered" (proxy_buffering on, NGINX's default) or "unbuffered".
 	// Empty means direct.
 	BehindNginx string
+	// BaselineBinary, when set, is the binary the naive designs run from
+	// (see BuildBaselineBinary); empty means the bench binary itself.
+	BaselineBinary string
 	// Progress is told about every step; nil means silence.
 	Progress func(step, steps int, what string)
 	// Log receives errors and skipped servers as they happen.
@@ -103,7 +106,12 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 		return nil, errors.New("behind-nginx needs nginx: apt-get install -y nginx-light")
 	}
 	res := &Results{Started: time.Now().UTC(), Command: opt.Command, Machine: describeMachine(),
-		Pinning: opt.Pinning, Rounds: opt.Rounds, Quick: opt.Quick, Skipped: skipped, BehindNginx: opt.BehindNginx}
+		Pinning: opt.Pinning, Rounds: opt.Rounds, Quick: opt.Quick, Skipped: skipped, BehindNginx: opt.BehindNginx,
+		Baselines: "the bench binary (re-executed; its children pay for its whole package initialisation)"}
+	if opt.BaselineBinary != "" {
+		res.Baselines = "bench/cmd/baseline, built by the runner (only bench/baselines and the standard library)"
+		useBaselineBinary(servers, opt.BaselineBinary)
+	}
 	for _, s := range skipped {
 		fmt.Fprintf(opt.Log, "skipped %s: %s\n", s.Server, s.Reason)
 	}
@@ -137,6 +145,16 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 		res.Scenarios = append(res.Scenarios, out)
 	}
 	return res, nil
+}
+
+// useBaselineBinary makes the naive designs among servers run from bin.
+func useBaselineBinary(servers []Server, bin string) {
+	for i, s := range servers {
+		if s.Kind == "baseline" {
+			servers[i] = binaryServer(s.Name, s.Kind, bin)
+			servers[i].MaxConns = s.MaxConns
+		}
+	}
 }
 
 func pickServers(names []string) ([]Server, []Skipped, error) {

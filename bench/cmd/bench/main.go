@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -133,13 +134,18 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	baselineBin := baselineBinary(ctx)
+	if baselineBin != "" {
+		defer func() { _ = os.RemoveAll(filepath.Dir(baselineBin)) }()
+	}
+
 	var bar *progressbar.ProgressBar
 	fi, _ := os.Stderr.Stat()
 	terminal := fi != nil && fi.Mode()&os.ModeCharDevice != 0
 	opt := runner.Options{
 		Servers: split(*servers), Scenarios: split(*scenarios), Rounds: *rounds, Quick: *quick,
 		ServerCPU: cpu, Pinning: pinning, Command: "go run ./bench/cmd/bench " + strings.Join(os.Args[1:], " "),
-		Log: os.Stderr, BehindNginx: *behind,
+		Log: os.Stderr, BehindNginx: *behind, BaselineBinary: baselineBin,
 		Progress: func(step, steps int, what string) {
 			if !terminal {
 				fmt.Fprintf(os.Stderr, "[%d/%d] %s\n", step, steps, what)
@@ -169,6 +175,26 @@ func run() error {
 	}
 	fmt.Printf("\nwrote %s, %s and %d charts in %s\n", files.Markdown, files.JSON, len(files.Charts), *out)
 	return silent(res)
+}
+
+// baselineBinary builds bench/cmd/baseline into a temporary directory for
+// the naive designs to run from, so that a process design's children do
+// not each initialise this binary's report generator; where it cannot be
+// built (no go command, not in the module) they run from this binary, and
+// the report says so.
+func baselineBinary(ctx context.Context) string {
+	dir, err := os.MkdirTemp("", "carhop-bench-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return ""
+	}
+	bin, err := runner.BuildBaselineBinary(ctx, dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, "bench: the naive designs run from the bench binary itself (slower process starts):", err)
+		return ""
+	}
+	return bin
 }
 
 // silent fails the run when a built-in server did not answer the classic
