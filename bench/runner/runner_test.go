@@ -88,6 +88,9 @@ func TestNginxConfigurationsAreValid(t *testing.T) {
 		cmd, err := s.Command("127.0.0.1:18999", dir) // nginx -t does not bind
 		require.NoError(t, err)
 		conf := cmd.Args[2]
+		text, err := os.ReadFile(conf)
+		require.NoError(t, err)
+		assert.Contains(t, string(text), "backlog=4096", "%s: NGINX's default backlog of 511 overflows at 1,000 clients", s.Name)
 		out, err := exec.Command(nginxPath(), "-t", "-c", conf, "-p", dir, "-e", "stderr").CombinedOutput()
 		require.NoError(t, err, "%s: %s", s.Name, out)
 	}
