@@ -67,6 +67,15 @@ func TestWriteSkipsAChartWithNothingToDraw(t *testing.T) {
 	assert.Contains(t, files.Charts[0], "classic.png")
 }
 
+func TestEveryRowHasTheHeadersColumns(t *testing.T) {
+	for _, sc := range sample().Scenarios {
+		h := header(sc)
+		for _, r := range rows(sc) {
+			assert.Len(t, r, len(h), "%s: %v", sc.Name, r)
+		}
+	}
+}
+
 func TestUnansweredCell(t *testing.T) {
 	for _, tc := range []struct {
 		m    runner.Measurement

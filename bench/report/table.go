@@ -26,7 +26,8 @@ func reference(sc runner.ScenarioResult) (name string, rps float64) {
 // row is one line of a load table, formatted.
 func row(m runner.Measurement, refRPS float64) []string {
 	if !m.Answered() {
-		return []string{m.Server, "failed", "", "", "", "", "", "", firstLine(m.Error)}
+		// The reason goes in the last column, Errors.
+		return []string{m.Server, "failed", "", "", "", "", "", "", "", firstLine(m.Error)}
 	}
 	pct := ""
 	if refRPS > 0 {
