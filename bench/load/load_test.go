@@ -349,33 +349,47 @@ func TestRunUnanswered(t *testing.T) {
 	checkResult(t, r)
 	assert.Positive(t, r.Requests, "the first connection is served")
 	assert.Zero(t, r.Errors)
-	assert.Equal(t, conns, r.InFlight, "every connection had a request in flight at the stop")
-	assert.Equal(t, conns-1, r.Unanswered, "all but the served connection waited the whole run")
+	// The served connection may be between two requests at the stop, and
+	// on a busy machine its last request may be its slowest: it may count
+	// either way. The starved ones always do.
+	assert.GreaterOrEqual(t, r.InFlight, conns-1, "every starved connection had a request in flight at the stop")
+	assert.LessOrEqual(t, r.InFlight, conns)
+	assert.GreaterOrEqual(t, r.Unanswered, conns-1, "all but the served connection waited the whole run")
+	assert.LessOrEqual(t, r.Unanswered, r.InFlight)
 	assert.Greater(t, r.UnansweredWait, r.Stats.Worst)
 	assert.Greater(t, r.UnansweredWait, 100*time.Millisecond, "they waited most of the run")
 }
 
-// TestRunResponsiveServerLeavesNoneUnanswered: with a server that answers
-// everyone, the requests cut by the stop are younger than the slowest
-// answer, so none counts as unanswered.
-func TestRunResponsiveServerLeavesNoneUnanswered(t *testing.T) {
-	t.Parallel()
-	var first atomic.Bool
-	s := newHTTPServer(t, func(w http.ResponseWriter, r *http.Request) {
-		// One slow answer makes Worst far longer than the age of any
-		// request the stop cuts, however busy the machine.
-		if first.CompareAndSwap(false, true) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		hello(w, r)
-	})
-	r, err := run(t, t.Context(), Config{Addr: s.addr(), Duration: 150 * time.Millisecond, Concurrency: 4, KeepAlive: true})
-	require.NoError(t, err)
-	checkResult(t, r)
-	assert.Positive(t, r.Requests)
-	assert.LessOrEqual(t, r.InFlight, 4)
-	assert.Zero(t, r.Unanswered)
-	assert.Zero(t, r.UnansweredWait)
+// TestResultCountsOnlyStarvedRequestsAsUnanswered checks the rule on
+// known waits: of the requests the stop cut, only those that had waited
+// longer than the slowest answered request are unanswered, so a busy but
+// fair server, whose cut requests are younger than its worst answer,
+// shows none.
+func TestResultCountsOnlyStarvedRequestsAsUnanswered(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		name           string
+		lat, cut       [][]time.Duration // per worker
+		inFlight, want int
+		wantWait       time.Duration
+	}{
+		{"fair server", [][]time.Duration{{ms(1), ms(50)}, {ms(2)}}, [][]time.Duration{{ms(3)}, {ms(49)}}, 2, 0, 0},
+		{"starved clients", [][]time.Duration{{ms(1), ms(2)}, nil, nil}, [][]time.Duration{{ms(1)}, {ms(900)}, {ms(1000)}}, 3, 2, ms(1000)},
+		{"nothing answered", [][]time.Duration{nil, nil}, [][]time.Duration{{ms(5)}, {0}}, 2, 1, ms(5)},
+		{"nothing cut", [][]time.Duration{{ms(1)}}, [][]time.Duration{nil}, 0, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &generator{}
+			for i := range tc.lat {
+				g.workers = append(g.workers, &worker{lat: tc.lat[i], requests: len(tc.lat[i]), cut: tc.cut[i]})
+			}
+			r := g.result(time.Second)
+			assert.Equal(t, tc.inFlight, r.InFlight)
+			assert.Equal(t, tc.want, r.Unanswered)
+			assert.Equal(t, tc.wantWait, r.UnansweredWait)
+		})
+	}
 }
 
 func TestRunContextCancelled(t *testing.T) {
