@@ -3,7 +3,6 @@ package baselines
 import (
 	"bytes"
 	"net"
-	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -80,7 +79,7 @@ func (r *reader) next() (request, bool) {
 			if r.skip > 0 {
 				if r.expect {
 					r.expect = false
-					return request{status: http.StatusContinue, keepAlive: true}, true
+					return request{status: statusContinue, keepAlive: true}, true
 				}
 				return request{}, false
 			}
@@ -95,13 +94,13 @@ func (r *reader) next() (request, bool) {
 		end := bytes.Index(in[:min(len(in), maxHead)], crlfcrlf)
 		if end < 0 {
 			if len(in) >= maxHead {
-				return r.finish(request{status: http.StatusRequestHeaderFieldsTooLarge}), true
+				return r.finish(request{status: statusRequestHeaderFieldsTooLarge}), true
 			}
 			return request{}, false
 		}
 		r.off += end + len(crlfcrlf)
 		req, length, expect := parseHead(in[:end+2])
-		if req.status != http.StatusOK || length == 0 {
+		if req.status != statusOK || length == 0 {
 			return r.finish(req), true
 		}
 		r.pending, r.skip, r.expect = req, length, expect
@@ -110,7 +109,7 @@ func (r *reader) next() (request, bool) {
 }
 
 func (r *reader) finish(req request) request {
-	if req.status != http.StatusOK {
+	if req.status != statusOK {
 		req.keepAlive = false
 	}
 	r.stopped = !req.keepAlive
@@ -122,7 +121,7 @@ var crlfcrlf = []byte("\r\n\r\n")
 // parseHead reads a request head whose lines each end in CRLF. It returns
 // the request, its Content-Length, and whether it expects 100-continue.
 func parseHead(head []byte) (req request, length int64, expect bool) {
-	bad := request{status: http.StatusBadRequest}
+	bad := request{status: statusBadRequest}
 	line, rest, _ := bytes.Cut(head, crlf)
 	if bytes.ContainsAny(line, "\r\n") {
 		return bad, 0, false
@@ -138,11 +137,11 @@ func parseHead(head []byte) (req request, length int64, expect bool) {
 		req.http10 = true
 	case len(version) == 8 && bytes.HasPrefix(version, []byte("HTTP/")) && version[6] == '.' &&
 		isDigit(version[5]) && isDigit(version[7]):
-		return request{status: http.StatusHTTPVersionNotSupported}, 0, false
+		return request{status: statusHTTPVersionNotSupported}, 0, false
 	default:
 		return bad, 0, false
 	}
-	req.head = string(method) == http.MethodHead
+	req.head = string(method) == methodHead
 	length = -1
 	var hosts int
 	var closeTok, keepAliveTok, chunked bool
@@ -183,9 +182,9 @@ func parseHead(head []byte) (req request, length int64, expect bool) {
 	// Without decoding chunks there is no finding the next request: say
 	// so rather than guess.
 	if chunked {
-		return request{status: http.StatusNotImplemented}, 0, false
+		return request{status: statusNotImplemented}, 0, false
 	}
-	req.status = http.StatusOK
+	req.status = statusOK
 	req.keepAlive = !closeTok && (!req.http10 || keepAliveTok)
 	return req, max(length, 0), expect && !req.http10
 }
@@ -231,17 +230,17 @@ func isToken(b []byte) bool {
 
 // appendResponse appends the response to req.
 func appendResponse(dst []byte, req request) []byte {
-	if req.status == http.StatusContinue {
+	if req.status == statusContinue {
 		return append(dst, "HTTP/1.1 100 Continue\r\n\r\n"...)
 	}
 	text := body
-	if req.status != http.StatusOK {
-		text = http.StatusText(req.status)
+	if req.status != statusOK {
+		text = statusText(req.status)
 	}
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = strconv.AppendInt(dst, int64(req.status), 10)
 	dst = append(dst, ' ')
-	dst = append(dst, http.StatusText(req.status)...)
+	dst = append(dst, statusText(req.status)...)
 	dst = append(dst, "\r\n"...)
 	dst = append(dst, dateLine()...)
 	dst = append(dst, "Content-Type: text/plain\r\nContent-Length: "...)
@@ -267,7 +266,7 @@ func dateLine() []byte {
 	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
 		return d.line
 	}
-	line := now.UTC().AppendFormat([]byte("Date: "), http.TimeFormat)
+	line := now.UTC().AppendFormat([]byte("Date: "), timeFormat)
 	d := &cachedDate{sec: now.Unix(), line: append(line, "\r\n"...)}
 	dateCache.Store(d)
 	return d.line

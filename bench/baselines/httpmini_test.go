@@ -189,3 +189,16 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestStatusTextMatchesNetHTTP: the baselines spell out the few statuses
+// they send rather than link net/http; they must say what net/http says.
+func TestStatusTextMatchesNetHTTP(t *testing.T) {
+	for _, code := range []int{statusContinue, statusOK, statusBadRequest, statusRequestHeaderFieldsTooLarge,
+		statusNotImplemented, statusHTTPVersionNotSupported} {
+		assert.Equal(t, http.StatusText(code), statusText(code), "%d", code)
+		assert.NotEmpty(t, statusText(code))
+	}
+	assert.Empty(t, statusText(299))
+	assert.Equal(t, http.TimeFormat, timeFormat)
+	assert.Equal(t, http.MethodHead, methodHead)
+}

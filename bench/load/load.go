@@ -40,12 +40,26 @@ type Config struct {
 
 // Result is what a run measured.
 type Result struct {
-	Requests  int             // completed with a response
-	Errors    int             // connect/read/write errors, timeouts, malformed responses
-	Non2xx    int             // completed requests whose final status was not 2xx
-	Elapsed   time.Duration   // from the start of the run until the last connection finished
-	Latencies []time.Duration // every completed request's latency, sorted ascending
-	Stats     Stats           // Summarize(Latencies, Elapsed, Requests)
+	Requests int           // completed with a response
+	Errors   int           // connect/read/write errors, timeouts, malformed responses
+	Non2xx   int           // completed requests whose final status was not 2xx
+	Elapsed  time.Duration // from the start of the run until the last connection finished
+	// InFlight counts the requests a timed or cancelled run interrupted
+	// at its stop: started, not yet answered. In a closed loop nearly
+	// every connection has one, so by itself it says little.
+	InFlight int
+	// Unanswered counts those of InFlight that had by then waited longer
+	// than any completed request took (Stats.Worst; any wait at all when
+	// none completed): clients the server left waiting. A design that
+	// serves a few connections and starves the rest (sequential, pools
+	// smaller than the client count) shows low latencies for the few it
+	// serves; this is the count of the others. UnansweredWait is the
+	// longest of their waits, a lower bound on the latency they would
+	// have had.
+	Unanswered     int
+	UnansweredWait time.Duration
+	Latencies      []time.Duration // every completed request's latency, sorted ascending
+	Stats          Stats           // Summarize(Latencies, Elapsed, Requests)
 }
 
 // errStopped ends a request that was about to start when the run stopped.
@@ -93,7 +107,9 @@ const (
 // closes; a close before the response is complete is an error.
 //
 // In Duration mode, and when ctx ends, requests in flight at the stop are
-// interrupted and counted neither as requests nor as errors.
+// interrupted and counted neither as requests nor as errors but in
+// Result.InFlight, and in Result.Unanswered when they had waited longer
+// than every answered request.
 //
 // Run returns an error only for an invalid cfg, when the first connection
 // cannot be made (nothing is listening), or when ctx ends before the run
@@ -129,6 +145,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	g.budget.Store(int64(cfg.Requests))
 
 	start := time.Now()
+	g.start = start
 	// The first connection proves something is listening; the first
 	// request that needs a connection takes it instead of dialing.
 	first, err := g.dial(start.Add(cfg.Timeout))
@@ -262,6 +279,8 @@ type generator struct {
 	spare     atomic.Pointer[net.TCPConn] // the first connection, until a request takes it
 	reason    atomic.Int32                // why the run stopped; running until then
 	stopping  atomic.Bool
+	start     time.Time    // of the run
+	stoppedAt atomic.Int64 // time.Since(start) at the first stop, +1 so that 0 means running
 	workers   []*worker
 }
 
@@ -280,6 +299,7 @@ func (g *generator) next() bool {
 // or stop's deadline is set after the worker's and interrupts it.
 func (g *generator) stop(reason int32) {
 	g.reason.CompareAndSwap(running, reason)
+	g.stoppedAt.CompareAndSwap(0, int64(time.Since(g.start))+1)
 	if g.stopping.Swap(true) {
 		return
 	}
@@ -325,7 +345,26 @@ func (g *generator) result(elapsed time.Duration) Result {
 	slices.Sort(r.Latencies)
 	r.Elapsed = elapsed
 	r.Stats = Summarize(r.Latencies, elapsed, r.Requests)
+	for _, w := range g.workers {
+		for _, wait := range w.cut {
+			r.InFlight++
+			if wait > r.Stats.Worst { // Worst is 0 when nothing completed
+				r.Unanswered++
+				r.UnansweredWait = max(r.UnansweredWait, wait)
+			}
+		}
+	}
 	return r
+}
+
+// waitAtStop is how long a request started at t had waited when the run
+// stopped.
+func (g *generator) waitAtStop(t time.Time) time.Duration {
+	at := g.stoppedAt.Load()
+	if at == 0 {
+		return 0
+	}
+	return max(0, g.start.Add(time.Duration(at-1)).Sub(t))
 }
 
 // worker is one connection's closed loop, run by one goroutine.
@@ -340,6 +379,9 @@ type worker struct {
 
 	lat                      []time.Duration
 	requests, errors, non2xx int
+	// cut holds the wait of each request the stop interrupted: at most
+	// one, as no request starts after the stop.
+	cut []time.Duration
 }
 
 func (w *worker) run() {
@@ -355,7 +397,9 @@ func (w *worker) one() {
 	status, err := w.exchange(start.Add(w.g.timeout))
 	if err != nil {
 		w.closeConn()
-		if !w.g.stopping.Load() || !isInterruption(err) {
+		if w.g.stopping.Load() && isInterruption(err) {
+			w.cut = append(w.cut, w.g.waitAtStop(start))
+		} else {
 			w.errors++
 		}
 		return

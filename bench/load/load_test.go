@@ -296,14 +296,22 @@ func TestRunDuration(t *testing.T) {
 	t.Run("hung server", func(t *testing.T) {
 		t.Parallel()
 		// Requests in flight when the time is up are interrupted, not
-		// waited for (Timeout is far longer than the test), and counted
-		// neither way.
+		// waited for (Timeout is far longer than the test), counted
+		// neither as requests nor as errors, but as unanswered.
 		s := newHTTPServer(t, hang(t))
 		r, err := run(t, t.Context(), Config{Addr: s.addr(), Duration: 50 * time.Millisecond, Concurrency: 4, KeepAlive: true, Timeout: time.Hour})
 		require.NoError(t, err)
 		checkResult(t, r)
 		assert.Zero(t, r.Requests)
 		assert.Zero(t, r.Errors)
+		// On a busy machine a worker may not have started its request
+		// within the 50 ms; every one that did was cut, unanswered.
+		assert.LessOrEqual(t, r.InFlight, 4)
+		assert.Equal(t, r.InFlight, r.Unanswered, "nothing was answered, so every wait is longer than the worst answer")
+		if r.Unanswered > 0 {
+			assert.Positive(t, r.UnansweredWait)
+		}
+		assert.LessOrEqual(t, r.UnansweredWait, r.Elapsed)
 	})
 	t.Run("server that accepts and never reads", func(t *testing.T) {
 		t.Parallel()
@@ -315,7 +323,78 @@ func TestRunDuration(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, r.Requests)
 		assert.Zero(t, r.Errors)
+		assert.LessOrEqual(t, r.Unanswered, 3)
+		assert.Equal(t, r.InFlight, r.Unanswered)
 	})
+}
+
+// TestRunUnanswered runs against a sequential server: it serves the first
+// connection it accepts for as long as that client keeps it, and never
+// accepts the others. A closed loop then measures only the lucky client's
+// fast latencies; Unanswered must report the others.
+func TestRunUnanswered(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serveCanned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false)(c, bufio.NewReader(c))
+	}()
+	t.Cleanup(func() { _ = ln.Close(); <-served })
+
+	const conns = 5
+	r, err := run(t, t.Context(), Config{Addr: ln.Addr().String(), Duration: 400 * time.Millisecond, Concurrency: conns, KeepAlive: true, Timeout: time.Hour})
+	require.NoError(t, err)
+	checkResult(t, r)
+	assert.Positive(t, r.Requests, "the first connection is served")
+	assert.Zero(t, r.Errors)
+	// The served connection may be between two requests at the stop, and
+	// on a busy machine its last request may be its slowest: it may count
+	// either way. The starved ones always do.
+	assert.GreaterOrEqual(t, r.InFlight, conns-1, "every starved connection had a request in flight at the stop")
+	assert.LessOrEqual(t, r.InFlight, conns)
+	assert.GreaterOrEqual(t, r.Unanswered, conns-1, "all but the served connection waited the whole run")
+	assert.LessOrEqual(t, r.Unanswered, r.InFlight)
+	assert.Greater(t, r.UnansweredWait, r.Stats.Worst)
+	assert.Greater(t, r.UnansweredWait, 100*time.Millisecond, "they waited most of the run")
+}
+
+// TestResultCountsOnlyStarvedRequestsAsUnanswered checks the rule on
+// known waits: of the requests the stop cut, only those that had waited
+// longer than the slowest answered request are unanswered, so a busy but
+// fair server, whose cut requests are younger than its worst answer,
+// shows none.
+func TestResultCountsOnlyStarvedRequestsAsUnanswered(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		name           string
+		lat, cut       [][]time.Duration // per worker
+		inFlight, want int
+		wantWait       time.Duration
+	}{
+		{"fair server", [][]time.Duration{{ms(1), ms(50)}, {ms(2)}}, [][]time.Duration{{ms(3)}, {ms(49)}}, 2, 0, 0},
+		{"starved clients", [][]time.Duration{{ms(1), ms(2)}, nil, nil}, [][]time.Duration{{ms(1)}, {ms(900)}, {ms(1000)}}, 3, 2, ms(1000)},
+		{"nothing answered", [][]time.Duration{nil, nil}, [][]time.Duration{{ms(5)}, {0}}, 2, 1, ms(5)},
+		{"nothing cut", [][]time.Duration{{ms(1)}}, [][]time.Duration{nil}, 0, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &generator{}
+			for i := range tc.lat {
+				g.workers = append(g.workers, &worker{lat: tc.lat[i], requests: len(tc.lat[i]), cut: tc.cut[i]})
+			}
+			r := g.result(time.Second)
+			assert.Equal(t, tc.inFlight, r.InFlight)
+			assert.Equal(t, tc.want, r.Unanswered)
+			assert.Equal(t, tc.wantWait, r.UnansweredWait)
+		})
+	}
 }
 
 func TestRunContextCancelled(t *testing.T) {

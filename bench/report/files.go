@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +17,8 @@ type Files struct {
 }
 
 // Write writes results.md, results.json and one <scenario>.png per load
-// scenario into dir.
+// scenario into dir. A scenario no server answered (a quick run of only
+// the designs slowloris stops) gets no chart; the tables say why.
 func Write(dir string, res *runner.Results) (Files, error) {
 	var f Files
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -47,7 +49,11 @@ func Write(dir string, res *runner.Results) (Files, error) {
 			continue
 		}
 		path := filepath.Join(dir, sc.Name+".png")
-		if err := Chart(path, sc); err != nil {
+		err := Chart(path, sc)
+		if errors.Is(err, ErrNothingToChart) {
+			continue
+		}
+		if err != nil {
 			return f, fmt.Errorf("chart %s: %w", sc.Name, err)
 		}
 		f.Charts = append(f.Charts, path)

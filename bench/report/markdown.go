@@ -28,6 +28,9 @@ func Markdown(w io.Writer, res *runner.Results) error {
 	if res.BehindNginx != "" {
 		fmt.Fprintf(&b, "| behind NGINX | every server behind an NGINX reverse proxy, proxy_buffering %s |\n", map[string]string{"buffered": "on", "unbuffered": "off"}[res.BehindNginx])
 	}
+	if res.Baselines != "" {
+		fmt.Fprintf(&b, "| naive designs run from | %s |\n", res.Baselines)
+	}
 	fmt.Fprintf(&b, "| pinning | %s |\n| rounds | %d (medians; RPS range is min–max)%s |\n\n", res.Pinning, res.Rounds, quickNote(res))
 	for _, sc := range res.Scenarios {
 		fmt.Fprintf(&b, "## %s\n\n%s.\n\n", sc.Name, sc.Description)

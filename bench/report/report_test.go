@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/plot"
 
 	"github.com/carhop/carhop/bench/runner"
 )
@@ -25,6 +26,14 @@ func sample() *runner.Results {
 				{Server: "nginx", Kind: "external", RPS: 1000, RPSMin: 900, RPSMax: 1100, P99: 3 * time.Millisecond, Requests: 100},
 				{Server: "carhop", Kind: "carhop", RPS: 800, RPSMin: 800, RPSMax: 800, P99: 2 * time.Millisecond, Requests: 100, Mode: time.Millisecond, ModeBucket: 100 * time.Microsecond},
 				{Server: "sequential", Kind: "baseline", Error: "did not answer\nlog"},
+				{Server: "goroutine-pool", Kind: "baseline", RPS: 900, RPSMin: 900, RPSMax: 900, P99: 100 * time.Microsecond, Requests: 100,
+					Unanswered: 968, UnansweredWait: 4987 * time.Millisecond},
+			}},
+			{Name: "slow", Description: "s", Results: []runner.Measurement{
+				{Server: "sequential", Kind: "baseline", SlowConnsTried: 500, SlowStillOpen: 500, P99Alone: time.Millisecond,
+					Unanswered: 50, UnansweredWait: 3 * time.Second},
+				{Server: "carhop", Kind: "carhop", SlowConnsTried: 500, SlowStillOpen: 500, RPS: 5000, Requests: 15000,
+					P99Alone: time.Millisecond, P99: time.Millisecond},
 			}},
 			{Name: "idle", Description: "i", Results: []runner.Measurement{
 				{Server: "carhop", Kind: "carhop", BytesPerIdleConn: 1272, IdleConns: 200},
@@ -43,6 +52,40 @@ func TestTableShapeAndReference(t *testing.T) {
 	assert.NotContains(t, out, "\nlog", "only the first line of an error")
 	assert.Contains(t, out, "1272")
 	assert.Contains(t, out, "skipped waitress")
+	assert.Contains(t, out, "Unanswered")
+	assert.Contains(t, out, "968 (waited up to 4987.00 ms)", "starved clients are shown")
+	assert.Contains(t, out, "50 (waited up to 3000.00 ms)", "in the slow table too")
+}
+
+func TestWriteSkipsAChartWithNothingToDraw(t *testing.T) {
+	res := sample()
+	require.Equal(t, "slow", res.Scenarios[1].Name)
+	res.Scenarios[1].Results = res.Scenarios[1].Results[:1] // only sequential, which served nobody
+	files, err := Write(t.TempDir(), res)
+	require.NoError(t, err)
+	require.Len(t, files.Charts, 1)
+	assert.Contains(t, files.Charts[0], "classic.png")
+}
+
+func TestEveryRowHasTheHeadersColumns(t *testing.T) {
+	for _, sc := range sample().Scenarios {
+		h := header(sc)
+		for _, r := range rows(sc) {
+			assert.Len(t, r, len(h), "%s: %v", sc.Name, r)
+		}
+	}
+}
+
+func TestUnansweredCell(t *testing.T) {
+	for _, tc := range []struct {
+		m    runner.Measurement
+		want string
+	}{
+		{runner.Measurement{}, ""},
+		{runner.Measurement{Unanswered: 3, UnansweredWait: 1500 * time.Microsecond}, "3 (waited up to 1.50 ms)"},
+	} {
+		assert.Equal(t, tc.want, unanswered(tc.m))
+	}
 }
 
 func TestReferenceFallsBackToNetHTTP(t *testing.T) {
@@ -66,11 +109,65 @@ func TestWriteFiles(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &back))
 	assert.Equal(t, sample().Scenarios[0].Results[1].RPS, back.Scenarios[0].Results[1].RPS)
-	require.Len(t, files.Charts, 1, "no chart for the idle scenario")
+	assert.Equal(t, 968, back.Scenarios[0].Results[3].Unanswered)
+	assert.Contains(t, string(raw), `"unanswered": 968`)
+	assert.Contains(t, string(md), "| 968 (waited up to 4987.00 ms) |")
+	require.Len(t, files.Charts, 2, "no chart for the idle scenario")
 	f, err := os.Open(files.Charts[0])
 	require.NoError(t, err)
 	defer f.Close()
 	img, err := png.Decode(f)
 	require.NoError(t, err)
 	assert.Greater(t, img.Bounds().Dx(), 100)
+}
+
+func TestChartP99OnALogScale(t *testing.T) {
+	sc := runner.ScenarioResult{Name: "classic", Results: []runner.Measurement{
+		{Server: "sequential", RPS: 4700, P99: 970 * time.Microsecond, Requests: 1},
+		{Server: "process-per-conn", RPS: 700, P99: 2572 * time.Millisecond, Requests: 1},
+		{Server: "carhop", RPS: 47800, P99: 5630 * time.Microsecond, Requests: 1},
+		{Server: "failed", Error: "did not answer"},
+	}}
+	path := t.TempDir() + "/classic.png"
+	require.NoError(t, Chart(path, sc))
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Positive(t, st.Size())
+
+	p, err := logBars([]string{"a", "b"}, []float64{0.97, 2572}, "t", "ms")
+	require.NoError(t, err)
+	assert.IsType(t, plot.LogScale{}, p.Y.Scale)
+	assert.InDelta(t, 0.1, p.Y.Min, 1e-12, "bars stand on the power of ten below the smallest value")
+	assert.GreaterOrEqual(t, p.Y.Max, 2572.0)
+
+	_, err = logBars([]string{"a"}, []float64{0}, "t", "ms")
+	require.Error(t, err)
+}
+
+func TestDecadeTicks(t *testing.T) {
+	labels := func(ticks []plot.Tick) []string {
+		var out []string
+		for _, tk := range ticks {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		lo, hi float64
+		want   []string
+	}{
+		{0.1, 10000, []string{"0.1", "1", "10", "100", "1000", "10000"}},
+		{1, 100, []string{"1", "2", "5", "10", "20", "50", "100"}},
+		{0.5, 3, []string{"0.5", "1", "2"}},
+	}
+	for _, tc := range tests {
+		ticks := decadeTicks{}.Ticks(tc.lo, tc.hi)
+		assert.Equal(t, tc.want, labels(ticks), "%v..%v", tc.lo, tc.hi)
+		for _, tk := range ticks {
+			assert.True(t, tk.Value >= tc.lo*(1-1e-9) && tk.Value <= tc.hi*(1+1e-9), "tick %v inside %v..%v", tk.Value, tc.lo, tc.hi)
+		}
+	}
+	assert.Empty(t, decadeTicks{}.Ticks(0, 1), "no log ticks from zero")
 }

@@ -26,7 +26,8 @@ func reference(sc runner.ScenarioResult) (name string, rps float64) {
 // row is one line of a load table, formatted.
 func row(m runner.Measurement, refRPS float64) []string {
 	if !m.Answered() {
-		return []string{m.Server, "failed", "", "", "", "", "", firstLine(m.Error)}
+		// The reason goes in the last column, Errors.
+		return []string{m.Server, "failed", "", "", "", "", "", "", "", firstLine(m.Error)}
 	}
 	pct := ""
 	if refRPS > 0 {
@@ -37,7 +38,17 @@ func row(m runner.Measurement, refRPS float64) []string {
 		errs = fmt.Sprintf("%d errors, %d non-2xx", m.Errors, m.Non2xx)
 	}
 	return []string{m.Server, fmt.Sprintf("%.0f", m.RPS), fmt.Sprintf("%.0f–%.0f", m.RPSMin, m.RPSMax),
-		ms(m.Mean), fmt.Sprintf("%s ±%s", ms(m.Mode), ms(m.ModeBucket/2)), ms(m.Worst), ms(m.P99), pct, errs}
+		ms(m.Mean), fmt.Sprintf("%s ±%s", ms(m.Mode), ms(m.ModeBucket/2)), ms(m.Worst), ms(m.P99), unanswered(m), pct, errs}
+}
+
+// unanswered is the Unanswered cell: how many clients were still waiting
+// at the end of a timed run, longer than any answered request took, and
+// the longest wait; empty when none were.
+func unanswered(m runner.Measurement) string {
+	if m.Unanswered == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d (waited up to %s)", m.Unanswered, ms(m.UnansweredWait))
 }
 
 func ms(d time.Duration) string {
@@ -55,7 +66,7 @@ func header(sc runner.ScenarioResult) []string {
 	case "idle":
 		return []string{"Server", "Bytes per idle connection", "Connections"}
 	case "slow":
-		return []string{"Server", "RPS", "p99 alone", "p99 under attack", "Slow clients cut off", "Still open"}
+		return []string{"Server", "RPS", "p99 alone", "p99 under attack", "Unanswered under attack", "Slow clients cut off", "Still open"}
 	}
 	var pct string
 	switch ref, _ := reference(sc); ref {
@@ -66,7 +77,7 @@ func header(sc runner.ScenarioResult) []string {
 	default:
 		pct = "% " + strings.ToUpper(ref) + " (RPS)"
 	}
-	return []string{"Server", "RPS", "RPS range", "Mean", "Mode", "Worst", "p99", pct, "Errors"}
+	return []string{"Server", "RPS", "RPS range", "Mean", "Mode", "Worst", "p99", "Unanswered", pct, "Errors"}
 }
 
 func kind(sc runner.ScenarioResult) string {
@@ -94,10 +105,10 @@ func rows(sc runner.ScenarioResult) [][]string {
 			out = append(out, []string{m.Server, fmt.Sprintf("%d", m.BytesPerIdleConn), fmt.Sprintf("%d", m.IdleConns)})
 		case "slow":
 			if !m.Answered() {
-				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), "", "", "", ""})
+				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), "", "", "", "", ""})
 				continue
 			}
-			out = append(out, []string{m.Server, fmt.Sprintf("%.0f", m.RPS), ms(m.P99Alone), ms(m.P99),
+			out = append(out, []string{m.Server, fmt.Sprintf("%.0f", m.RPS), ms(m.P99Alone), ms(m.P99), unanswered(m),
 				fmt.Sprintf("%d of %d", m.SlowClosed, m.SlowConnsTried), fmt.Sprintf("%d", m.SlowStillOpen)})
 		default:
 			out = append(out, row(m, refRPS))

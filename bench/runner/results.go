@@ -11,9 +11,12 @@ type Results struct {
 	Rounds  int       `json:"rounds"`
 	Quick   bool      `json:"quick"`
 	// BehindNginx is "", "buffered" or "unbuffered": see Options.
-	BehindNginx string           `json:"behind_nginx,omitempty"`
-	Skipped     []Skipped        `json:"skipped,omitempty"`
-	Scenarios   []ScenarioResult `json:"scenarios"`
+	BehindNginx string `json:"behind_nginx,omitempty"`
+	// Baselines says which binary the naive designs ran from (the
+	// process designs start it once per child).
+	Baselines string           `json:"baselines_binary,omitempty"`
+	Skipped   []Skipped        `json:"skipped,omitempty"`
+	Scenarios []ScenarioResult `json:"scenarios"`
 }
 
 // Skipped is a server that could not run here.
@@ -49,6 +52,11 @@ type Measurement struct {
 	Requests   int           `json:"requests,omitempty"`
 	Errors     int           `json:"errors,omitempty"`
 	Non2xx     int           `json:"non_2xx,omitempty"`
+	// Timed scenarios: requests left waiting at the end of the run for
+	// longer than any answered request took (load.Result.Unanswered),
+	// and the longest such wait.
+	Unanswered     int           `json:"unanswered,omitempty"`
+	UnansweredWait time.Duration `json:"unanswered_wait_ns,omitempty"`
 
 	// Idle scenario.
 	BytesPerIdleConn int64 `json:"bytes_per_idle_conn,omitempty"`

@@ -37,6 +37,9 @@ type Options struct {
 	// "buffered" (proxy_buffering on, NGINX's default) or "unbuffered".
 	// Empty means direct.
 	BehindNginx string
+	// BaselineBinary, when set, is the binary the naive designs run from
+	// (see BuildBaselineBinary); empty means the bench binary itself.
+	BaselineBinary string
 	// Progress is told about every step; nil means silence.
 	Progress func(step, steps int, what string)
 	// Log receives errors and skipped servers as they happen.
@@ -103,7 +106,12 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 		return nil, errors.New("behind-nginx needs nginx: apt-get install -y nginx-light")
 	}
 	res := &Results{Started: time.Now().UTC(), Command: opt.Command, Machine: describeMachine(),
-		Pinning: opt.Pinning, Rounds: opt.Rounds, Quick: opt.Quick, Skipped: skipped, BehindNginx: opt.BehindNginx}
+		Pinning: opt.Pinning, Rounds: opt.Rounds, Quick: opt.Quick, Skipped: skipped, BehindNginx: opt.BehindNginx,
+		Baselines: "the bench binary (re-executed; its children pay for its whole package initialisation)"}
+	if opt.BaselineBinary != "" {
+		res.Baselines = "bench/cmd/baseline, built by the runner (only bench/baselines and the standard library)"
+		useBaselineBinary(servers, opt.BaselineBinary)
+	}
 	for _, s := range skipped {
 		fmt.Fprintf(opt.Log, "skipped %s: %s\n", s.Server, s.Reason)
 	}
@@ -137,6 +145,16 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 		res.Scenarios = append(res.Scenarios, out)
 	}
 	return res, nil
+}
+
+// useBaselineBinary makes the naive designs among servers run from bin.
+func useBaselineBinary(servers []Server, bin string) {
+	for i, s := range servers {
+		if s.Kind == "baseline" {
+			servers[i] = binaryServer(s.Name, s.Kind, bin)
+			servers[i].MaxConns = s.MaxConns
+		}
+	}
 }
 
 func pickServers(names []string) ([]Server, []Skipped, error) {
@@ -269,7 +287,7 @@ func measureLoad(ctx context.Context, p *process, sc Scenario, m *Measurement) e
 	}
 	fill(m, r)
 	if r.Requests == 0 {
-		return fmt.Errorf("no successful request (%d errors)", r.Errors)
+		return fmt.Errorf("no successful request (%d errors, %d unanswered)", r.Errors, r.Unanswered)
 	}
 	return nil
 }
@@ -280,6 +298,7 @@ func fill(m *Measurement, r load.Result) {
 	m.Mean, m.Mode, m.ModeBucket, m.Worst = st.Mean, st.Mode, st.ModeBucket, st.Worst
 	m.P50, m.P90, m.P99 = st.P50, st.P90, st.P99
 	m.Requests, m.Errors, m.Non2xx = r.Requests, r.Errors, r.Non2xx
+	m.Unanswered, m.UnansweredWait = r.Unanswered, r.UnansweredWait
 }
 
 func measureSlow(ctx context.Context, p *process, sc Scenario, m *Measurement) error {
@@ -350,6 +369,8 @@ func median(rounds []Measurement) Measurement {
 	out.P90 = dur(func(m Measurement) time.Duration { return m.P90 })
 	out.P99 = dur(func(m Measurement) time.Duration { return m.P99 })
 	out.P99Alone = dur(func(m Measurement) time.Duration { return m.P99Alone })
+	out.Unanswered = int(pick(func(m Measurement) float64 { return float64(m.Unanswered) }))
+	out.UnansweredWait = dur(func(m Measurement) time.Duration { return m.UnansweredWait })
 	out.BytesPerIdleConn = int64(pick(func(m Measurement) float64 { return float64(m.BytesPerIdleConn) }))
 	return out
 }

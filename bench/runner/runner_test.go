@@ -88,7 +88,34 @@ func TestNginxConfigurationsAreValid(t *testing.T) {
 		cmd, err := s.Command("127.0.0.1:18999", dir) // nginx -t does not bind
 		require.NoError(t, err)
 		conf := cmd.Args[2]
+		text, err := os.ReadFile(conf)
+		require.NoError(t, err)
+		assert.Contains(t, string(text), "backlog=4096", "%s: NGINX's default backlog of 511 overflows at 1,000 clients", s.Name)
 		out, err := exec.Command(nginxPath(), "-t", "-c", conf, "-p", dir, "-e", "stderr").CombinedOutput()
 		require.NoError(t, err, "%s: %s", s.Name, out)
 	}
+}
+
+func TestBaselineBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bench/cmd/baseline")
+	}
+	bin, err := BuildBaselineBinary(t.Context(), t.TempDir())
+	require.NoError(t, err)
+	probe := exec.Command(bin)
+	probe.Env = append(os.Environ(), "CARHOP_BASELINE_CHILD=probe")
+	_ = probe.Run()
+	require.NotNil(t, probe.ProcessState)
+	assert.Equal(t, 79, probe.ProcessState.ExitCode(), "the binary serves as a baseline child")
+
+	servers, _, err := pickServers([]string{"carhop", "process-per-conn"})
+	require.NoError(t, err)
+	useBaselineBinary(servers, bin)
+	peer, err := servers[0].Command("127.0.0.1:1", "")
+	require.NoError(t, err)
+	assert.NotEqual(t, bin, peer.Path, "peers stay in the bench binary")
+	design, err := servers[1].Command("127.0.0.1:1", "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{bin, ServeFlag, "process-per-conn", "-addr", "127.0.0.1:1"}, design.Args)
+	assert.Equal(t, 200, servers[1].MaxConns, "the design's limit is kept")
 }

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -87,8 +88,24 @@ func repinSelf() (int, bool) {
 	cmd := exec.Command(ts, append([]string{"-c", "1", exe}, os.Args[1:]...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), pinnedEnv+"=1")
-	signal.Ignore(syscall.SIGINT) // the child handles Ctrl-C and cleans up
-	if err := cmd.Run(); err != nil {
+	// The child stops the servers it started when it is signalled; if
+	// this process is killed outright, the kernel signals it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// Ctrl-C reaches both processes (one process group); kill -INT or
+	// -TERM of this pid reaches only this one: pass it on, and wait for
+	// the child to clean up rather than dying first.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 1, true
+	}
+	go func() {
+		for s := range sigs {
+			_ = cmd.Process.Signal(s)
+		}
+	}()
+	if err := cmd.Wait(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			return exit.ExitCode(), true
@@ -117,13 +134,18 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	baselineBin := baselineBinary(ctx)
+	if baselineBin != "" {
+		defer func() { _ = os.RemoveAll(filepath.Dir(baselineBin)) }()
+	}
+
 	var bar *progressbar.ProgressBar
 	fi, _ := os.Stderr.Stat()
 	terminal := fi != nil && fi.Mode()&os.ModeCharDevice != 0
 	opt := runner.Options{
 		Servers: split(*servers), Scenarios: split(*scenarios), Rounds: *rounds, Quick: *quick,
 		ServerCPU: cpu, Pinning: pinning, Command: "go run ./bench/cmd/bench " + strings.Join(os.Args[1:], " "),
-		Log: os.Stderr, BehindNginx: *behind,
+		Log: os.Stderr, BehindNginx: *behind, BaselineBinary: baselineBin,
 		Progress: func(step, steps int, what string) {
 			if !terminal {
 				fmt.Fprintf(os.Stderr, "[%d/%d] %s\n", step, steps, what)
@@ -153,6 +175,26 @@ func run() error {
 	}
 	fmt.Printf("\nwrote %s, %s and %d charts in %s\n", files.Markdown, files.JSON, len(files.Charts), *out)
 	return silent(res)
+}
+
+// baselineBinary builds bench/cmd/baseline into a temporary directory for
+// the naive designs to run from, so that a process design's children do
+// not each initialise this binary's report generator; where it cannot be
+// built (no go command, not in the module) they run from this binary, and
+// the report says so.
+func baselineBinary(ctx context.Context) string {
+	dir, err := os.MkdirTemp("", "carhop-bench-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return ""
+	}
+	bin, err := runner.BuildBaselineBinary(ctx, dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, "bench: the naive designs run from the bench binary itself (slower process starts):", err)
+		return ""
+	}
+	return bin
 }
 
 // silent fails the run when a built-in server did not answer the classic
