@@ -79,6 +79,9 @@ type Channel struct {
 	cur        *Request // the request being received
 	refused    bool     // a request was refused: read nothing more
 	last       bool     // a request without keep-alive was received: read nothing more
+	gone       bool     // Closed has run: read nothing more
+	writing    bool     // Pump is inside conn.Write with mu held
+	closedMid  bool     // Closed was called during that Write; run it after
 	lastOut    int      // OutboundBuffered at the last pump
 	startedReq int64    // unix nanos when the current head's first byte arrived
 	upgrading  bool     // an Upgrade request is queued: what follows may not be HTTP
@@ -131,7 +134,7 @@ func (ch *Channel) Received(in []byte) int {
 	if len(in) > 0 {
 		ch.lastActive.Store(clock.Now())
 	}
-	if ch.refused || ch.last || ch.closing() {
+	if ch.refused || ch.last || ch.gone || ch.closing() {
 		return len(in) // nothing after a refused or final request is read
 	}
 	if ch.timedOut.Swap(false) && ch.startedReq != 0 {
@@ -152,7 +155,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.p = nil
 		}
 	}()
-	for !ch.refused && !ch.last {
+	for !ch.refused && !ch.last && !ch.gone {
 		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
 			break // parse no further ahead; the input waits
 		}
@@ -184,7 +187,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.refuse(err)
 		}
 	}
-	if ch.refused || ch.last {
+	if ch.refused || ch.last || ch.gone {
 		return len(in)
 	}
 	if len(in)-n > ch.cfg.MaxUnparsed {
@@ -444,9 +447,19 @@ func (ch *Channel) Pump() {
 			_ = ch.conn.Close()
 			return
 		}
-		if _, err := ch.conn.Write(chunk); err != nil {
+		// gnet closes the connection inside Write when the socket has
+		// failed (a client reset), and so calls Closed, which takes mu,
+		// on this goroutine: Closed defers to us rather than deadlock.
+		ch.writing = true
+		_, err = ch.conn.Write(chunk)
+		ch.writing = false
+		if err != nil || ch.closedMid {
 			ch.mu.Unlock()
-			return // the loop closes the connection and calls Closed
+			if ch.closedMid {
+				ch.closedMid = false
+				ch.Closed()
+			}
+			return
 		}
 		ch.out.Discard(len(chunk))
 		moved = true
@@ -507,6 +520,11 @@ func (ch *Channel) outLen() int64 {
 // it. Queued requests are dropped, a running one has its context ended,
 // and a worker paused on output is released. Loop only.
 func (ch *Channel) Closed() {
+	if ch.writing {
+		ch.closedMid = true // called back from inside Pump's Write: mu is held
+		return
+	}
+	ch.gone = true
 	ch.mu.Lock()
 	ch.closed = true
 	queued := ch.ready
