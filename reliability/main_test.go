@@ -137,6 +137,7 @@ func readAll(t testing.TB, c net.Conn) string {
 func get(t testing.TB, addr string) string {
 	t.Helper()
 	c := dial(t, addr)
+	defer c.Close()
 	_, err := io.WriteString(c, closing)
 	require.NoError(t, err)
 	return readAll(t, c)
