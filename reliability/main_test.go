@@ -30,6 +30,10 @@ var leakOptions = []goleak.Option{
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runChild() // the server of TestLargeTransfersKeepServerRSSBounded
+		return
+	}
 	code := m.Run()
 	// The fuzz target's server lives for the whole process (a fuzz worker
 	// runs many inputs); it ends here, before the leak check.
