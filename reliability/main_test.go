@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,11 @@ var leakOptions = []goleak.Option{
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		runChild() // the server of TestLargeTransfersKeepServerRSSBounded
+		return
+	}
+	if v := os.Getenv(connsEnv); v != "" {
+		limit, _ := strconv.Atoi(v)
+		runConnsChild(limit)
 		return
 	}
 	code := m.Run()
