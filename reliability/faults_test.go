@@ -320,3 +320,23 @@ func TestUnwritableTempDir(t *testing.T) {
 	s.stop(t)
 	l.stopped(t)
 }
+
+// A client that sends a request with Expect: 100-continue and its body,
+// and resets at once: the server may find the socket reset when it writes
+// the 100 Continue, while the body is still to be parsed. Several times,
+// as the timing decides which path the server takes.
+func TestResetAfterExpectContinue(t *testing.T) {
+	h := newFaultHandler()
+	s, l, base := faultServer(t, h)
+	for range 20 {
+		c := dial(t, s.addr)
+		_, err := io.WriteString(c, "PUT /a HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\ndata")
+		require.NoError(t, err)
+		reset(t, c)
+	}
+	l.running(t, base)
+	stillServes(t, s)
+	h.rec.take()
+	s.stop(t)
+	l.stopped(t)
+}
