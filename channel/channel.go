@@ -79,9 +79,6 @@ type Channel struct {
 	cur        *Request // the request being received
 	refused    bool     // a request was refused: read nothing more
 	last       bool     // a request without keep-alive was received: read nothing more
-	gone       bool     // Closed has run: read nothing more
-	writing    bool     // Pump is inside conn.Write with mu held
-	closedMid  bool     // Closed was called during that Write; run it after
 	lastOut    int      // OutboundBuffered at the last pump
 	startedReq int64    // unix nanos when the current head's first byte arrived
 	upgrading  bool     // an Upgrade request is queued: what follows may not be HTTP
@@ -102,6 +99,10 @@ type Channel struct {
 	woken      bool // a Wake is outstanding
 	hijack     *hijack
 	hijacked   bool
+	// Loop only, beside mu's fields where the struct has padding: Pump is
+	// inside conn.Write with mu held, and Closed was called during it.
+	writing   bool
+	closedMid bool
 }
 
 // New returns the channel of a freshly accepted connection. cfg must have
@@ -134,7 +135,7 @@ func (ch *Channel) Received(in []byte) int {
 	if len(in) > 0 {
 		ch.lastActive.Store(clock.Now())
 	}
-	if ch.refused || ch.last || ch.gone || ch.closing() {
+	if ch.refused || ch.last || ch.closing() {
 		return len(in) // nothing after a refused or final request is read
 	}
 	if ch.timedOut.Swap(false) && ch.startedReq != 0 {
@@ -155,7 +156,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.p = nil
 		}
 	}()
-	for !ch.refused && !ch.last && !ch.gone {
+	for !ch.refused && !ch.last {
 		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
 			break // parse no further ahead; the input waits
 		}
@@ -187,7 +188,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.refuse(err)
 		}
 	}
-	if ch.refused || ch.last || ch.gone {
+	if ch.refused || ch.last {
 		return len(in)
 	}
 	if len(in)-n > ch.cfg.MaxUnparsed {
@@ -524,7 +525,7 @@ func (ch *Channel) Closed() {
 		ch.closedMid = true // called back from inside Pump's Write: mu is held
 		return
 	}
-	ch.gone = true
+	ch.refused = true // read nothing more: Received may be below us on the stack
 	ch.mu.Lock()
 	ch.closed = true
 	queued := ch.ready
