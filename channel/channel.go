@@ -87,6 +87,8 @@ type Channel struct {
 	closed     bool          //
 	woken      bool          // a Wake is outstanding
 	hijacked   bool          //
+	writing    bool          // loop only: Pump is inside conn.Write with mu held
+	closedMid  bool          // loop only: Closed was called during that Write; Pump runs it after
 	room       chan struct{} // made by a paused writer, closed when output drains or the connection goes
 	head, tail *Request      // the ready queue: complete requests waiting for a worker
 	serving    *Request
@@ -476,9 +478,19 @@ func (ch *Channel) Pump() {
 			_ = ch.conn.Close()
 			return
 		}
-		if _, err := ch.conn.Write(chunk); err != nil {
+		// gnet closes the connection inside Write when the socket has
+		// failed (a client reset), and so calls Closed, which takes mu,
+		// on this goroutine: Closed defers to us rather than deadlock.
+		ch.writing = true
+		_, err = ch.conn.Write(chunk)
+		ch.writing = false
+		if err != nil || ch.closedMid {
 			ch.mu.Unlock()
-			return // the loop closes the connection and calls Closed
+			if ch.closedMid {
+				ch.closedMid = false
+				ch.Closed()
+			}
+			return
 		}
 		ch.cfg.Counters.BytesOut.Add(uint64(len(chunk)))
 		ch.out.Discard(len(chunk))
@@ -543,6 +555,11 @@ func (ch *Channel) outLen() int64 {
 // it. Queued requests are dropped, a running one has its context ended,
 // and a worker paused on output is released. Loop only.
 func (ch *Channel) Closed() {
+	if ch.writing {
+		ch.closedMid = true // called back from inside Pump's Write: mu is held
+		return
+	}
+	ch.refused = true // read nothing more: Received may be below us on the stack
 	ch.mu.Lock()
 	ch.closed = true
 	queued := ch.takeAll()

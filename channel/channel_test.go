@@ -2,6 +2,7 @@ package channel
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,9 +24,18 @@ type fakeConn struct {
 	out    bytes.Buffer
 	closed bool
 	wakes  int
+	// onWriteError, if set, makes every Write fail after calling it.
+	onWriteError func()
 }
 
 func (f *fakeConn) Write(p []byte) (int, error) {
+	if f.onWriteError != nil {
+		// As gnet does on EPIPE or ECONNRESET: the connection is closed,
+		// and OnClose runs, inside Write.
+		f.Close()
+		f.onWriteError()
+		return 0, errors.New("write: connection reset by peer")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.out.Write(p)
@@ -223,4 +233,39 @@ func TestChannelNothingRunsAfterLastRequest(t *testing.T) {
 		assert.Equal(t, []string{"/a"}, h.heads, "no head after the last request is even built")
 		assert.True(t, h.conn.closed)
 	}
+}
+
+// Regression: gnet calls OnClose, and so Closed, from inside Write when the
+// socket has been reset. Pump held the channel's mutex across Write, so
+// Closed deadlocked the event loop, and with it every connection on it and
+// Shutdown, whenever a client reset while output was being sent.
+func TestChannelWriteErrorClosesWithoutDeadlock(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ch.Received([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"))
+	h.conn.onWriteError = h.ch.Closed
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.runTasks() // the worker writes; the pump's Write fails
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Pump deadlocked when the connection closed inside Write")
+	}
+	assert.True(t, h.conn.closed)
+	assert.ErrorIs(t, h.ch.Write([]byte("x")), ErrClosed, "the channel knows it is closed")
+}
+
+// Regression: the 100 Continue is written from Received; when that Write
+// closed the connection (client reset), Received went on parsing the body
+// into a request Closed had already released, and the event loop panicked.
+func TestChannelContinueWriteErrorStopsParsing(t *testing.T) {
+	h := newHarness(t, nil)
+	h.conn.onWriteError = h.ch.Closed
+	in := "PUT /a HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\ndata"
+	require.NotPanics(t, func() { h.ch.Received([]byte(in)) })
+	h.runTasks()
+	assert.Empty(t, h.tasks, "nothing of a closed connection is served")
+	assert.True(t, h.conn.closed)
 }

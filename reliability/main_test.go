@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,15 @@ var leakOptions = []goleak.Option{
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runChild() // the server of TestLargeTransfersKeepServerRSSBounded
+		return
+	}
+	if v := os.Getenv(connsEnv); v != "" {
+		limit, _ := strconv.Atoi(v)
+		runConnsChild(limit)
+		return
+	}
 	code := m.Run()
 	// The fuzz target's server lives for the whole process (a fuzz worker
 	// runs many inputs); it ends here, before the leak check.
@@ -137,6 +147,7 @@ func readAll(t testing.TB, c net.Conn) string {
 func get(t testing.TB, addr string) string {
 	t.Helper()
 	c := dial(t, addr)
+	defer c.Close()
 	_, err := io.WriteString(c, closing)
 	require.NoError(t, err)
 	return readAll(t, c)
