@@ -44,7 +44,9 @@ func TestSlowClientsHoldNoWorker(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "ok")
 	})
-	const requestTimeout, channelTimeout = 2 * time.Second, 3 * time.Second
+	// Long enough that every client is connected before the first one
+	// is cut off, even under the race detector on a loaded machine.
+	const requestTimeout, channelTimeout = 5 * time.Second, 10 * time.Second
 	s := start(t, h,
 		adapter.WithRequestTimeout(requestTimeout), adapter.WithChannelTimeout(channelTimeout),
 		adapter.WithCleanupInterval(100*time.Millisecond),
@@ -56,11 +58,13 @@ func TestSlowClientsHoldNoWorker(t *testing.T) {
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // also when a require fails
 	var got408 atomic.Int64
+	attack := make(chan struct{}) // every client connects first, then all start at once
 	for range slowloris {
 		c := dial(t, s.addr)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-attack
 			if dribble(ctx, c) {
 				got408.Add(1)
 			}
@@ -68,21 +72,23 @@ func TestSlowClientsHoldNoWorker(t *testing.T) {
 	}
 	for range readers {
 		c := dialSmallWindow(t, s.addr)
-		_, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
-		require.NoError(t, err)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			readSlowly(ctx, c)
+			<-attack
+			if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n"); err == nil {
+				readSlowly(ctx, c)
+			}
 		}()
 	}
+	close(attack)
 
 	// Every slow client is connected and every slow reader's handler has
 	// finished into the output buffer, long before any of them is done.
 	require.Eventually(t, func() bool {
 		st := s.Stats()
 		return st.Connections == int64(slowloris+readers) && st.Tasks.Completed >= uint64(len(before)+readers)
-	}, 30*time.Second, 20*time.Millisecond, "slow clients connected, slow readers' handlers done")
+	}, requestTimeout, 10*time.Millisecond, "slow clients connected, slow readers' handlers done")
 
 	during := normalLatencies(t, s.addr, 200)
 	st := s.Stats()
