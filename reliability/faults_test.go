@@ -107,6 +107,16 @@ func reset(t *testing.T, c *net.TCPConn) {
 }
 
 // stillServes asserts that a new client is served normally.
+// afterFault is how every fault test ends: nothing leaked while the
+// server runs, it still serves, and nothing is left once it stops.
+func (l *leakWatch) afterFault(t *testing.T, s *server, base int) {
+	t.Helper()
+	l.running(t, base)
+	stillServes(t, s)
+	s.stop(t)
+	l.stopped(t)
+}
+
 func stillServes(t *testing.T, s *server) {
 	t.Helper()
 	assert.Equal(t, okClose("/last"), elideDate(get(t, s.addr)), "the server still serves")
@@ -120,11 +130,8 @@ func TestResetMidRequestHead(t *testing.T) {
 	require.NoError(t, err)
 	time.Sleep(50 * time.Millisecond) // the server has read it
 	reset(t, c)
-	l.running(t, base)
-	stillServes(t, s)
+	l.afterFault(t, s, base)
 	assert.Equal(t, []string{"/last", "/last"}, h.rec.take(), "the cut request never ran")
-	s.stop(t)
-	l.stopped(t)
 }
 
 func TestResetMidBody(t *testing.T) {
@@ -139,11 +146,8 @@ func TestResetMidBody(t *testing.T) {
 	// is open. That is what must not outlive the connection.
 	require.True(t, settle(func() bool { return tempFiles(t, l.dir) == 1 }), "the body spilled")
 	reset(t, c)
-	l.running(t, base)
-	stillServes(t, s)
+	l.afterFault(t, s, base)
 	assert.Equal(t, []string{"/last", "/last"}, h.rec.take(), "the cut request never ran")
-	s.stop(t)
-	l.stopped(t)
 }
 
 func TestResetMidResponse(t *testing.T) {
@@ -169,10 +173,7 @@ func TestResetMidResponse(t *testing.T) {
 			t.Fatal("the handler writing to a reset client was never released")
 		}
 	}
-	l.running(t, base)
-	stillServes(t, s)
-	s.stop(t)
-	l.stopped(t)
+	l.afterFault(t, s, base)
 }
 
 // gnet closes a connection at EOF (docs/design.md, known gaps): a client
@@ -188,10 +189,7 @@ func TestHalfClosedClient(t *testing.T) {
 	got := elideDate(readAll(t, c))
 	assert.Contains(t, []string{"", ok("/a")}, got, "nothing, or the whole response")
 	require.NoError(t, c.Close())
-	l.running(t, base)
-	stillServes(t, s)
-	s.stop(t)
-	l.stopped(t)
+	l.afterFault(t, s, base)
 }
 
 func TestHandlerPanics(t *testing.T) {
@@ -218,10 +216,7 @@ func TestHandlerPanics(t *testing.T) {
 	assert.Equal(t, "partial", string(body))
 
 	require.NoError(t, c.Close())
-	l.running(t, base)
-	stillServes(t, s)
-	s.stop(t)
-	l.stopped(t)
+	l.afterFault(t, s, base)
 }
 
 func TestHandlerWritesAfterClientLeft(t *testing.T) {
@@ -238,10 +233,7 @@ func TestHandlerWritesAfterClientLeft(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the handler's context never ended")
 	}
-	l.running(t, base)
-	stillServes(t, s)
-	s.stop(t)
-	l.stopped(t)
+	l.afterFault(t, s, base)
 }
 
 func TestHandlerBlocksPastShutdownGrace(t *testing.T) {
@@ -334,9 +326,6 @@ func TestResetAfterExpectContinue(t *testing.T) {
 		require.NoError(t, err)
 		reset(t, c)
 	}
-	l.running(t, base)
-	stillServes(t, s)
+	l.afterFault(t, s, base)
 	h.rec.take()
-	s.stop(t)
-	l.stopped(t)
 }

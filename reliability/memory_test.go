@@ -193,17 +193,4 @@ func TestLargeTransfersKeepServerRSSBounded(t *testing.T) {
 }
 
 // peakRSS reads VmHWM, the peak resident set size, of process pid.
-func peakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			require.NoError(t, err)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc status")
-	return 0
-}
+func peakRSS(t *testing.T, pid int) int64 { return procStatusBytes(t, pid, "VmHWM") }
