@@ -380,33 +380,41 @@ func (s *Server) Counters() *channel.Counters { return s.ch.Counters }
 // once none is left or ctx ends. A connection that has sent nothing yet is
 // given newConnGrace for its first request.
 func (s *Server) Drain(ctx context.Context) error {
-	s.stopIntake()
+	// Channels are marked before the listeners close, so that a client
+	// that sees a listener closed finds its connections draining too.
 	s.draining.Store(true)
+	left := s.drainSettled()
+	s.stopIntake()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for {
-		young := time.Now().Add(-newConnGrace).UnixNano()
-		s.mu.Lock()
-		chs := make([]*channel.Channel, 0, len(s.channels))
-		waiting := len(s.channels)
-		for ch, opened := range s.channels {
-			if opened < young {
-				chs = append(chs, ch)
-			}
-		}
-		s.mu.Unlock()
-		if waiting == 0 {
-			return nil
-		}
-		for _, ch := range chs {
-			ch.Drain()
-		}
+	for left > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
 		}
+		left = s.drainSettled()
 	}
+	return nil
+}
+
+// drainSettled marks draining every channel past its newConnGrace and
+// returns how many channels are still open.
+func (s *Server) drainSettled() int {
+	young := time.Now().Add(-newConnGrace).UnixNano()
+	s.mu.Lock()
+	chs := make([]*channel.Channel, 0, len(s.channels))
+	left := len(s.channels)
+	for ch, opened := range s.channels {
+		if opened < young {
+			chs = append(chs, ch)
+		}
+	}
+	s.mu.Unlock()
+	for _, ch := range chs {
+		ch.Drain()
+	}
+	return left
 }
 
 // Stop stops the engine, closing whatever connections remain.
