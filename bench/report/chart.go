@@ -43,11 +43,7 @@ func Chart(path string, sc runner.ScenarioResult) error {
 	if err != nil {
 		return err
 	}
-	const w, h = 10 * vg.Inch, 4 * vg.Inch
-	img := vgimgCanvas(w, 2*h)
-	top.Draw(subCanvas(img, 0, h, w, h))
-	bottom.Draw(subCanvas(img, 0, 0, w, h))
-	return savePNG(img, path)
+	return StackedPNG(path, 10*vg.Inch, 4*vg.Inch, top, bottom)
 }
 
 func newBarPlot(names []string, title, unit string) *plot.Plot {
