@@ -1,0 +1,316 @@
+package soak
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carhop/carhop/bench/load"
+)
+
+// client is one worker's connection state for one kind; do runs one
+// operation.
+type client interface {
+	do(ctx context.Context) outcome
+	close()
+}
+
+func newClient(kind Kind, addr string, worker int) client {
+	switch kind {
+	case Small:
+		return &keepAlive{addr: addr, op: smallOp}
+	case Upload:
+		return &keepAlive{addr: addr, op: uploadOp}
+	case Download:
+		return &keepAlive{addr: addr, op: downloadOp}
+	case Stream:
+		return &keepAlive{addr: addr, op: streamOp}
+	case SlowHandler:
+		return &keepAlive{addr: addr, op: slowHandlerOp}
+	case Pipelined:
+		return &keepAlive{addr: addr, op: pipelinedOp}
+	case SlowClient:
+		return &slowReader{addr: addr}
+	case Slowloris:
+		return &slowloris{addr: addr}
+	case Bad:
+		return &badClient{addr: addr, next: worker}
+	}
+	panic("soak: unknown kind " + string(kind))
+}
+
+// keepAlive runs op over one kept-alive connection, dialing again after
+// any failure or a close the server asked for.
+type keepAlive struct {
+	addr string
+	c    *conn
+	seq  uint64
+	op   func(c *conn, seq uint64) (o outcome, reusable bool)
+}
+
+func (k *keepAlive) do(ctx context.Context) outcome {
+	if k.c == nil {
+		c, err := dial(ctx, k.addr, nil, 0)
+		if err != nil {
+			return failure(classify(err), err)
+		}
+		k.c = c
+	}
+	k.seq++
+	o, reusable := k.op(k.c, k.seq)
+	if o.failed > 0 || !reusable {
+		k.close()
+	}
+	return o
+}
+
+func (k *keepAlive) close() {
+	if k.c != nil {
+		k.c.close()
+		k.c = nil
+	}
+}
+
+const host = "Host: soak\r\n"
+
+var smallRequest = []byte("GET /small HTTP/1.1\r\n" + host + "\r\n")
+
+func smallOp(c *conn, _ uint64) (outcome, bool) {
+	start := time.Now()
+	resp, err := c.roundTrip(smallRequest)
+	if err != nil {
+		return failure(classify(err), err), false
+	}
+	return bodyOutcome(resp, http.StatusOK, helloBody, start), !resp.Close
+}
+
+func uploadOp(c *conn, seq uint64) (outcome, bool) {
+	start := time.Now()
+	if err := c.c.SetDeadline(start.Add(opTimeout)); err != nil {
+		return failure(classify(err), err), false
+	}
+	head := fmt.Sprintf("POST /upload HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n", host, uploadBytes)
+	if _, err := io.WriteString(c.c, head); err != nil {
+		return failure(classify(err), err), false
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(c.c, sum), newPattern(seq, uploadBytes)); err != nil {
+		return failure(classify(err), err), false
+	}
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		return failure(classify(err), err), false
+	}
+	want := fmt.Sprintf("%s %d\n", hex.EncodeToString(sum.Sum(nil)), uploadBytes)
+	return bodyOutcome(resp, http.StatusOK, want, start), !resp.Close
+}
+
+func downloadOp(c *conn, seq uint64) (outcome, bool) {
+	start := time.Now()
+	resp, err := c.roundTrip(downloadRequest(seq, downloadBytes, ""))
+	if err != nil {
+		return failure(classify(err), err), false
+	}
+	return patternOutcome(resp, seq, downloadBytes, start), !resp.Close
+}
+
+func downloadRequest(seq uint64, size int, extra string) []byte {
+	return []byte(fmt.Sprintf("GET /download?seed=%d&size=%d HTTP/1.1\r\n%s%s\r\n", seq, size, host, extra))
+}
+
+// patternOutcome checks a download: status, declared length and every byte.
+func patternOutcome(resp *http.Response, seq uint64, size int, start time.Time) outcome {
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && resp.ContentLength != int64(size) {
+		return failure(ErrMismatch, fmt.Errorf("%w: Content-Length %d, want %d", errMismatch, resp.ContentLength, size))
+	}
+	_, match, err := verifyPattern(resp.Body, seq, int64(size), make([]byte, 32<<10))
+	return checked(resp, http.StatusOK, err, match, start)
+}
+
+var (
+	streamRequest = []byte("GET /stream HTTP/1.1\r\n" + host + "\r\n")
+	streamBody    = func() string {
+		var b strings.Builder
+		for i := range streamChunks {
+			fmt.Fprintf(&b, streamLine, i, streamChunks)
+		}
+		return b.String()
+	}()
+)
+
+func streamOp(c *conn, _ uint64) (outcome, bool) {
+	start := time.Now()
+	resp, err := c.roundTrip(streamRequest)
+	if err != nil {
+		return failure(classify(err), err), false
+	}
+	if resp.StatusCode == http.StatusOK && (len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked") {
+		_ = resp.Body.Close()
+		return failure(ErrMismatch, fmt.Errorf("%w: streamed without chunked framing (%v)", errMismatch, resp.TransferEncoding)), false
+	}
+	return bodyOutcome(resp, http.StatusOK, streamBody, start), !resp.Close
+}
+
+var slowRequest = []byte("GET /slow HTTP/1.1\r\n" + host + "\r\n")
+
+func slowHandlerOp(c *conn, _ uint64) (outcome, bool) {
+	start := time.Now()
+	resp, err := c.roundTrip(slowRequest)
+	if err != nil {
+		return failure(classify(err), err), false
+	}
+	return bodyOutcome(resp, http.StatusOK, "slept\n", start), !resp.Close
+}
+
+// pipelinedOp writes pipelineDepth requests in one write and reads the
+// answers, which must come in order: each echoes its request's number.
+// The latency recorded is the batch's.
+func pipelinedOp(c *conn, seq uint64) (outcome, bool) {
+	start := time.Now()
+	var b strings.Builder
+	base := seq * pipelineDepth
+	for i := range uint64(pipelineDepth) {
+		fmt.Fprintf(&b, "GET /echo?i=%d HTTP/1.1\r\n%s\r\n", base+i, host)
+	}
+	if err := c.c.SetDeadline(start.Add(opTimeout)); err != nil {
+		return failure(classify(err), err), false
+	}
+	if _, err := io.WriteString(c.c, b.String()); err != nil {
+		return failure(classify(err), err), false
+	}
+	var o outcome
+	reusable := true
+	for i := range uint64(pipelineDepth) {
+		resp, err := http.ReadResponse(c.br, nil)
+		if err != nil {
+			f := failure(classify(err), err)
+			f.served = o.served
+			return f, false
+		}
+		one := bodyOutcome(resp, http.StatusOK, strconv.FormatUint(base+i, 10)+"\n", start)
+		if one.failed > 0 {
+			one.served, one.latency = o.served, 0
+			return one, false
+		}
+		o.served++
+		if resp.Close && i < pipelineDepth-1 {
+			f := failure(ErrShort, fmt.Errorf("server closed after %d of %d pipelined requests", i+1, pipelineDepth))
+			f.served = o.served
+			return f, false
+		}
+		reusable = !resp.Close
+	}
+	o.latency = time.Since(start)
+	return o, reusable
+}
+
+// slowReader is a slow client that the server must serve: it sends its
+// head a byte every dribblePause (about 0.9 s in all, within the 2 s
+// request timeout) and reads the response slowReadChunk every
+// slowReadPause (about 1.3 s for slowReaderBytes, never idle near the
+// 10 s channel timeout) through a small receive window, so that most of
+// the response waits in the server, past outbufOverflow: this is the kind
+// that makes outputs spill. A new connection each time.
+type slowReader struct {
+	addr string
+	seq  uint64
+}
+
+func (s *slowReader) do(ctx context.Context) outcome {
+	s.seq++
+	start := time.Now()
+	t := &throttled{}
+	c, err := dial(ctx, s.addr, t, slowReaderRcvbuf)
+	if err != nil {
+		return failure(classify(err), err)
+	}
+	defer c.close()
+	t.r = c.c
+	if err := c.c.SetDeadline(start.Add(opTimeout)); err != nil {
+		return failure(classify(err), err)
+	}
+	head := downloadRequest(s.seq, slowReaderBytes, "Connection: close\r\n")
+	for i := range head {
+		if _, err := c.c.Write(head[i : i+1]); err != nil {
+			return failure(classify(err), err)
+		}
+		if !sleep(ctx, dribblePause) {
+			return outcome{}
+		}
+	}
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		return failure(classify(err), err)
+	}
+	return patternOutcome(resp, s.seq, slowReaderBytes, start)
+}
+
+func (*slowReader) close() {}
+
+// throttled reads nothing for slowReadStall, then at most
+// slowReadChunk per slowReadPause.
+type throttled struct {
+	r       io.Reader
+	started bool
+}
+
+func (t *throttled) Read(p []byte) (int, error) {
+	if !t.started {
+		// The stall is what keeps the server's send buffer small (its
+		// autotuning grows it with acknowledged data) so that the
+		// output piles up in carhop's buffer, past outbufOverflow.
+		t.started = true
+		time.Sleep(slowReadStall)
+	}
+	time.Sleep(slowReadPause)
+	return t.r.Read(p[:min(len(p), slowReadChunk)])
+}
+
+// slowloris opens slowlorisConns connections whose heads never end
+// (load.SlowClients), waits past the request timeout and counts the ones
+// the server cut (with a 408 the clients swallow): those are expected
+// refusals; any still open is an ErrNotClosed.
+type slowloris struct{ addr string }
+
+// slowlorisWait is how long a round lasts: the request timeout, the
+// cleanup pass that notices it, and a margin for a loaded machine.
+const slowlorisWait = requestTimeout + 2*cleanupInterval + time.Second
+
+func (s *slowloris) do(ctx context.Context) outcome {
+	stop, err := load.SlowClients(ctx, s.addr, slowlorisConns, slowlorisPause)
+	if err != nil {
+		return failure(classify(err), err)
+	}
+	ok := sleep(ctx, slowlorisWait)
+	r := stop()
+	if !ok {
+		return outcome{}
+	}
+	o := outcome{expected: r.ClosedByServer}
+	if r.StillOpen > 0 {
+		o.failed, o.errKind = r.StillOpen, ErrNotClosed
+		o.err = fmt.Errorf("%d of %d slowloris connections still open after %v", r.StillOpen, r.Opened, slowlorisWait)
+	}
+	return o
+}
+
+func (*slowloris) close() {}
+
+// sleep waits d or until ctx ends, and reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

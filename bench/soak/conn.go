@@ -1,0 +1,99 @@
+package soak
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// aLongTimeAgo is a deadline in the past: setting it interrupts blocked I/O.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// conn is a client connection whose blocked I/O ends when the run's
+// context does.
+type conn struct {
+	c    net.Conn
+	br   *bufio.Reader
+	stop func() bool
+}
+
+// dial connects to addr. The response reader reads from r, or from the
+// connection when r is nil; rcvbuf, when positive, is the socket's
+// receive buffer, set before the connection so that the window the
+// server sees is small from the start.
+func dial(ctx context.Context, addr string, r io.Reader, rcvbuf int) (*conn, error) {
+	d := net.Dialer{Timeout: opTimeout}
+	if rcvbuf > 0 {
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			if err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	cn := &conn{c: c}
+	if r == nil {
+		r = c
+	}
+	cn.br = bufio.NewReaderSize(r, 16<<10)
+	cn.stop = context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
+	return cn, nil
+}
+
+func (c *conn) close() {
+	c.stop()
+	_ = c.c.Close()
+}
+
+// roundTrip writes req and reads the response head; the caller reads
+// the body.
+func (c *conn) roundTrip(req []byte) (*http.Response, error) {
+	if err := c.c.SetDeadline(time.Now().Add(opTimeout)); err != nil {
+		return nil, err
+	}
+	if _, err := c.c.Write(req); err != nil {
+		return nil, err
+	}
+	return http.ReadResponse(c.br, nil)
+}
+
+// errStatus and errMismatch are the failures of a complete response.
+var (
+	errStatus   = errors.New("unexpected status")
+	errMismatch = errors.New("content mismatch")
+)
+
+// bodyOutcome reads resp's body, checks it against want and says what
+// the exchange came to; latency runs from start.
+func bodyOutcome(resp *http.Response, wantStatus int, want string, start time.Time) outcome {
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	return checked(resp, wantStatus, err, string(body) == want, start)
+}
+
+// checked is the outcome of a response read to its end with readErr,
+// whose content matched or not.
+func checked(resp *http.Response, wantStatus int, readErr error, matched bool, start time.Time) outcome {
+	switch {
+	case resp.StatusCode != wantStatus:
+		return failure(ErrStatus, fmt.Errorf("%w: %s, want %d", errStatus, resp.Status, wantStatus))
+	case readErr != nil:
+		return failure(classify(readErr), readErr)
+	case !matched:
+		return failure(ErrMismatch, errMismatch)
+	}
+	return outcome{served: 1, latency: time.Since(start)}
+}

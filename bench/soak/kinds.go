@@ -1,0 +1,64 @@
+package soak
+
+import "time"
+
+// Kind is one kind of traffic.
+type Kind string
+
+// The kinds of traffic, each driven by its own workers.
+const (
+	Small       Kind = "small"        // GET of a few bytes on a kept-alive connection
+	Upload      Kind = "upload"       // POST of uploadBytes, hashed by the handler
+	Download    Kind = "download"     // GET of downloadBytes, every byte checked
+	Stream      Kind = "stream"       // chunked response flushed chunk by chunk with pauses
+	SlowHandler Kind = "slow-handler" // the handler sleeps before answering
+	Pipelined   Kind = "pipelined"    // pipelineDepth requests in one write, answers in order
+	SlowClient  Kind = "slow-client"  // head dribbled a byte at a time, response read slowly: served
+	Slowloris   Kind = "slowloris"    // head that never ends: cut by the request timeout
+	Bad         Kind = "bad"          // malformed requests: refused with an exact status and a close
+)
+
+// Kinds lists every kind in report order.
+var Kinds = []Kind{Small, Upload, Download, Stream, SlowHandler, Pipelined, SlowClient, Slowloris, Bad}
+
+// DefaultWorkers is how many concurrent workers each kind gets by
+// default: enough to keep every path busy at once, few enough for a
+// machine of two CPUs.
+var DefaultWorkers = map[Kind]int{
+	Small: 4, Upload: 1, Download: 1, Stream: 2, SlowHandler: 2,
+	Pipelined: 2, SlowClient: 1, Slowloris: 1, Bad: 1,
+}
+
+// Sizes and pacing of the traffic; Settings reports them.
+const (
+	helloBody        = "hello\n"
+	uploadBytes      = 1 << 20 // spills: over inbufOverflow
+	downloadBytes    = 4 << 20 // read as fast as it comes
+	slowReaderBytes  = 1 << 20 // read at slowReadChunk per slowReadPause: about 1.3 s
+	slowReadChunk    = 16 << 10
+	slowReadPause    = 20 * time.Millisecond
+	slowReadStall    = 500 * time.Millisecond
+	slowReaderRcvbuf = 16 << 10
+	dribblePause     = 10 * time.Millisecond // per head byte: a head of ~90 bytes takes ~0.9 s, under requestTimeout
+	streamChunks     = 10
+	streamPause      = 5 * time.Millisecond
+	streamLine       = "chunk %d of %d\n"
+	slowSleep        = 100 * time.Millisecond
+	pipelineDepth    = 10
+	slowlorisConns   = 4
+	slowlorisPause   = 200 * time.Millisecond // between bytes: never idle long enough for an idle timeout
+	// opTimeout bounds one exchange of any kind but slowloris; a slower
+	// answer is counted as a timeout.
+	opTimeout = 15 * time.Second
+)
+
+// Error kinds: how a request failed.
+const (
+	ErrStatus    = "unexpected status" // a status other than the one the kind expects
+	ErrShort     = "short body"        // the connection ended inside a response
+	ErrReset     = "connection reset"  // reset or broken pipe
+	ErrTimeout   = "timeout"           // no complete answer within opTimeout
+	ErrMismatch  = "mismatch"          // a complete response with the wrong content or order
+	ErrNotClosed = "not closed"        // a refused request whose connection stayed open, a slowloris not cut
+	ErrOther     = "other"             // anything else (dial errors, malformed responses)
+)

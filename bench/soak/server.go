@@ -1,0 +1,155 @@
+package soak
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/carhop/carhop/adapter"
+)
+
+// Environment of the re-executed child: the address to listen on and the
+// directory for spilled bodies and output.
+const (
+	serveEnv   = "CARHOP_SOAK_SERVE"
+	tempDirEnv = "CARHOP_SOAK_TEMPDIR"
+)
+
+// Child serves as the soak's server if this process was started as one
+// (Run re-executes the running binary with an environment variable set),
+// and exits when it is stopped; otherwise it returns false at once. The
+// command's main, and the TestMain of a test that calls Run, must call it
+// first:
+//
+//	func main() {
+//		if soak.Child() {
+//			return
+//		}
+//		...
+//	}
+func Child() bool {
+	addr, ok := os.LookupEnv(serveEnv)
+	if !ok {
+		return false
+	}
+	if err := serveChild(addr, os.Getenv(tempDirEnv)); err != nil {
+		fmt.Fprintln(os.Stderr, "soak server:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+	return true
+}
+
+// serveChild runs carhop with the soak's settings until SIGTERM or SIGINT.
+func serveChild(addr, tempDir string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	h := &handler{}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := adapter.New(h, append(serverOptions(addr, tempDir), adapter.WithLogger(logger))...)
+	if err != nil {
+		return err
+	}
+	h.stats = s.Stats
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = s.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// ServerSample is what the stats endpoint reports: the child's goroutines,
+// heap and carhop's counters.
+type ServerSample struct {
+	Goroutines int           `json:"goroutines"`
+	HeapAlloc  uint64        `json:"heap_alloc"`
+	HeapInuse  uint64        `json:"heap_inuse"`
+	HeapSys    uint64        `json:"heap_sys"`
+	NumGC      uint32        `json:"num_gc"`
+	Server     adapter.Stats `json:"server"`
+}
+
+// handler is the soak server's application: one endpoint per kind of
+// traffic, each answering something the client can check exactly.
+type handler struct {
+	stats func() adapter.Stats
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch r.URL.Path {
+	case "/", "/small":
+		_, _ = io.WriteString(w, helloBody)
+	case "/echo":
+		// Pipelined batches check their order by it.
+		_, _ = io.WriteString(w, q.Get("i")+"\n")
+	case "/upload":
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		sum := sha256.New()
+		n, err := io.Copy(sum, r.Body)
+		if err != nil {
+			http.Error(w, "reading the body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		_, _ = fmt.Fprintf(w, "%s %d\n", hex.EncodeToString(sum.Sum(nil)), n)
+	case "/download":
+		seed, _ := strconv.ParseUint(q.Get("seed"), 10, 64)
+		size, err := strconv.ParseInt(q.Get("size"), 10, 64)
+		if err != nil || size < 0 || size > maxBodyBytes {
+			http.Error(w, "bad size", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		_, _ = io.Copy(w, newPattern(seed, size))
+	case "/stream":
+		// No Content-Length and a flush per chunk: chunked framing, each
+		// chunk on the wire before the handler sleeps.
+		f, _ := w.(http.Flusher)
+		for i := range streamChunks {
+			_, _ = fmt.Fprintf(w, streamLine, i, streamChunks)
+			if f != nil {
+				f.Flush()
+			}
+			time.Sleep(streamPause)
+		}
+	case "/slow":
+		time.Sleep(slowSleep)
+		_, _ = io.WriteString(w, "slept\n")
+	case "/stats":
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(sampleSelf(h.stats()))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func sampleSelf(st adapter.Stats) ServerSample {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return ServerSample{Goroutines: runtime.NumGoroutine(), HeapAlloc: m.HeapAlloc, HeapInuse: m.HeapInuse,
+		HeapSys: m.HeapSys, NumGC: m.NumGC, Server: st}
+}

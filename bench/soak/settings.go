@@ -1,0 +1,71 @@
+package soak
+
+import (
+	"time"
+
+	"github.com/carhop/carhop/adapter"
+	"github.com/carhop/carhop/parser"
+)
+
+// The child's settings. They are constants, not Config, because the
+// clients are built around them: the spill thresholds are well under the
+// upload and download sizes, so that bodies and outputs go through
+// temporary files all run long; the request timeout is what cuts the
+// slowloris clients; the channel timeout is what the slow readers must
+// stay within.
+const (
+	threads         = 16
+	inbufOverflow   = 64 << 10  // request bodies above this spill to a file
+	outbufOverflow  = 256 << 10 // response output above this spills to a file
+	requestTimeout  = 2 * time.Second
+	channelTimeout  = 10 * time.Second
+	cleanupInterval = 250 * time.Millisecond
+	shutdownTimeout = 5 * time.Second
+	maxHeaderBytes  = 16 << 10
+	maxBodyBytes    = 8 << 20
+)
+
+// Settings describes the child's configuration, for the report.
+type Settings struct {
+	Threads          int           `json:"threads"`
+	InbufOverflow    int           `json:"inbuf_overflow"`
+	OutbufOverflow   int           `json:"outbuf_overflow"`
+	RequestTimeout   time.Duration `json:"request_timeout_ns"`
+	ChannelTimeout   time.Duration `json:"channel_timeout_ns"`
+	CleanupInterval  time.Duration `json:"cleanup_interval_ns"`
+	MaxHeaderBytes   int           `json:"max_header_bytes"`
+	MaxBodyBytes     int64         `json:"max_body_bytes"`
+	UploadBytes      int           `json:"upload_bytes"`
+	DownloadBytes    int           `json:"download_bytes"`
+	SlowReaderBytes  int           `json:"slow_reader_bytes"`
+	StreamChunks     int           `json:"stream_chunks"`
+	StreamPause      time.Duration `json:"stream_pause_ns"`
+	SlowHandlerSleep time.Duration `json:"slow_handler_sleep_ns"`
+	PipelineDepth    int           `json:"pipeline_depth"`
+}
+
+func settings() Settings {
+	return Settings{
+		Threads: threads, InbufOverflow: inbufOverflow, OutbufOverflow: outbufOverflow,
+		RequestTimeout: requestTimeout, ChannelTimeout: channelTimeout, CleanupInterval: cleanupInterval,
+		MaxHeaderBytes: maxHeaderBytes, MaxBodyBytes: maxBodyBytes,
+		UploadBytes: uploadBytes, DownloadBytes: downloadBytes, SlowReaderBytes: slowReaderBytes,
+		StreamChunks: streamChunks, StreamPause: streamPause, SlowHandlerSleep: slowSleep,
+		PipelineDepth: pipelineDepth,
+	}
+}
+
+func serverOptions(addr, tempDir string) []adapter.Option {
+	return []adapter.Option{
+		adapter.WithListen(addr),
+		adapter.WithThreads(threads),
+		adapter.WithInbufOverflow(inbufOverflow),
+		adapter.WithOutbufOverflow(outbufOverflow),
+		adapter.WithRequestTimeout(requestTimeout),
+		adapter.WithChannelTimeout(channelTimeout),
+		adapter.WithCleanupInterval(cleanupInterval),
+		adapter.WithShutdownTimeout(shutdownTimeout),
+		adapter.WithLimits(parser.Limits{MaxHeaderBytes: maxHeaderBytes, MaxBodyBytes: maxBodyBytes}),
+		adapter.WithTempDir(tempDir),
+	}
+}
