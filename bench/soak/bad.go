@@ -113,8 +113,8 @@ func (b *badClient) one(ctx context.Context, bc badCase) outcome {
 	n, err := c.br.Read(one[:])
 	// A reset after the whole response is a close too: the server closed
 	// with bytes of ours unread.
-	if n > 0 || !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-		return failure(ErrNotClosed, fmt.Errorf("%s: connection not closed after %d: read %d bytes, %v", bc.name, bc.want, n, err))
+	if closed := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET); n > 0 || !closed {
+		return failure(ErrNotClosed, fmt.Errorf("%s: connection not closed after %d: read %d bytes: %w", bc.name, bc.want, n, err))
 	}
 	return outcome{expected: 1, latency: lat}
 }
