@@ -50,10 +50,10 @@ func Write(dir string, res *Result) (Files, error) {
 
 // kindRows are the per-kind table's header and rows.
 func kindRows(res *Result) [][]string {
-	rows := [][]string{{"Kind", "Workers", "Served", "Refused as expected", "Errors", "req/s", "p50 ms", "p99 ms"}}
+	rows := [][]string{{"Kind", "Workers", "Served", "Refused as expected", "Errors", "req/s", "p50 ms", "p99 ms", "worst ms"}}
 	for _, k := range res.Kinds {
 		rows = append(rows, []string{string(k.Kind), strconv.Itoa(k.Workers), strconv.Itoa(k.Served),
-			strconv.Itoa(k.Expected), errorCell(k), fmt.Sprintf("%.1f", k.RPS), ms(k.P50), ms(k.P99)})
+			strconv.Itoa(k.Expected), errorCell(k), fmt.Sprintf("%.1f", k.RPS), ms(k.P50), ms(k.P99), ms(k.Worst)})
 	}
 	return rows
 }
@@ -105,9 +105,18 @@ func verdict(res *Result) string {
 	}
 	st := res.ServerEnd.Server
 	return fmt.Sprintf("%d unexpected errors; server %s; temp files left %d, spill files still open %d "+
-		"(peak seen open %d; spilled bodies %d, outputs %d); carhop counted %d requests, refused %s",
+		"(peak seen open %d; spilled bodies %d, outputs %d); carhop counted %d requests, refused %s; "+
+		"server CPU %.1f s (%.0f %% of one CPU), machine steal %.1f s",
 		res.Errors(), settled, res.TempFilesLeft, res.OpenSpillFiles, res.PeakOpenSpills,
-		st.SpilledBodies, st.SpilledOutputs, st.Requests, refusedCell(st.Refused))
+		st.SpilledBodies, st.SpilledOutputs, st.Requests, refusedCell(st.Refused),
+		res.ServerCPU.Seconds(), percentOf(res.ServerCPU, res.Elapsed), res.Steal.Seconds())
+}
+
+func percentOf(part, whole time.Duration) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return 100 * part.Seconds() / whole.Seconds()
 }
 
 func refusedCell(m map[int]uint64) string {

@@ -16,8 +16,9 @@ func sampleResult() *Result {
 	return &Result{
 		Command: "go run ./bench/cmd/soak -quick", Duration: 10 * time.Second, Elapsed: 11 * time.Second,
 		Settings: settings(), Pinning: "none", Settled: true, SettleTime: time.Second,
+		ServerCPU: 5500 * time.Millisecond, Steal: 300 * time.Millisecond,
 		Kinds: []KindResult{
-			{Kind: Small, Workers: 4, Served: 4000, RPS: 400, P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Operations: 4000},
+			{Kind: Small, Workers: 4, Served: 4000, RPS: 400, P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Worst: 12 * time.Millisecond, Operations: 4000},
 			{Kind: Bad, Workers: 1, Expected: 600, RPS: 60, Errors: map[string]int{ErrStatus: 1}, Examples: []string{"unexpected status: 200"}},
 		},
 		BadCases:   []BadCase{{Name: "bare LF", Want: 400, Sent: 50, Exact: 49, Got: map[int]int{200: 1}}},
@@ -42,6 +43,7 @@ func TestTableAndMarkdown(t *testing.T) {
 	assert.Contains(t, out, "1 unexpected status")
 	assert.Contains(t, out, "20.0 MiB")
 	assert.Contains(t, out, "1 unexpected errors; server settled after 1.0 s")
+	assert.Contains(t, out, "server CPU 5.5 s (50 % of one CPU), machine steal 0.3 s")
 	assert.Contains(t, out, `bad "bare LF": 49 of 50 answered 400 exactly`)
 
 	dir := t.TempDir()
@@ -49,7 +51,7 @@ func TestTableAndMarkdown(t *testing.T) {
 	require.NoError(t, err)
 	md, err := os.ReadFile(files.Markdown)
 	require.NoError(t, err)
-	assert.Contains(t, string(md), "| small | 4 | 4000 | 0 | 0 | 400.0 | 2.00 | 9.00 |")
+	assert.Contains(t, string(md), "| small | 4 | 4000 | 0 | 0 | 400.0 | 2.00 | 9.00 | 12.00 |")
 	assert.Contains(t, string(md), "| goroutines | 26 | 30 | 26 |")
 	assert.Contains(t, string(md), "| bare LF | 400 | 50 | 49 |")
 	raw, err := os.ReadFile(files.JSON)

@@ -37,6 +37,11 @@ type Result struct {
 	// PeakOpenSpills is the most spill files the samples caught open at
 	// once: proof that bodies and outputs went through the disk.
 	PeakOpenSpills int `json:"peak_open_spill_files"`
+	// ServerCPU is the CPU time the child used from the first sample to
+	// the last; Steal the time the hypervisor took from the machine's
+	// CPUs meanwhile (zero outside a virtual machine).
+	ServerCPU time.Duration `json:"server_cpu_ns"`
+	Steal     time.Duration `json:"steal_ns"`
 	// ServerEnd is the child's last stats: carhop's counters over the
 	// whole run (requests, refusals by status, spilled bodies and outputs).
 	ServerEnd ServerSample `json:"server_end"`

@@ -231,6 +231,7 @@ func (res *Result) settle(ctx context.Context, sm *sampler, start time.Time, don
 	res.SettleTime = time.Since(began)
 	res.TempFilesLeft, res.OpenSpillFiles = last.TempFiles, last.OpenSpills
 	res.ServerEnd = lastStats
+	res.ServerCPU, res.Steal = last.CPU-base.CPU, last.Steal-base.Steal
 	res.RSS = rangeOf(res.Samples, func(s Sample) int64 { return s.RSS })
 	res.Goroutines = rangeOf(res.Samples, func(s Sample) int64 { return int64(s.Goroutines) })
 	res.HeapInuse = rangeOf(res.Samples, func(s Sample) int64 { return int64(s.HeapInuse) })

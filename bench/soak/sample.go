@@ -29,6 +29,12 @@ type Sample struct {
 	OpenSpills int `json:"open_spill_files"`
 	// TempFiles counts the entries of the spill directory.
 	TempFiles int `json:"temp_files"`
+	// CPU is the child's user and system CPU time so far, Steal the
+	// machine's stolen time so far, NumGC the child's collections so
+	// far: what tells a stall of the server from one of the machine.
+	CPU   time.Duration `json:"cpu_ns"`
+	Steal time.Duration `json:"steal_ns"`
+	NumGC uint32        `json:"num_gc"`
 	// Done is the requests the clients had completed (served and
 	// expected refusals) when the sample was taken.
 	Done  int64  `json:"done"`
@@ -59,6 +65,12 @@ func (s *sampler) take(ctx context.Context, at time.Duration, done int64) (Sampl
 	} else {
 		errs = append(errs, err.Error())
 	}
+	if cpu, err := processCPU(s.pid); err == nil {
+		sm.CPU = cpu
+	} else {
+		errs = append(errs, err.Error())
+	}
+	sm.Steal, _ = machineSteal() // absent outside a VM: zero
 	sm.OpenSpills = openFilesUnder(s.pid, s.spillDir)
 	if ents, err := os.ReadDir(s.spillDir); err == nil {
 		sm.TempFiles = len(ents)
@@ -67,7 +79,7 @@ func (s *sampler) take(ctx context.Context, at time.Duration, done int64) (Sampl
 	if err != nil {
 		errs = append(errs, err.Error())
 	}
-	sm.Goroutines, sm.HeapInuse, sm.Connections = st.Goroutines, st.HeapInuse, st.Server.Connections
+	sm.Goroutines, sm.HeapInuse, sm.Connections, sm.NumGC = st.Goroutines, st.HeapInuse, st.Server.Connections, st.NumGC
 	sm.Error = strings.Join(errs, "; ")
 	return sm, st
 }
