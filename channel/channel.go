@@ -436,8 +436,11 @@ func (ch *Channel) takeAll() *Request {
 	return r
 }
 
+// cancel tells Config.Cancel that r's client is gone. A refusal is the
+// channel's own request, not one NewRequest made: there is nothing of the
+// caller's to cancel, and its Value is nil.
 func (ch *Channel) cancel(r *Request) {
-	if ch.cfg.Cancel != nil {
+	if r.Err == nil && ch.cfg.Cancel != nil {
 		ch.cfg.Cancel(r)
 	}
 }

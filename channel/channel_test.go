@@ -269,3 +269,44 @@ func TestChannelContinueWriteErrorStopsParsing(t *testing.T) {
 	assert.Empty(t, h.tasks, "nothing of a closed connection is served")
 	assert.True(t, h.conn.closed)
 }
+
+// Regression: a refusal is the channel's own request, never made by
+// NewRequest, so it has no Value for Cancel to work with; Closed handed it
+// to Cancel all the same, queued or being answered, and the adapter's
+// Cancel took the server down with a nil type assertion on the event loop.
+// Found by the soak (bench/soak) and TestClientGoneWithRefusalQueued.
+func TestChannelClosedCancelsOnlyHandlerRequests(t *testing.T) {
+	bad := "GET /b HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n"
+	for _, tc := range []struct {
+		name string
+		in   string
+		// closeWhile closes the connection from inside ErrorResponse: the
+		// loop noticing the client gone while a worker answers the refusal.
+		closeWhile bool
+		want       []string
+	}{
+		{"refusal queued behind a request", "GET /a HTTP/1.1\r\nHost: h\r\n\r\n" + bad, false, []string{"/a"}},
+		{"refusal being answered", bad, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cancelled []string
+			var h *harness
+			h = newHarness(t, func(c *Config) {
+				c.Cancel = func(r *Request) { cancelled = append(cancelled, r.Value.(string)) }
+				c.ErrorResponse = func(status int, reason string) []byte {
+					if tc.closeWhile {
+						h.ch.Closed()
+					}
+					return []byte(fmt.Sprintf("[%d %s]", status, reason))
+				}
+			})
+			h.ch.Received([]byte(tc.in))
+			if tc.closeWhile {
+				h.runTasks()
+			} else {
+				h.ch.Closed() // before the worker takes /a
+			}
+			assert.Equal(t, tc.want, cancelled)
+		})
+	}
+}

@@ -50,7 +50,8 @@ type Config struct {
 	// error means 400).
 	NewRequest func(ch *Channel, head *parser.Request) (*Request, error)
 	// Cancel, if set, is called once for a request whose client went away
-	// before its handler finished, or that was queued and never run.
+	// before its handler finished, or that was queued and never run; only
+	// for requests NewRequest made, never for refusals.
 	Cancel func(r *Request)
 	// Trailers is given the trailer fields of a chunked request when it
 	// completes, on the event loop; they alias the parser's buffer.

@@ -329,3 +329,25 @@ func TestResetAfterExpectContinue(t *testing.T) {
 	l.afterFault(t, s, base)
 	h.rec.take()
 }
+
+// A refusal waiting behind a running request when the client goes away
+// is dropped with the other queued requests; it was never a handler's
+// request, so there is no handler context to cancel. This took the whole
+// server down (a nil type assertion on the event loop) until the channel
+// stopped handing refusals to Config.Cancel; found by the soak
+// (bench/soak), whose interrupted clients close mid-pipeline.
+func TestClientGoneWithRefusalQueued(t *testing.T) {
+	h := newFaultHandler()
+	s, l, base := faultServer(t, h)
+	c := dial(t, s.addr)
+	_, err := io.WriteString(c, "GET /block HTTP/1.1\r\nHost: h\r\n\r\nGET /a HTTP/1.1\nHost: h\n\n")
+	require.NoError(t, err)
+	require.Equal(t, "/block", <-h.entered)
+	time.Sleep(50 * time.Millisecond) // the server has parsed and queued the refusal
+	reset(t, c)
+	require.True(t, settle(func() bool { return s.Stats().Connections == 0 }), "the event loop has seen the reset")
+	close(h.release)
+	assert.Error(t, <-h.writeErr, "the blocked handler's client is gone")
+	l.afterFault(t, s, base)
+	assert.Equal(t, []string{"/last", "/last"}, h.rec.take())
+}
