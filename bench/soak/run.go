@@ -183,7 +183,7 @@ sampling:
 	// is what tells whether the server leaked.
 	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.SettleTimeout+5*time.Second)
 	defer cancel()
-	res.settle(settleCtx, sm, start, done.Load(), cfg)
+	res.settle(settleCtx, sm, start, done.Load(), cfg, p.Exited)
 	if log, err := os.ReadFile(filepath.Join(p.Dir(), "server.log")); err == nil && len(log) > 0 {
 		res.ServerLog = tail(string(log), 4000)
 	}
@@ -209,9 +209,9 @@ func work(ctx context.Context, c client, t *tally, deadline time.Time, done *ato
 
 // settle samples the server after the load until it is back where it
 // started (goroutines within the margin, no connection but the sampler's,
-// no spill file open or on disk) or the timeout passes, and records the
-// end figures.
-func (res *Result) settle(ctx context.Context, sm *sampler, start time.Time, done int64, cfg Config) {
+// no spill file open or on disk), the timeout passes or the server has
+// exited, and records the end figures.
+func (res *Result) settle(ctx context.Context, sm *sampler, start time.Time, done int64, cfg Config, exited func() bool) {
 	began := time.Now()
 	base := res.Samples[0]
 	var last Sample
@@ -224,7 +224,7 @@ func (res *Result) settle(ctx context.Context, sm *sampler, start time.Time, don
 			res.Settled = true
 			break
 		}
-		if time.Since(began) > cfg.SettleTimeout || !sleep(ctx, 250*time.Millisecond) {
+		if exited() || time.Since(began) > cfg.SettleTimeout || !sleep(ctx, 250*time.Millisecond) {
 			break
 		}
 	}

@@ -52,3 +52,27 @@ func TestSoakEndToEnd(t *testing.T) {
 	assert.NotEmpty(t, res.Rates)
 	assert.False(t, res.Interrupted)
 }
+
+// TestSoakInterrupted stops the load early, as Ctrl-C does: every client
+// leaves mid-exchange at once (which crashed the server until the channel
+// stopped cancelling refusals), and the server must survive, settle, and
+// the partial result come back marked.
+func TestSoakInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server in a child process for several seconds")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := time.AfterFunc(2*time.Second, cancel)
+	defer stop.Stop()
+	res, err := Run(ctx, Config{Duration: time.Minute, SampleEvery: 500 * time.Millisecond})
+	require.ErrorIs(t, err, context.Canceled, "and not: the server exited")
+	require.NotNil(t, res)
+	assert.True(t, res.Interrupted)
+	assert.Less(t, res.Elapsed, res.Duration)
+	assert.Zero(t, res.Errors(), "interrupted exchanges are not errors: %+v", res.Kinds)
+	assert.True(t, res.Settled, "server did not settle: %+v", res.Samples[len(res.Samples)-1])
+	assert.Zero(t, res.OpenSpillFiles)
+	small, _ := res.Kind(Small)
+	assert.Positive(t, small.Served)
+}

@@ -100,6 +100,8 @@ func run() error {
 	}
 	fmt.Printf("\nwrote %s, %s and %s\n", files.Markdown, files.JSON, files.Chart)
 	switch {
+	case errors.Is(err, context.Canceled):
+		return errors.New("interrupted: the report covers the load until then")
 	case err != nil:
 		return err
 	case res.Errors() > 0:
