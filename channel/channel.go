@@ -517,7 +517,7 @@ func (ch *Channel) Pump() {
 		ch.wakeLocked()
 	}
 	if left == 0 && !ch.busy && ch.out != nil {
-		if ch.out.Spilled() {
+		if ch.out.HasSpilled() { // drained: its file is closed by now
 			ch.cfg.Counters.SpilledOutputs.Add(1)
 		}
 		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
@@ -591,7 +591,7 @@ func (ch *Channel) Closed() {
 		ch.cancel(serving)
 	}
 	if out != nil {
-		if out.Spilled() {
+		if out.HasSpilled() {
 			ch.cfg.Counters.SpilledOutputs.Add(1)
 		}
 		out.Close()

@@ -55,6 +55,7 @@ type Overflowable struct {
 	gen      uint64 // bumped by Reset and Close to disown outstanding readers
 	sealed   bool
 	closed   bool
+	spilled  bool // a byte went to the file since New or the last Reset
 }
 
 // New returns an empty buffer that keeps up to overflow bytes in memory
@@ -96,6 +97,7 @@ func (o *Overflowable) Write(p []byte) (int, error) {
 		if err := o.file.open(o.dir); err != nil {
 			return n, o.fail(err)
 		}
+		o.spilled = true
 	}
 	m, err := o.file.write(p, o.dir)
 	n += m
@@ -159,6 +161,11 @@ func (o *Overflowable) InMemory() int { return o.mem.n }
 // the first byte that did not fit in memory until the buffer is drained.
 func (o *Overflowable) Spilled() bool { return o.file.isOpen() }
 
+// HasSpilled reports whether any byte has gone to a temporary file since
+// New or the last Reset, drained since or not: what a count of spilled
+// buffers wants when it is taken as the buffer is released.
+func (o *Overflowable) HasSpilled() bool { return o.spilled }
+
 // Reset discards everything, returns memory to the pool and closes the
 // temporary file, leaving the buffer empty and writable as if new, also
 // after Close. Readers handed out before fail with ErrClosed.
@@ -180,6 +187,7 @@ func (o *Overflowable) Close() error {
 
 func (o *Overflowable) release() error {
 	o.gen++
+	o.spilled = false
 	o.mem.reset()
 	return o.file.close()
 }

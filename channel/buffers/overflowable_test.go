@@ -183,3 +183,19 @@ func TestResetAndClose(t *testing.T) {
 	require.NoError(t, err, "Reset revives a closed buffer")
 	require.NoError(t, o.Close())
 }
+
+// HasSpilled is what a count of spilled buffers reads when it releases
+// one, after the file has been drained and closed.
+func TestHasSpilledOutlivesTheFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 100)
+	h.write(bytes.Repeat([]byte{'x'}, 100))
+	assert.False(t, h.o.HasSpilled(), "up to the threshold stays in memory")
+	h.write(bytes.Repeat([]byte{'x'}, 50))
+	assert.True(t, h.o.Spilled())
+	h.discard(150)
+	assert.False(t, h.o.Spilled(), "drained: the file is closed")
+	assert.True(t, h.o.HasSpilled(), "but it did spill")
+	h.o.Reset()
+	assert.False(t, h.o.HasSpilled(), "a reset buffer starts afresh")
+}
