@@ -154,3 +154,20 @@ func TestProcFigures(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, steal, time.Duration(0))
 }
+
+func TestConfigDefaults(t *testing.T) {
+	c := Config{}.normalize()
+	assert.Equal(t, 3*time.Minute, c.Duration)
+	assert.Equal(t, time.Second, c.SampleEvery)
+	assert.Equal(t, DefaultWorkers, c.Workers)
+	assert.Equal(t, -1, c.ServerCPU, "unpinned unless the caller says where")
+	assert.Equal(t, 2, c.GoroutineMargin)
+
+	c = Config{Workers: map[Kind]int{Small: 1, Bad: 0, Upload: -3}, Pinning: "cpu 0", ServerCPU: 0}.normalize()
+	assert.Equal(t, 1, c.Workers[Small])
+	assert.Zero(t, c.Workers[Bad], "0 leaves a kind out")
+	assert.Zero(t, c.Workers[Upload])
+	assert.Equal(t, DefaultWorkers[Stream], c.Workers[Stream], "a kind not named keeps its default")
+	assert.Len(t, c.Workers, len(Kinds))
+	assert.Zero(t, c.ServerCPU)
+}
