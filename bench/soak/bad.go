@@ -106,7 +106,7 @@ func (b *badClient) one(ctx context.Context, bc badCase) outcome {
 		return failure(classify(err), fmt.Errorf("%s: %w", bc.name, err))
 	}
 	lat := time.Since(start)
-	if err := c.c.SetReadDeadline(time.Now().Add(closeWait)); err != nil {
+	if err := c.arm(time.Now().Add(closeWait)); err != nil {
 		return failure(classify(err), err)
 	}
 	var one [1]byte

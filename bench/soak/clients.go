@@ -92,7 +92,7 @@ func smallOp(c *conn, _ uint64) (outcome, bool) {
 
 func uploadOp(c *conn, seq uint64) (outcome, bool) {
 	start := time.Now()
-	if err := c.c.SetDeadline(start.Add(opTimeout)); err != nil {
+	if err := c.arm(start.Add(opTimeout)); err != nil {
 		return failure(classify(err), err), false
 	}
 	head := fmt.Sprintf("POST /upload HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n", host, uploadBytes)
@@ -179,7 +179,7 @@ func pipelinedOp(c *conn, seq uint64) (outcome, bool) {
 	for i := range uint64(pipelineDepth) {
 		fmt.Fprintf(&b, "GET /echo?i=%d HTTP/1.1\r\n%s\r\n", base+i, host)
 	}
-	if err := c.c.SetDeadline(start.Add(opTimeout)); err != nil {
+	if err := c.arm(start.Add(opTimeout)); err != nil {
 		return failure(classify(err), err), false
 	}
 	if _, err := io.WriteString(c.c, b.String()); err != nil {
@@ -233,7 +233,7 @@ func (s *slowReader) do(ctx context.Context) outcome {
 	}
 	defer c.close()
 	t.r = c.c
-	if err := c.c.SetDeadline(start.Add(opTimeout)); err != nil {
+	if err := c.arm(start.Add(opTimeout)); err != nil {
 		return failure(classify(err), err)
 	}
 	head := downloadRequest(s.seq, slowReaderBytes, "Connection: close\r\n")

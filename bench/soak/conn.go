@@ -20,6 +20,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 type conn struct {
 	c    net.Conn
 	br   *bufio.Reader
+	ctx  context.Context
 	stop func() bool
 }
 
@@ -44,7 +45,7 @@ func dial(ctx context.Context, addr string, r io.Reader, rcvbuf int) (*conn, err
 	if err != nil {
 		return nil, err
 	}
-	cn := &conn{c: c}
+	cn := &conn{c: c, ctx: ctx}
 	if r == nil {
 		r = c
 	}
@@ -58,10 +59,21 @@ func (c *conn) close() {
 	_ = c.c.Close()
 }
 
+// arm sets the connection's deadline to t, unless the run's context has
+// ended: the context's own deadline in the past, set when it ended, must
+// not be overwritten by a later one. Setting first and checking after
+// makes that hold whichever runs first.
+func (c *conn) arm(t time.Time) error {
+	if err := c.c.SetDeadline(t); err != nil {
+		return err
+	}
+	return c.ctx.Err()
+}
+
 // roundTrip writes req and reads the response head; the caller reads
 // the body.
 func (c *conn) roundTrip(req []byte) (*http.Response, error) {
-	if err := c.c.SetDeadline(time.Now().Add(opTimeout)); err != nil {
+	if err := c.arm(time.Now().Add(opTimeout)); err != nil {
 		return nil, err
 	}
 	if _, err := c.c.Write(req); err != nil {
