@@ -282,6 +282,7 @@ func linePanel(title, unit string, xys plotter.XYs, loadEnd, right float64) (*pl
 		top = max(top, xy.Y)
 	}
 	p.Y.Max = top * 1.1
+	p.Y.Tick.Marker = plainTicks{}
 	mark, err := plotter.NewLine(plotter.XYs{{X: loadEnd, Y: 0}, {X: loadEnd, Y: p.Y.Max}})
 	if err != nil {
 		return nil, err
@@ -289,4 +290,18 @@ func linePanel(title, unit string, xys plotter.XYs, loadEnd, right float64) (*pl
 	mark.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
 	p.Add(mark)
 	return p, nil
+}
+
+// plainTicks are gonum's default ticks labelled as plain numbers: a count
+// of goroutines reads "25", not "25.00".
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+		}
+	}
+	return ticks
 }

@@ -68,3 +68,14 @@ func TestTableAndMarkdown(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, 0.9, float64(img.Bounds().Dy())/float64(img.Bounds().Dx()), 0.01, "three panels of 10 by 3 inches, stacked")
 }
+
+func TestPlainTicks(t *testing.T) {
+	var labels []string
+	for _, tk := range (plainTicks{}).Ticks(0, 28.6) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	assert.Contains(t, labels, "25")
+	assert.NotContains(t, labels, "25.00")
+}
