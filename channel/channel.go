@@ -29,6 +29,9 @@ type Conn interface {
 	// Close closes the connection; the loop then calls Closed. Any
 	// goroutine.
 	Close() error
+	// CloseWrite sends FIN once what was written is out, and keeps
+	// reading. Loop only.
+	CloseWrite() error
 }
 
 // Request is one request of a channel, from complete head to finished
@@ -78,6 +81,7 @@ type Channel struct {
 	refused    bool         // loop only: a request was refused: read nothing more
 	upgrading  bool         // loop only: an Upgrade request is queued: what follows may not be HTTP
 	last       bool         // loop only: a request without keep-alive was received: read nothing more
+	lingering  bool         // under mu: refused, answered and half-closed; input is discarded until the client closes
 
 	mu         sync.Mutex
 	nready     int32         // length of the ready queue
@@ -123,11 +127,11 @@ func (ch *Channel) LocalAddr() net.Addr { return ch.local }
 // Received parses newly arrived input (in holds every unconsumed byte) and
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
+	if ch.refused || ch.last || ch.closing() {
+		return len(in) // nothing after a refused or final request is read, nor counts as activity
+	}
 	if len(in) > 0 {
 		ch.lastActive.Store(clock.Now())
-	}
-	if ch.refused || ch.last || ch.closing() {
-		return len(in) // nothing after a refused or final request is read
 	}
 	if ch.timedOut.Swap(false) && ch.reqStarted.Load() != 0 {
 		ch.refuse(errRequestTimeout)
@@ -529,10 +533,33 @@ func (ch *Channel) Pump() {
 		ch.cfg.Poll(ch) // gnet does not say when the socket drains
 	case h != nil:
 		ch.detach(h)
+	case done && ch.refused && ch.cfg.Linger > 0:
+		ch.linger()
 	case done:
 		_ = ch.conn.Close()
 	default:
 		ch.sendContinue()
+	}
+}
+
+// linger half-closes a connection whose request was refused, instead of
+// closing it: the client may still be sending the rest of that request,
+// and a close with unread input makes the kernel answer it with a reset,
+// which can destroy the error response before the client reads it (a
+// 413 for an upload would read as "connection reset"). Input is read and
+// discarded (Received) until the client closes, or Timeouts.Linger has
+// passed (Expire). Loop only.
+func (ch *Channel) linger() {
+	ch.mu.Lock()
+	again := ch.lingering
+	ch.lingering = true
+	ch.mu.Unlock()
+	if again {
+		return
+	}
+	ch.lastActive.Store(clock.Now()) // Received no longer moves it: Linger bounds the whole linger
+	if err := ch.conn.CloseWrite(); err != nil {
+		_ = ch.conn.Close()
 	}
 }
 
@@ -609,8 +636,14 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 	ch.mu.Lock()
 	writing := ch.outLen() > 0 || ch.lastOut > 0
 	busy := ch.busy
+	lingering := ch.lingering
 	ch.mu.Unlock()
 	switch {
+	case lingering:
+		if since > int64(ch.cfg.Linger) {
+			_ = ch.conn.Close()
+			return true
+		}
 	case writing && t.Write > 0 && since > int64(t.Write):
 		// Also frees a worker paused on a client that stopped reading.
 		ch.cfg.Logger.Info("carhop: client not reading its response", "remote", ch.remote)

@@ -22,8 +22,9 @@ import (
 type fakeConn struct {
 	mu     sync.Mutex
 	out    bytes.Buffer
-	closed bool
-	wakes  int
+	closed     bool
+	halfClosed bool
+	wakes      int
 	// onWriteError, if set, makes every Write fail after calling it.
 	onWriteError func()
 }
@@ -44,6 +45,12 @@ func (f *fakeConn) OutboundBuffered() int { return 0 }
 func (f *fakeConn) Wake() error {
 	f.mu.Lock()
 	f.wakes++
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeConn) CloseWrite() error {
+	f.mu.Lock()
+	f.halfClosed = true
 	f.mu.Unlock()
 	return nil
 }
@@ -152,6 +159,31 @@ func TestChannelErrorComesAfterEarlierResponses(t *testing.T) {
 	assert.Equal(t, "[/a ][400 invalid header field name]", h.output())
 	assert.True(t, h.conn.closed)
 	assert.Equal(t, []string{"/a"}, h.heads, "no head after the bad one was even built")
+}
+
+// After a refusal the client may still be sending the refused request's
+// body: closing with input unread would make the kernel reset the
+// connection, and the client could lose the error response. The channel
+// half-closes instead, discards what comes, and closes after Linger.
+func TestChannelLingersAfterRefusal(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Linger = time.Minute; c.Limits.MaxBodyBytes = 4 })
+	h.ch.Received([]byte("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nxxxx"))
+	h.runTasks()
+	assert.Equal(t, "[413 request body too large]", h.output())
+	assert.True(t, h.conn.halfClosed, "the response is followed by FIN")
+	assert.False(t, h.conn.closed)
+
+	more := "xxxxxxxxxxGET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+	assert.Equal(t, len(more), h.ch.Received([]byte(more)), "the rest is read and dropped")
+	h.runTasks()
+	assert.Empty(t, h.heads, "nothing after the refusal is parsed")
+
+	now := time.Now()
+	timeouts := Timeouts{Idle: time.Second, Request: time.Second, Write: time.Second}
+	assert.False(t, h.ch.Expire(now.Add(30*time.Second), timeouts), "still lingering: not even the idle timeout applies")
+	assert.False(t, h.conn.closed)
+	assert.True(t, h.ch.Expire(now.Add(2*time.Minute), timeouts), "input does not extend the linger")
+	assert.True(t, h.conn.closed)
 }
 
 func TestChannelContinueWaitsForEarlierResponse(t *testing.T) {

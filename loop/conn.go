@@ -2,6 +2,7 @@ package loop
 
 import (
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 )
 
 // conn adapts a gnet.Conn to channel.Conn and channel.Detacher.
@@ -11,6 +12,7 @@ func (k conn) Write(p []byte) (int, error) { return k.c.Write(p) }
 func (k conn) OutboundBuffered() int       { return k.c.OutboundBuffered() }
 func (k conn) Wake() error                 { return k.c.Wake(nil) }
 func (k conn) Close() error                { return k.c.Close() }
+func (k conn) CloseWrite() error           { return unix.Shutdown(k.c.Fd(), unix.SHUT_WR) }
 
 // Detach dups the socket for a hijacker, hands over the unconsumed input,
 // and lets gnet close its own descriptor; the dup keeps the connection.
