@@ -20,8 +20,8 @@ import (
 // fakeConn plays the event loop's socket: it records what the channel
 // writes, and runs the loop's side synchronously when woken.
 type fakeConn struct {
-	mu     sync.Mutex
-	out    bytes.Buffer
+	mu         sync.Mutex
+	out        bytes.Buffer
 	closed     bool
 	halfClosed bool
 	wakes      int
