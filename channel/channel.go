@@ -32,6 +32,11 @@ type Conn interface {
 	// CloseWrite sends FIN once what was written is out, and keeps
 	// reading. Loop only.
 	CloseWrite() error
+	// TryWrite writes what the socket takes now, without blocking and
+	// around the socket layer's own buffer. Any goroutine, with the
+	// channel's mutex held (so the connection cannot close meanwhile)
+	// and nothing in that buffer (so the bytes keep their order).
+	TryWrite(p []byte) (int, error)
 }
 
 // Request is one request of a channel, from complete head to finished
@@ -93,6 +98,7 @@ type Channel struct {
 	hijacked   bool          //
 	writing    bool          // loop only: Pump is inside conn.Write with mu held
 	closedMid  bool          // loop only: Closed was called during that Write; Pump runs it after
+	loopIdle   bool          // the loop consumed all input and is receiving no request: a finished response needs nothing more of it
 	room       chan struct{} // made by a paused writer, closed when output drains or the connection goes
 	head, tail *Request      // the ready queue: complete requests waiting for a worker
 	serving    *Request
@@ -127,7 +133,7 @@ func (ch *Channel) LocalAddr() net.Addr { return ch.local }
 // Received parses newly arrived input (in holds every unconsumed byte) and
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
-	if ch.refused || ch.last || ch.closing() {
+	if ch.refused || ch.last || ch.enter(len(in) > 0) {
 		return len(in) // nothing after a refused or final request is read, nor counts as activity
 	}
 	if len(in) > 0 {
@@ -146,10 +152,14 @@ func (ch *Channel) Received(in []byte) int {
 	n := 0
 	defer func() {
 		// Between requests the parser goes back to the pool.
-		if ch.p != nil && !ch.refused && n == len(in) && ch.cur == nil && ch.p.Idle() {
+		between := !ch.refused && n == len(in) && ch.cur == nil && (ch.p == nil || ch.p.Idle())
+		if between && ch.p != nil {
 			ch.cfg.pools.putParser(ch.p)
 			ch.p = nil
 		}
+		ch.mu.Lock()
+		ch.loopIdle = between && !ch.last && !ch.upgrading
+		ch.mu.Unlock()
 	}()
 	for !ch.refused && !ch.last {
 		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
@@ -196,10 +206,17 @@ var (
 	errBadHead        = &parser.Error{Status: 400, Reason: "bad request"}
 )
 
-// closing reports whether a response asked to close the connection.
-func (ch *Channel) closing() bool {
+// enter starts a Received: it reports whether a response asked to close
+// the connection, and, when input arrived, marks the loop busy with it
+// until Received ends. Marking it first, in the same critical section as
+// the worker's sendNow, means no worker skips a wake-up the loop is about
+// to wait for (a pipelining limit reached, a 100 Continue owed).
+func (ch *Channel) enter(input bool) (closing bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	if input {
+		ch.loopIdle = false
+	}
 	return ch.closeAfter
 }
 
@@ -394,7 +411,9 @@ func (ch *Channel) Finish(keepAlive bool) {
 	}
 	next := ch.head != nil && !ch.closed
 	ch.busy = next
-	ch.wakeLocked()
+	if !ch.sendNow() {
+		ch.wakeLocked()
+	}
 	ch.mu.Unlock()
 	if r != nil {
 		ch.release(r)
@@ -405,6 +424,39 @@ func (ch *Channel) Finish(keepAlive bool) {
 	if next {
 		ch.submit()
 	}
+}
+
+// sendNow writes a finished response to the socket from the worker, when
+// nothing else needs the loop: it is the common case of a small response
+// on a keep-alive connection, and it saves waking the loop (a task on
+// gnet's queue, an eventfd write, an epoll round) only to make that one
+// write. It reports false, leaving the rest to the loop, when the socket
+// layer still holds output (order), the loop has input or a request in
+// hand, the connection is to close, or the socket takes less than all.
+// Channel mutex held.
+func (ch *Channel) sendNow() bool {
+	if !ch.loopIdle || ch.lastOut != 0 || ch.closeAfter || ch.draining || ch.closed ||
+		ch.hijack != nil || ch.hijacked || ch.out == nil || ch.out.Spilled() {
+		return false
+	}
+	b, err := ch.out.Peek(int(ch.out.Len()))
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	n, err := ch.conn.TryWrite(b)
+	if n > 0 {
+		ch.out.Discard(n)
+		ch.cfg.Counters.BytesOut.Add(uint64(n))
+		ch.lastActive.Store(clock.Now())
+	}
+	if err != nil || ch.out.Len() > 0 {
+		return false
+	}
+	if !ch.busy {
+		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
+		ch.out = nil
+	}
+	return true
 }
 
 // release frees a request's body (and its temporary file).
@@ -489,6 +541,11 @@ func (ch *Channel) Pump() {
 		_, err = ch.conn.Write(chunk)
 		ch.writing = false
 		if err != nil || ch.closedMid {
+			if ch.closedMid {
+				// The descriptor is closed already: no worker may take
+				// the mutex and find the connection open (sendNow).
+				ch.closed = true
+			}
 			ch.mu.Unlock()
 			if ch.closedMid {
 				ch.closedMid = false

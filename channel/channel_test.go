@@ -24,6 +24,7 @@ type fakeConn struct {
 	out        bytes.Buffer
 	closed     bool
 	halfClosed bool
+	tryWrite   func([]byte) (int, error) // nil: TryWrite fails, as on a socket that is gone
 	wakes      int
 	// onWriteError, if set, makes every Write fail after calling it.
 	onWriteError func()
@@ -47,6 +48,12 @@ func (f *fakeConn) Wake() error {
 	f.wakes++
 	f.mu.Unlock()
 	return nil
+}
+func (f *fakeConn) TryWrite(p []byte) (int, error) {
+	if f.tryWrite == nil {
+		return 0, errors.New("fakeConn: no direct writes")
+	}
+	return f.tryWrite(p)
 }
 func (f *fakeConn) CloseWrite() error {
 	f.mu.Lock()
@@ -183,6 +190,56 @@ func TestChannelLingersAfterRefusal(t *testing.T) {
 	assert.False(t, h.ch.Expire(now.Add(30*time.Second), timeouts), "still lingering: not even the idle timeout applies")
 	assert.False(t, h.conn.closed)
 	assert.True(t, h.ch.Expire(now.Add(2*time.Minute), timeouts), "input does not extend the linger")
+	assert.True(t, h.conn.closed)
+}
+
+// A small response on a keep-alive connection the loop has nothing more
+// to do for is written by the worker itself, with no wake-up of the loop;
+// whatever the socket does not take, or any work the loop has in hand,
+// goes the usual way.
+func TestChannelWorkerSendsSmallResponseItself(t *testing.T) {
+	h := newHarness(t, nil)
+	take := -1 // bytes the socket takes per TryWrite; -1: all
+	h.conn.tryWrite = func(p []byte) (int, error) {
+		if take >= 0 && take < len(p) {
+			p = p[:take]
+		}
+		h.conn.mu.Lock()
+		defer h.conn.mu.Unlock()
+		return h.conn.out.Write(p)
+	}
+	runWorker := func() {
+		require.Len(t, h.tasks, 1)
+		task := h.tasks[0]
+		h.tasks = nil
+		task()
+	}
+
+	h.ch.Received([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"))
+	runWorker()
+	assert.Equal(t, "[/a ]", h.output(), "sent without the loop")
+	assert.Zero(t, h.conn.wakes)
+
+	take = 2
+	h.ch.Received([]byte("GET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	runWorker()
+	assert.Equal(t, "[/a ][/", h.output(), "what the socket took")
+	assert.Equal(t, 1, h.conn.wakes, "the loop is woken for the rest")
+	h.ch.Pump()
+	assert.Equal(t, "[/a ][/b ]", h.output())
+
+	take = -1
+	h.ch.Received([]byte("GET /c HTTP/1.1\r\nHost: h\r\n\r\nGET /d HTTP/1.1\r\nHo"))
+	runWorker()
+	assert.Equal(t, 2, h.conn.wakes, "a request half received: the loop writes")
+	h.ch.Pump()
+	assert.Equal(t, "[/a ][/b ][/c ]", h.output())
+
+	h.ch.Received([]byte("st: h\r\nConnection: close\r\n\r\n"))
+	runWorker()
+	assert.Equal(t, 3, h.conn.wakes, "a response that closes the connection: the loop writes and closes")
+	h.ch.Pump()
+	assert.Equal(t, "[/a ][/b ][/c ][/d ]", h.output())
 	assert.True(t, h.conn.closed)
 }
 
