@@ -73,7 +73,6 @@ type Channel struct {
 	remote    net.Addr
 	remoteStr string
 	local     net.Addr
-	serviceFn func()
 
 	// Loop only.
 	p   *parser.Parser
@@ -110,7 +109,6 @@ type Channel struct {
 // been through WithDefaults.
 func New(cfg *Config, conn Conn, local, remote net.Addr) *Channel {
 	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote}
-	ch.serviceFn = ch.service // one method value per connection, not per request
 	ch.lastActive.Store(clock.Now())
 	return ch
 }
@@ -306,7 +304,7 @@ func (ch *Channel) enqueue(r *Request) {
 }
 
 func (ch *Channel) submit() {
-	if err := ch.cfg.Submit(ch.serviceFn); err != nil {
+	if err := ch.cfg.Submit(ch); err != nil {
 		// The pool is shutting down: nobody will serve this connection.
 		_ = ch.conn.Close()
 	}
@@ -330,8 +328,9 @@ func (ch *Channel) refuse(err error) {
 	ch.enqueue(&Request{Err: perr})
 }
 
-// service runs the first queued request. It runs on a worker.
-func (ch *Channel) service() {
+// Run serves the first queued request: the channel is its own task, so
+// handing it to a worker allocates nothing. Worker only.
+func (ch *Channel) Run() {
 	ch.mu.Lock()
 	if ch.closed || ch.head == nil {
 		ch.busy = false

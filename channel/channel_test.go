@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,7 +96,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 			ch.Finish(r.KeepAlive)
 		},
 		ErrorResponse: func(status int, reason string) []byte { return []byte(fmt.Sprintf("[%d %s]", status, reason)) },
-		Submit:        func(fn func()) error { h.tasks = append(h.tasks, fn); return nil },
+		Submit:        func(t interface{ Run() }) error { h.tasks = append(h.tasks, t.Run); return nil },
 		Poll:          func(*Channel) {},
 	}
 	if mutate != nil {
@@ -314,7 +315,7 @@ func TestChannelNothingRunsAfterLastRequest(t *testing.T) {
 	} {
 		var h *harness
 		h = newHarness(t, func(c *Config) {
-			c.Submit = func(fn func()) error { fn(); h.ch.Pump(); return nil }
+			c.Submit = func(t interface{ Run() }) error { t.Run(); h.ch.Pump(); return nil }
 		})
 		in := first + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
 		assert.Equal(t, len(in), h.ch.Received([]byte(in)), "the rest is discarded")
@@ -357,4 +358,11 @@ func TestChannelContinueWriteErrorStopsParsing(t *testing.T) {
 	h.runTasks()
 	assert.Empty(t, h.tasks, "nothing of a closed connection is served")
 	assert.True(t, h.conn.closed)
+}
+
+// Every idle keep-alive connection holds one Channel: past 192 bytes it
+// moves up to the 208-byte size class (docs/performance.md, memory per
+// idle connection).
+func TestChannelFitsItsSizeClass(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(Channel{}), uintptr(192))
 }

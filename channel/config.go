@@ -66,8 +66,9 @@ type Config struct {
 	// ErrorResponse formats the complete response for a refused request,
 	// including "Connection: close".
 	ErrorResponse func(status int, reason string) []byte
-	// Submit runs fn on a worker; it must not block.
-	Submit func(fn func()) error
+	// Submit has a worker call t.Run (a *Channel, for its next request);
+	// it must not block. task.Pool's SubmitTask.
+	Submit func(t interface{ Run() }) error
 	pools  *pools
 
 	// Poll asks the loop to wake this channel again soon: it has output
