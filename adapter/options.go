@@ -51,6 +51,13 @@ const (
 	DefaultIdent           = "carhop"
 )
 
+// lingerTimeout bounds how long a connection closed after a refused
+// request (400, 413, ...) goes on reading and discarding the client's
+// input, so that the client reads the error instead of a reset. A client
+// that reads its response and closes ends it at once; NGINX's
+// lingering_time is 30 s, net/http waits 0.5 s.
+const lingerTimeout = 5 * time.Second
+
 func defaultConfig() config {
 	return config{
 		threads:         task.DefaultThreads,
@@ -238,5 +245,6 @@ func (c *config) channelConfig() channel.Config {
 		OutbufHighWatermark: c.outbufHigh,
 		TempDir:             c.tempDir,
 		Logger:              c.logger,
+		Linger:              lingerTimeout,
 	}
 }

@@ -58,7 +58,7 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 	ch.Serve = s.serve
 	ch.ErrorResponse = s.errorResponse
 	ch.Trailers = setTrailers
-	ch.Submit = s.pool.Submit
+	ch.Submit = s.pool.SubmitTask
 	s.loop = loop.New(loop.Config{
 		Addrs:           socks.gnetAddr,
 		Adopt:           socks.adopt,

@@ -29,6 +29,14 @@ type Conn interface {
 	// Close closes the connection; the loop then calls Closed. Any
 	// goroutine.
 	Close() error
+	// CloseWrite sends FIN once what was written is out, and keeps
+	// reading. Loop only.
+	CloseWrite() error
+	// TryWrite writes what the socket takes now, without blocking and
+	// around the socket layer's own buffer. Any goroutine, with the
+	// channel's mutex held (so the connection cannot close meanwhile)
+	// and nothing in that buffer (so the bytes keep their order).
+	TryWrite(p []byte) (int, error)
 }
 
 // Request is one request of a channel, from complete head to finished
@@ -65,7 +73,6 @@ type Channel struct {
 	remote    net.Addr
 	remoteStr string
 	local     net.Addr
-	serviceFn func()
 
 	// Loop only.
 	p   *parser.Parser
@@ -78,6 +85,7 @@ type Channel struct {
 	refused    bool         // loop only: a request was refused: read nothing more
 	upgrading  bool         // loop only: an Upgrade request is queued: what follows may not be HTTP
 	last       bool         // loop only: a request without keep-alive was received: read nothing more
+	lingering  bool         // under mu: refused, answered and half-closed; input is discarded until the client closes
 
 	mu         sync.Mutex
 	nready     int32         // length of the ready queue
@@ -89,6 +97,7 @@ type Channel struct {
 	hijacked   bool          //
 	writing    bool          // loop only: Pump is inside conn.Write with mu held
 	closedMid  bool          // loop only: Closed was called during that Write; Pump runs it after
+	loopIdle   bool          // the loop consumed all input and is receiving no request: a finished response needs nothing more of it
 	room       chan struct{} // made by a paused writer, closed when output drains or the connection goes
 	head, tail *Request      // the ready queue: complete requests waiting for a worker
 	serving    *Request
@@ -100,7 +109,6 @@ type Channel struct {
 // been through WithDefaults.
 func New(cfg *Config, conn Conn, local, remote net.Addr) *Channel {
 	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote}
-	ch.serviceFn = ch.service // one method value per connection, not per request
 	ch.lastActive.Store(clock.Now())
 	return ch
 }
@@ -123,11 +131,11 @@ func (ch *Channel) LocalAddr() net.Addr { return ch.local }
 // Received parses newly arrived input (in holds every unconsumed byte) and
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
+	if ch.refused || ch.last || ch.enter(len(in) > 0) {
+		return len(in) // nothing after a refused or final request is read, nor counts as activity
+	}
 	if len(in) > 0 {
 		ch.lastActive.Store(clock.Now())
-	}
-	if ch.refused || ch.last || ch.closing() {
-		return len(in) // nothing after a refused or final request is read
 	}
 	if ch.timedOut.Swap(false) && ch.reqStarted.Load() != 0 {
 		ch.refuse(errRequestTimeout)
@@ -142,10 +150,14 @@ func (ch *Channel) Received(in []byte) int {
 	n := 0
 	defer func() {
 		// Between requests the parser goes back to the pool.
-		if ch.p != nil && !ch.refused && n == len(in) && ch.cur == nil && ch.p.Idle() {
+		between := !ch.refused && n == len(in) && ch.cur == nil && (ch.p == nil || ch.p.Idle())
+		if between && ch.p != nil {
 			ch.cfg.pools.putParser(ch.p)
 			ch.p = nil
 		}
+		ch.mu.Lock()
+		ch.loopIdle = between && !ch.last && !ch.upgrading
+		ch.mu.Unlock()
 	}()
 	for !ch.refused && !ch.last {
 		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
@@ -192,10 +204,17 @@ var (
 	errBadHead        = &parser.Error{Status: 400, Reason: "bad request"}
 )
 
-// closing reports whether a response asked to close the connection.
-func (ch *Channel) closing() bool {
+// enter starts a Received: it reports whether a response asked to close
+// the connection, and, when input arrived, marks the loop busy with it
+// until Received ends. Marking it first, in the same critical section as
+// the worker's sendNow, means no worker skips a wake-up the loop is about
+// to wait for (a pipelining limit reached, a 100 Continue owed).
+func (ch *Channel) enter(input bool) (closing bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	if input {
+		ch.loopIdle = false
+	}
 	return ch.closeAfter
 }
 
@@ -285,7 +304,7 @@ func (ch *Channel) enqueue(r *Request) {
 }
 
 func (ch *Channel) submit() {
-	if err := ch.cfg.Submit(ch.serviceFn); err != nil {
+	if err := ch.cfg.Submit(ch); err != nil {
 		// The pool is shutting down: nobody will serve this connection.
 		_ = ch.conn.Close()
 	}
@@ -309,8 +328,9 @@ func (ch *Channel) refuse(err error) {
 	ch.enqueue(&Request{Err: perr})
 }
 
-// service runs the first queued request. It runs on a worker.
-func (ch *Channel) service() {
+// Run serves the first queued request: the channel is its own task, so
+// handing it to a worker allocates nothing. Worker only.
+func (ch *Channel) Run() {
 	ch.mu.Lock()
 	if ch.closed || ch.head == nil {
 		ch.busy = false
@@ -390,7 +410,9 @@ func (ch *Channel) Finish(keepAlive bool) {
 	}
 	next := ch.head != nil && !ch.closed
 	ch.busy = next
-	ch.wakeLocked()
+	if !ch.sendNow() {
+		ch.wakeLocked()
+	}
 	ch.mu.Unlock()
 	if r != nil {
 		ch.release(r)
@@ -401,6 +423,39 @@ func (ch *Channel) Finish(keepAlive bool) {
 	if next {
 		ch.submit()
 	}
+}
+
+// sendNow writes a finished response to the socket from the worker, when
+// nothing else needs the loop: it is the common case of a small response
+// on a keep-alive connection, and it saves waking the loop (a task on
+// gnet's queue, an eventfd write, an epoll round) only to make that one
+// write. It reports false, leaving the rest to the loop, when the socket
+// layer still holds output (order), the loop has input or a request in
+// hand, the connection is to close, or the socket takes less than all.
+// Channel mutex held.
+func (ch *Channel) sendNow() bool {
+	if !ch.loopIdle || ch.lastOut != 0 || ch.closeAfter || ch.draining || ch.closed ||
+		ch.hijack != nil || ch.hijacked || ch.out == nil || ch.out.Spilled() {
+		return false
+	}
+	b, err := ch.out.Peek(int(ch.out.Len()))
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	n, err := ch.conn.TryWrite(b)
+	if n > 0 {
+		ch.out.Discard(n)
+		ch.cfg.Counters.BytesOut.Add(uint64(n))
+		ch.lastActive.Store(clock.Now())
+	}
+	if err != nil || ch.out.Len() > 0 {
+		return false
+	}
+	if !ch.busy {
+		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
+		ch.out = nil
+	}
+	return true
 }
 
 // release frees a request's body (and its temporary file).
@@ -488,6 +543,11 @@ func (ch *Channel) Pump() {
 		_, err = ch.conn.Write(chunk)
 		ch.writing = false
 		if err != nil || ch.closedMid {
+			if ch.closedMid {
+				// The descriptor is closed already: no worker may take
+				// the mutex and find the connection open (sendNow).
+				ch.closed = true
+			}
 			ch.mu.Unlock()
 			if ch.closedMid {
 				ch.closedMid = false
@@ -532,10 +592,33 @@ func (ch *Channel) Pump() {
 		ch.cfg.Poll(ch) // gnet does not say when the socket drains
 	case h != nil:
 		ch.detach(h)
+	case done && ch.refused && ch.cfg.Linger > 0:
+		ch.linger()
 	case done:
 		_ = ch.conn.Close()
 	default:
 		ch.sendContinue()
+	}
+}
+
+// linger half-closes a connection whose request was refused, instead of
+// closing it: the client may still be sending the rest of that request,
+// and a close with unread input makes the kernel answer it with a reset,
+// which can destroy the error response before the client reads it (a
+// 413 for an upload would read as "connection reset"). Input is read and
+// discarded (Received) until the client closes, or Timeouts.Linger has
+// passed (Expire). Loop only.
+func (ch *Channel) linger() {
+	ch.mu.Lock()
+	again := ch.lingering
+	ch.lingering = true
+	ch.mu.Unlock()
+	if again {
+		return
+	}
+	ch.lastActive.Store(clock.Now()) // Received no longer moves it: Linger bounds the whole linger
+	if err := ch.conn.CloseWrite(); err != nil {
+		_ = ch.conn.Close()
 	}
 }
 
@@ -612,8 +695,14 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 	ch.mu.Lock()
 	writing := ch.outLen() > 0 || ch.lastOut > 0
 	busy := ch.busy
+	lingering := ch.lingering
 	ch.mu.Unlock()
 	switch {
+	case lingering:
+		if since > int64(ch.cfg.Linger) {
+			_ = ch.conn.Close()
+			return true
+		}
 	case writing && t.Write > 0 && since > int64(t.Write):
 		// Also frees a worker paused on a client that stopped reading.
 		ch.cfg.Logger.Info("carhop: client not reading its response", "remote", ch.remote)

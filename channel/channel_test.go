@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,10 +21,12 @@ import (
 // fakeConn plays the event loop's socket: it records what the channel
 // writes, and runs the loop's side synchronously when woken.
 type fakeConn struct {
-	mu     sync.Mutex
-	out    bytes.Buffer
-	closed bool
-	wakes  int
+	mu         sync.Mutex
+	out        bytes.Buffer
+	closed     bool
+	halfClosed bool
+	tryWrite   func([]byte) (int, error) // nil: TryWrite fails, as on a socket that is gone
+	wakes      int
 	// onWriteError, if set, makes every Write fail after calling it.
 	onWriteError func()
 }
@@ -44,6 +47,18 @@ func (f *fakeConn) OutboundBuffered() int { return 0 }
 func (f *fakeConn) Wake() error {
 	f.mu.Lock()
 	f.wakes++
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeConn) TryWrite(p []byte) (int, error) {
+	if f.tryWrite == nil {
+		return 0, errors.New("fakeConn: no direct writes")
+	}
+	return f.tryWrite(p)
+}
+func (f *fakeConn) CloseWrite() error {
+	f.mu.Lock()
+	f.halfClosed = true
 	f.mu.Unlock()
 	return nil
 }
@@ -81,7 +96,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 			ch.Finish(r.KeepAlive)
 		},
 		ErrorResponse: func(status int, reason string) []byte { return []byte(fmt.Sprintf("[%d %s]", status, reason)) },
-		Submit:        func(fn func()) error { h.tasks = append(h.tasks, fn); return nil },
+		Submit:        func(t interface{ Run() }) error { h.tasks = append(h.tasks, t.Run); return nil },
 		Poll:          func(*Channel) {},
 	}
 	if mutate != nil {
@@ -152,6 +167,81 @@ func TestChannelErrorComesAfterEarlierResponses(t *testing.T) {
 	assert.Equal(t, "[/a ][400 invalid header field name]", h.output())
 	assert.True(t, h.conn.closed)
 	assert.Equal(t, []string{"/a"}, h.heads, "no head after the bad one was even built")
+}
+
+// After a refusal the client may still be sending the refused request's
+// body: closing with input unread would make the kernel reset the
+// connection, and the client could lose the error response. The channel
+// half-closes instead, discards what comes, and closes after Linger.
+func TestChannelLingersAfterRefusal(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Linger = time.Minute; c.Limits.MaxBodyBytes = 4 })
+	h.ch.Received([]byte("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\nxxxx"))
+	h.runTasks()
+	assert.Equal(t, "[413 request body too large]", h.output())
+	assert.True(t, h.conn.halfClosed, "the response is followed by FIN")
+	assert.False(t, h.conn.closed)
+
+	more := "xxxxxxxxxxGET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+	assert.Equal(t, len(more), h.ch.Received([]byte(more)), "the rest is read and dropped")
+	h.runTasks()
+	assert.Empty(t, h.heads, "nothing after the refusal is parsed")
+
+	now := time.Now()
+	timeouts := Timeouts{Idle: time.Second, Request: time.Second, Write: time.Second}
+	assert.False(t, h.ch.Expire(now.Add(30*time.Second), timeouts), "still lingering: not even the idle timeout applies")
+	assert.False(t, h.conn.closed)
+	assert.True(t, h.ch.Expire(now.Add(2*time.Minute), timeouts), "input does not extend the linger")
+	assert.True(t, h.conn.closed)
+}
+
+// A small response on a keep-alive connection the loop has nothing more
+// to do for is written by the worker itself, with no wake-up of the loop;
+// whatever the socket does not take, or any work the loop has in hand,
+// goes the usual way.
+func TestChannelWorkerSendsSmallResponseItself(t *testing.T) {
+	h := newHarness(t, nil)
+	take := -1 // bytes the socket takes per TryWrite; -1: all
+	h.conn.tryWrite = func(p []byte) (int, error) {
+		if take >= 0 && take < len(p) {
+			p = p[:take]
+		}
+		h.conn.mu.Lock()
+		defer h.conn.mu.Unlock()
+		return h.conn.out.Write(p)
+	}
+	runWorker := func() {
+		require.Len(t, h.tasks, 1)
+		task := h.tasks[0]
+		h.tasks = nil
+		task()
+	}
+
+	h.ch.Received([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"))
+	runWorker()
+	assert.Equal(t, "[/a ]", h.output(), "sent without the loop")
+	assert.Zero(t, h.conn.wakes)
+
+	take = 2
+	h.ch.Received([]byte("GET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	runWorker()
+	assert.Equal(t, "[/a ][/", h.output(), "what the socket took")
+	assert.Equal(t, 1, h.conn.wakes, "the loop is woken for the rest")
+	h.ch.Pump()
+	assert.Equal(t, "[/a ][/b ]", h.output())
+
+	take = -1
+	h.ch.Received([]byte("GET /c HTTP/1.1\r\nHost: h\r\n\r\nGET /d HTTP/1.1\r\nHo"))
+	runWorker()
+	assert.Equal(t, 2, h.conn.wakes, "a request half received: the loop writes")
+	h.ch.Pump()
+	assert.Equal(t, "[/a ][/b ][/c ]", h.output())
+
+	h.ch.Received([]byte("st: h\r\nConnection: close\r\n\r\n"))
+	runWorker()
+	assert.Equal(t, 3, h.conn.wakes, "a response that closes the connection: the loop writes and closes")
+	h.ch.Pump()
+	assert.Equal(t, "[/a ][/b ][/c ][/d ]", h.output())
+	assert.True(t, h.conn.closed)
 }
 
 func TestChannelContinueWaitsForEarlierResponse(t *testing.T) {
@@ -225,7 +315,7 @@ func TestChannelNothingRunsAfterLastRequest(t *testing.T) {
 	} {
 		var h *harness
 		h = newHarness(t, func(c *Config) {
-			c.Submit = func(fn func()) error { fn(); h.ch.Pump(); return nil }
+			c.Submit = func(t interface{ Run() }) error { t.Run(); h.ch.Pump(); return nil }
 		})
 		in := first + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
 		assert.Equal(t, len(in), h.ch.Received([]byte(in)), "the rest is discarded")
@@ -268,6 +358,13 @@ func TestChannelContinueWriteErrorStopsParsing(t *testing.T) {
 	h.runTasks()
 	assert.Empty(t, h.tasks, "nothing of a closed connection is served")
 	assert.True(t, h.conn.closed)
+}
+
+// Every idle keep-alive connection holds one Channel: past 192 bytes it
+// moves up to the 208-byte size class (docs/performance.md, memory per
+// idle connection).
+func TestChannelFitsItsSizeClass(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(Channel{}), uintptr(192))
 }
 
 // Regression: a refusal is the channel's own request, never made by

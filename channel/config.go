@@ -34,6 +34,11 @@ type Config struct {
 	// not reading (pipelining ahead of MaxPipelined); a client that sends
 	// more is disconnected.
 	MaxUnparsed int
+	// Linger is how long a connection closed after a refused request goes
+	// on reading and discarding input once the error response is out, so
+	// that the client reads the error rather than a reset; it ends earlier
+	// when the client closes. 0 closes at once.
+	Linger time.Duration
 	// TempDir is where spilled bodies and output go; "" means os.TempDir.
 	TempDir string
 	// Logger receives one record per refused request and per I/O failure.
@@ -62,8 +67,9 @@ type Config struct {
 	// ErrorResponse formats the complete response for a refused request,
 	// including "Connection: close".
 	ErrorResponse func(status int, reason string) []byte
-	// Submit runs fn on a worker; it must not block.
-	Submit func(fn func()) error
+	// Submit has a worker call t.Run (a *Channel, for its next request);
+	// it must not block. task.Pool's SubmitTask.
+	Submit func(t interface{ Run() }) error
 	pools  *pools
 
 	// Poll asks the loop to wake this channel again soon: it has output

@@ -64,7 +64,8 @@ type Server struct {
 
 	open     atomic.Int64
 	accepted atomic.Uint64
-	draining atomic.Bool
+	draining atomic.Bool // channels answer with Connection: close and close when idle
+	refusing atomic.Bool // the adopted listeners are closed: what reaches gnet's own gets 503
 	intake   intake
 	ticked   bool // OnTick has run: the loops are up
 
@@ -253,7 +254,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close // the placeholder serves no one
 	}
 	s.accepted.Add(1)
-	if s.draining.Load() {
+	if s.refusing.Load() {
 		return s.refuse()
 	}
 	if n := s.open.Add(1); s.cfg.ConnectionLimit > 0 && n > int64(s.cfg.ConnectionLimit) {
@@ -382,9 +383,12 @@ func (s *Server) Counters() *channel.Counters { return s.ch.Counters }
 func (s *Server) Drain(ctx context.Context) error {
 	// Channels are marked before the listeners close, so that a client
 	// that sees a listener closed finds its connections draining too.
+	// What an adopted listener accepted until it closed is served (once,
+	// with Connection: close): the client is already connected to us.
 	s.draining.Store(true)
 	left := s.drainSettled()
 	s.stopIntake()
+	s.refusing.Store(true)
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for left > 0 {

@@ -76,7 +76,12 @@ func (h *faultHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the leak watch and the descriptor count of the idle, warm server.
 func faultServer(t *testing.T, h http.Handler, opts ...adapter.Option) (*server, *leakWatch, int) {
 	t.Helper()
-	dir := t.TempDir()
+	return faultServerIn(t, t.TempDir(), h, opts...)
+}
+
+// faultServerIn is faultServer with dir as the temporary directory.
+func faultServerIn(t *testing.T, dir string, h http.Handler, opts ...adapter.Option) (*server, *leakWatch, int) {
+	t.Helper()
 	l := watchLeaks(t, dir)
 	opts = append([]adapter.Option{adapter.WithTempDir(dir), adapter.WithInbufOverflow(4 << 10),
 		adapter.WithOutbufOverflow(256 << 10), adapter.WithOutbufHighWatermark(1 << 20)}, opts...)

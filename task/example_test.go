@@ -157,3 +157,29 @@ func ExampleWithQueueWarnInterval() {
 	// Output:
 	// level=WARN msg="task queue depth" depth=1 threads=1
 }
+
+// counter is a long-lived object that is its own task: submitting it
+// allocates nothing, where a closure per submission (or per object) would.
+type counter struct {
+	n    int
+	done chan struct{}
+}
+
+func (c *counter) Run() {
+	c.n++
+	c.done <- struct{}{}
+}
+
+func ExamplePool_SubmitTask() {
+	p := task.New(2)
+	c := &counter{done: make(chan struct{})}
+	for range 3 {
+		if err := p.SubmitTask(c); err != nil {
+			fmt.Println(err)
+		}
+		<-c.done // one at a time, as a channel keeps one task in the pool
+	}
+	_ = p.Close()
+	fmt.Println("ran", c.n, "times")
+	// Output: ran 3 times
+}

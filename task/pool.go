@@ -59,7 +59,7 @@ type Pool struct {
 // idle worker through it, so the worker starts without touching the mutex;
 // a nil task tells it to exit.
 type worker struct {
-	wake chan func() // capacity 1: a send to a parked worker never blocks
+	wake chan Task // capacity 1: a send to a parked worker never blocks
 }
 
 // New starts a pool of threads workers, or [DefaultThreads] if threads <= 0.
@@ -85,7 +85,7 @@ func New(threads int, opts ...Option) *Pool {
 		// Workers start out parked, so that tasks submitted before their
 		// goroutines are scheduled are handed over, not queued behind a
 		// spurious queue-depth warning.
-		w := &worker{wake: make(chan func(), 1)}
+		w := &worker{wake: make(chan Task, 1)}
 		p.idle = append(p.idle, w)
 		go p.work(w, true)
 	}
@@ -111,6 +111,25 @@ func New(threads int, opts ...Option) *Pool {
 // Submit returns [ErrClosed], and does not run t, once Shutdown or Close has
 // begun. t must not be nil; a nil t is a bug in the caller and panics.
 func (p *Pool) Submit(t func()) error {
+	if t == nil {
+		panic("task: Submit of a nil task")
+	}
+	return p.SubmitTask(Func(t))
+}
+
+// Task is work for the pool: a value whose Run method a worker calls. It
+// lets a long-lived object be its own task (carhop's channels are), where
+// a func would be a closure allocated per object.
+type Task = interface{ Run() }
+
+// Func makes a func a Task; the conversion allocates nothing.
+type Func func()
+
+// Run calls f.
+func (f Func) Run() { f() }
+
+// SubmitTask is Submit for a Task.
+func (p *Pool) SubmitTask(t Task) error {
 	if t == nil {
 		panic("task: Submit of a nil task")
 	}

@@ -11,14 +11,14 @@ const minQueueCap = 16
 //
 // A queue is not safe for concurrent use; the pool guards it with its mutex.
 type queue struct {
-	ring []func() // len is zero or a power of two
-	head int      // index of the oldest task
-	n    int      // number of tasks held
+	ring []Task // len is zero or a power of two
+	head int    // index of the oldest task
+	n    int    // number of tasks held
 }
 
 func (q *queue) len() int { return q.n }
 
-func (q *queue) push(t func()) {
+func (q *queue) push(t Task) {
 	if q.n == len(q.ring) {
 		q.grow()
 	}
@@ -27,7 +27,7 @@ func (q *queue) push(t func()) {
 }
 
 // pop returns the oldest task, or nil if the queue is empty.
-func (q *queue) pop() func() {
+func (q *queue) pop() Task {
 	if q.n == 0 {
 		return nil
 	}
@@ -51,7 +51,7 @@ func (q *queue) clear() int {
 }
 
 func (q *queue) grow() {
-	ring := make([]func(), max(2*len(q.ring), minQueueCap))
+	ring := make([]Task, max(2*len(q.ring), minQueueCap))
 	// Unwrap the full ring so that the oldest task lands at index 0.
 	k := copy(ring, q.ring[q.head:])
 	copy(ring[k:], q.ring[:q.head])

@@ -63,7 +63,7 @@ func TestQueueClear(t *testing.T) {
 
 func TestQueueReusesItsRing(t *testing.T) {
 	var q queue
-	task := func() {}
+	task := Func(func() {})
 	for range 100 {
 		q.push(task)
 	}
@@ -81,11 +81,11 @@ func TestQueueReusesItsRing(t *testing.T) {
 
 // numbered returns a task that records i in last, so that tests can tell
 // tasks apart without running them concurrently.
-func numbered(i int) func() { return func() { last = i } }
+func numbered(i int) Task { return Func(func() { last = i }) }
 
 var last int
 
-func number(t func()) int {
-	t()
+func number(t Task) int {
+	t.Run()
 	return last
 }

@@ -17,7 +17,7 @@ func (p *Pool) work(w *worker, parked bool) {
 			go p.work(w, false)
 		}
 	}()
-	var t func()
+	var t Task
 	if parked {
 		t = <-w.wake
 	} else {
@@ -34,7 +34,7 @@ func (p *Pool) work(w *worker, parked bool) {
 // next returns the oldest queued task, or parks the worker until Submit
 // hands it one. It returns nil when the worker should exit: the pool is
 // closing and the queue is empty.
-func (p *Pool) next(w *worker) func() {
+func (p *Pool) next(w *worker) Task {
 	p.mu.Lock()
 	if t := p.queue.pop(); t != nil {
 		p.stats.running.Add(1)
@@ -52,7 +52,7 @@ func (p *Pool) next(w *worker) func() {
 }
 
 // run runs one task and keeps whatever it does from ending the worker.
-func (p *Pool) run(t func()) {
+func (p *Pool) run(t Task) {
 	returned := false
 	defer func() {
 		if returned {
@@ -73,6 +73,6 @@ func (p *Pool) run(t func()) {
 			slog.Any("panic", v),
 			slog.String("stack", string(debug.Stack())))
 	}()
-	t()
+	t.Run()
 	returned = true
 }
