@@ -33,6 +33,8 @@ var Scenarios = []Scenario{
 		Conns: 50, KeepAlive: true, Duration: 8 * time.Second},
 	{Name: "c1000", Description: "1,000 keep-alive connections for 5 s",
 		Conns: 1000, KeepAlive: true, Duration: 5 * time.Second},
+	{Name: "lone", Description: "one keep-alive client sending requests back to back for 4 s: the latency a request sees on a quiet server",
+		Conns: 1, KeepAlive: true, Duration: 4 * time.Second},
 	{Name: "noreuse", Description: "a new connection per request (Connection: close), 50 at a time, 3 s",
 		Conns: 50, KeepAlive: false, Duration: 3 * time.Second},
 	{Name: "idle", Description: "10,000 idle keep-alive connections after one request each: server memory per connection",
