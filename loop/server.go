@@ -75,6 +75,9 @@ type Server struct {
 	// opened (unix nanos) while it has received nothing yet, 0 after.
 	channels map[*channel.Channel]int64
 	polls    map[*channel.Channel]struct{}
+	// refusals are the connections answered 503 at accept that are
+	// lingering (refuse.go).
+	refusals map[*refusal]struct{}
 	lastScan time.Time
 	locals   sync.Map // netip.AddrPort -> net.Addr
 }
@@ -98,6 +101,7 @@ func New(cfg Config) *Server {
 		booted:   make(chan struct{}),
 		channels: make(map[*channel.Channel]int64),
 		polls:    make(map[*channel.Channel]struct{}),
+		refusals: make(map[*refusal]struct{}),
 	}
 	s.ch = cfg.Channel.WithDefaults()
 	s.ch.Poll = s.poll
@@ -261,11 +265,11 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	s.accepted.Add(1)
 	if s.refusing.Load() {
-		return s.refuse()
+		return s.refuse(c)
 	}
 	if n := s.open.Add(1); s.cfg.ConnectionLimit > 0 && n > int64(s.cfg.ConnectionLimit) {
 		s.open.Add(-1)
-		return s.refuse()
+		return s.refuse(c)
 	}
 	// gnet reports the listener's configured address (":0", "0.0.0.0");
 	// handlers want the address the client really reached.
@@ -283,20 +287,14 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	return nil, gnet.None
 }
 
-// refuse answers a connection the server will not serve.
-func (s *Server) refuse() ([]byte, gnet.Action) {
-	s.ch.Counters.Refuse(503)
-	s.ch.Counters.BytesOut.Add(uint64(len(unavailable)))
-	return unavailable, gnet.Close
-}
-
-var unavailable = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
-	"Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nservice unavailable\n")
-
 // OnTraffic feeds new input to the channel and pumps its output. A Wake
 // from a worker lands here too, with no new input.
 func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	in, _ := c.Peek(-1)
+	if _, ok := c.Context().(*refusal); ok {
+		_, _ = c.Discard(len(in))
+		return gnet.None
+	}
 	ch := s.channelOf(c, len(in) > 0)
 	if ch == nil {
 		return gnet.Close
@@ -315,6 +313,10 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 
 // OnClose releases the channel, whoever closed the connection.
 func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
+	if r, ok := c.Context().(*refusal); ok {
+		s.forget(r)
+		return gnet.None
+	}
 	ch := s.channelOf(c, false)
 	if ch == nil {
 		return gnet.None
@@ -366,6 +368,9 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	}
 	for _, ch := range scan {
 		ch.Expire(now, s.cfg.Timeouts)
+	}
+	if scan != nil {
+		s.expireRefusals(now)
 	}
 	return s.cfg.PollInterval, gnet.None
 }

@@ -1,6 +1,8 @@
 package reliability
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -30,8 +32,7 @@ func TestConnectionLimitExact(t *testing.T) {
 		require.Equal(t, ok("/a"), elideDate(string(buf[:n])), "connections up to the limit are served")
 		open = append(open, c)
 	}
-	// The answer comes at accept, before any request: a request sent
-	// meanwhile would be unread at the close, and the kernel would reset.
+	// The answer comes at accept, before any request.
 	over := dial(t, s.addr)
 	assert.Equal(t, unavailable, readAll(t, over), "the (limit+1)th connection")
 
@@ -50,4 +51,38 @@ func TestConnectionLimitExact(t *testing.T) {
 	}
 	assert.True(t, served, "a slot freed by a client that left is given to a new one")
 	h.take()
+}
+
+// TestLimitRefusalReachesClientStillSending: a client over the limit
+// sends its request as it connects, and goes on sending a body after the
+// 503 is out. Had the server closed the socket with that input unread,
+// its kernel would answer with a reset, and the client would lose the 503
+// or read "connection reset" after it. The refusal lingers instead: the
+// client reads the exact 503, then end of file.
+func TestLimitRefusalReachesClientStillSending(t *testing.T) {
+	h := &recorder{}
+	s := start(t, h, adapter.WithConnectionLimit(1))
+	first := dial(t, s.addr)
+	_, err := io.WriteString(first, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+	require.NoError(t, err)
+	_, err = first.Read(make([]byte, 512))
+	require.NoError(t, err, "the connection within the limit is served")
+
+	for i := range 5 {
+		c := dial(t, s.addr)
+		_, err := fmt.Fprintf(c, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n", 64<<20)
+		require.NoError(t, err)
+		r := bufio.NewReader(c)
+		_, err = r.Peek(1) // the answer is out
+		require.NoError(t, err)
+		for range 4 {
+			_, err = c.Write(make([]byte, 64<<10))
+			require.NoError(t, err, "attempt %d: the server still reads", i)
+		}
+		rest, err := io.ReadAll(r)
+		require.NoError(t, err, "attempt %d: end of file, not a reset", i)
+		assert.Equal(t, unavailable, string(rest), "attempt %d", i)
+		require.NoError(t, c.Close())
+	}
+	assert.Len(t, h.take(), 1, "only the first connection's request ran")
 }

@@ -1,0 +1,63 @@
+package loop
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/channel"
+)
+
+// TestRefusalLingersThenCloses: a connection over the limit reads the 503
+// and end of file at once, and the server, which has kept reading
+// (discarding) meanwhile, closes it after Linger though the client never
+// closes its side.
+func TestRefusalLingersThenCloses(t *testing.T) {
+	cfg := Config{
+		Loops:           1,
+		Addrs:           []string{"tcp://127.0.0.1:0"},
+		ConnectionLimit: 1,
+		CleanupInterval: 20 * time.Millisecond,
+		Channel:         channel.Config{Linger: 200 * time.Millisecond},
+	}
+	s, ran := runServer(t, cfg)
+	t.Cleanup(func() {
+		require.NoError(t, s.Stop(context.Background()))
+		require.NoError(t, <-ran)
+	})
+	lingering := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.refusals)
+	}
+
+	addr := s.Addrs()[0].String()
+	first, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer first.Close()
+	require.Eventually(t, func() bool { return s.Open() == 1 }, 5*time.Second, time.Millisecond)
+
+	over, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer over.Close()
+	require.NoError(t, over.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = over.Write([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
+	require.NoError(t, err)
+	got, err := io.ReadAll(over)
+	require.NoError(t, err, "the server's side is shut for writing: end of file")
+	assert.Equal(t, string(unavailable), string(got))
+	assert.Equal(t, 1, lingering(), "the refused connection lingers")
+	assert.Equal(t, int64(1), s.Open(), "a refusal is not an open connection")
+
+	require.Eventually(t, func() bool { return lingering() == 0 }, 5*time.Second, 5*time.Millisecond,
+		"closed after Linger")
+	require.Eventually(t, func() bool {
+		_, err := over.Write([]byte("x"))
+		return err != nil
+	}, 5*time.Second, 5*time.Millisecond, "the socket is closed: writes are reset")
+}
