@@ -696,8 +696,12 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 	writing := ch.outLen() > 0 || ch.lastOut > 0
 	busy := ch.busy
 	lingering := ch.lingering
+	closed := ch.closed
 	ch.mu.Unlock()
 	switch {
+	case closed:
+		// The loop's registry drops closed channels lazily; the Conn of
+		// one may no longer be ours to close.
 	case lingering:
 		if since > int64(ch.cfg.Linger) {
 			_ = ch.conn.Close()
@@ -713,6 +717,14 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		return true
 	}
 	return false
+}
+
+// Gone reports whether the connection has closed (Closed has run). Any
+// goroutine.
+func (ch *Channel) Gone() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.closed
 }
 
 // Drain makes the channel close as soon as it has no request in any stage:

@@ -31,9 +31,7 @@ func (s *Server) channelOf(c gnet.Conn, input bool) *channel.Channel {
 		if input {
 			c.SetContext(ch)
 			s.mu.Lock()
-			if _, ok := s.channels[ch]; ok {
-				s.channels[ch] = 0
-			}
+			delete(s.fresh, ch)
 			s.mu.Unlock()
 			if s.draining.Load() {
 				ch.Drain() // before its first request is parsed: it gets Connection: close

@@ -61,3 +61,32 @@ func TestRefusalLingersThenCloses(t *testing.T) {
 		return err != nil
 	}, 5*time.Second, 5*time.Millisecond, "the socket is closed: writes are reset")
 }
+
+// TestRegistrySweep: closed channels leave the registry at the ticker's
+// next sweep, and a sweep keeps every open one.
+func TestRegistrySweep(t *testing.T) {
+	s, ran := runServer(t, Config{Loops: 1, Addrs: []string{"tcp://127.0.0.1:0"}, CleanupInterval: time.Hour})
+	t.Cleanup(func() {
+		require.NoError(t, s.Stop(context.Background()))
+		require.NoError(t, <-ran)
+	})
+	var conns []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", s.Addrs()[0].String())
+		require.NoError(t, err)
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	require.Eventually(t, func() bool { return s.Open() == 3 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, conns[1].Close())
+	require.Eventually(t, func() bool { return s.Open() == 2 }, 5*time.Second, time.Millisecond)
+
+	s.mu.Lock()
+	assert.Len(t, s.channels, 3, "a close leaves the registry alone")
+	assert.Len(t, s.fresh, 2, "the closed connection is no longer fresh")
+	s.mu.Unlock()
+	assert.Len(t, s.sweep(), 2)
+	s.mu.Lock()
+	assert.Len(t, s.channels, 2, "the sweep dropped the closed channel")
+	s.mu.Unlock()
+}
