@@ -90,3 +90,42 @@ func TestRegistrySweep(t *testing.T) {
 	assert.Len(t, s.channels, 2, "the sweep dropped the closed channel")
 	s.mu.Unlock()
 }
+
+// TestConcurrentSweeps: the ticker and a drain sweep at the same time
+// while connections come and go; the registry ends with exactly the open
+// channels.
+func TestConcurrentSweeps(t *testing.T) {
+	s, ran := runServer(t, Config{Loops: 2, Addrs: []string{"tcp://127.0.0.1:0"}, CleanupInterval: time.Millisecond})
+	t.Cleanup(func() {
+		require.NoError(t, s.Stop(context.Background()))
+		require.NoError(t, <-ran)
+	})
+	done := make(chan struct{})
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				s.sweep()
+			}
+		}
+	}()
+	var keep []net.Conn
+	for i := range 200 {
+		c, err := net.Dial("tcp", s.Addrs()[0].String())
+		require.NoError(t, err)
+		if i%2 == 0 {
+			require.NoError(t, c.Close())
+			continue
+		}
+		defer c.Close()
+		keep = append(keep, c)
+	}
+	require.Eventually(t, func() bool { return s.Open() == int64(len(keep)) }, 5*time.Second, time.Millisecond)
+	close(done)
+	<-swept
+	assert.Len(t, s.sweep(), len(keep))
+}

@@ -70,7 +70,8 @@ type Server struct {
 	intake   intake
 	ticked   bool // OnTick has run: the loops are up
 
-	mu sync.Mutex
+	sweeping sync.Mutex // held through a sweep of channels
+	mu       sync.Mutex
 	// channels holds every open connection's channel, and closed ones
 	// until the ticker's next sweep: a slice costs an idle connection 8
 	// bytes where a map entry cost 30 to 40, and a close touches nothing.
@@ -440,8 +441,11 @@ func (s *Server) drainSettled() int {
 
 // sweep drops closed channels from the registry and returns a copy of
 // the open ones. Channels are checked without s.mu held (Gone takes the
-// channel's mutex); those opened meanwhile are kept as they are.
+// channel's mutex); those opened meanwhile are kept as they are. The
+// ticker and a drain may sweep at the same time: sweeps take turns.
 func (s *Server) sweep() []*channel.Channel {
+	s.sweeping.Lock()
+	defer s.sweeping.Unlock()
 	s.mu.Lock()
 	seen := len(s.channels)
 	chs := append([]*channel.Channel(nil), s.channels...)
