@@ -26,6 +26,7 @@ type fakeConn struct {
 	closed     bool
 	halfClosed bool
 	tryWrite   func([]byte) (int, error) // nil: TryWrite fails, as on a socket that is gone
+	outbound   int                       // what OutboundBuffered reports: bytes the socket has not taken
 	wakes      int
 	// onWriteError, if set, makes every Write fail after calling it.
 	onWriteError func()
@@ -43,7 +44,11 @@ func (f *fakeConn) Write(p []byte) (int, error) {
 	defer f.mu.Unlock()
 	return f.out.Write(p)
 }
-func (f *fakeConn) OutboundBuffered() int { return 0 }
+func (f *fakeConn) OutboundBuffered() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.outbound
+}
 func (f *fakeConn) Wake() error {
 	f.mu.Lock()
 	f.wakes++

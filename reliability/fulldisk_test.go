@@ -89,24 +89,26 @@ func TestFullTempDir(t *testing.T) {
 	assert.Equal(t, refused(500, "cannot buffer request body"), post(8<<10))
 	assert.Empty(t, h.rec.take())
 
-	// The disk is full when a response must spill: its head is out, so
-	// it is cut short, and the handler is told.
+	// The disk is full when a response must spill: a response spills
+	// only once the socket backs up, so this client reads nothing until
+	// the handler has been told. Its head is out by then, so the response
+	// is cut short.
 	c := dial(t, s.addr)
 	_, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
 	require.NoError(t, err)
 	<-h.entered
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	_, err = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "a cut response cannot pass for a whole one")
 	select {
 	case err := <-h.writeErr:
 		assert.ErrorContains(t, err, "cannot spill")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the handler was not told")
 	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	_, err = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "a cut response cannot pass for a whole one")
 	require.NoError(t, c.Close())
 
 	// Room again: a body that must spill is kept and served.

@@ -1,0 +1,70 @@
+package channel
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestWriterWaitsForFastClientInsteadOfSpilling: a handler writing a
+// response bigger than OutbufOverflow waits for the loop while the socket
+// takes everything it is offered, and spills to disk only once the socket
+// backs up (a slow client), so that the worker is not held by it.
+func TestWriterWaitsForFastClientInsteadOfSpilling(t *testing.T) {
+	const chunks, size = 16, 64 << 10
+	chunk := bytes.Repeat([]byte("x"), size)
+	for _, tc := range []struct {
+		name     string
+		outbound int // what the socket leaves unsent after each pump
+		spilled  uint64
+	}{
+		{"fast client: no spill", 0, 0},
+		{"slow client: spills", DefaultSendBytes, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.OutbufOverflow = 128 << 10
+				c.TempDir = t.TempDir()
+				c.Serve = func(ch *Channel, _ *Request) {
+					for range chunks {
+						if ch.Write(chunk) != nil {
+							break
+						}
+					}
+					ch.Finish(true)
+				}
+			})
+			h.conn.outbound = tc.outbound
+			h.ch.Received([]byte("GET /big HTTP/1.1\r\nHost: h\r\n\r\n"))
+			require.Len(t, h.tasks, 1)
+			worker := h.tasks[0]
+			h.tasks = nil
+			done := make(chan struct{})
+			go func() { defer close(done); worker() }()
+
+			// This goroutine plays the loop: it pumps until the worker is done.
+			deadline := time.Now().Add(10 * time.Second)
+			for finished := false; !finished; {
+				select {
+				case <-done:
+					finished = true
+				default:
+					require.True(t, time.Now().Before(deadline), "the worker finished")
+					h.ch.Pump()
+					time.Sleep(50 * time.Microsecond)
+				}
+			}
+			h.conn.mu.Lock()
+			h.conn.outbound = 0 // the client reads what is left
+			h.conn.mu.Unlock()
+			for time.Now().Before(deadline) && len(h.output()) < chunks*size {
+				h.ch.Pump()
+			}
+			assert.Len(t, h.output(), chunks*size, "every byte reaches the socket, in order")
+			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
+		})
+	}
+}
