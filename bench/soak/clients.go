@@ -214,10 +214,11 @@ func pipelinedOp(c *conn, seq uint64) (outcome, bool) {
 // slowReader is a slow client that the server must serve: it sends its
 // head a byte every dribblePause (about 0.9 s in all, within the 2 s
 // request timeout) and reads the response slowReadChunk every
-// slowReadPause (about 1.3 s for slowReaderBytes, never idle near the
-// 10 s channel timeout) through a small receive window, so that most of
-// the response waits in the server, past outbufOverflow: this is the kind
-// that makes outputs spill. A new connection each time.
+// slowReadPause (about 1 s for slowReaderBytes, never idle near the
+// 10 s channel timeout) through a small receive window, so that the
+// response backs up in the server, past the kernel's send buffer and
+// outbufOverflow: this is the kind that makes outputs spill. A new
+// connection each time.
 type slowReader struct {
 	addr string
 	seq  uint64

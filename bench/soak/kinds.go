@@ -34,11 +34,14 @@ const (
 	helloBody        = "hello\n"
 	uploadBytes      = 1 << 20 // spills: over inbufOverflow
 	downloadBytes    = 4 << 20 // read as fast as it comes
-	slowReaderBytes  = 1 << 20 // read at slowReadChunk per slowReadPause: about 1.3 s
-	slowReadChunk    = 16 << 10
-	slowReadPause    = 20 * time.Millisecond
+	// A slow reader's response is bigger than the kernel's send buffer can
+	// grow to (4 MiB by default): carhop spills output only once the socket
+	// backs up. Read at slowReadChunk per slowReadPause: about 1 s.
+	slowReaderBytes  = 6 << 20
+	slowReadChunk    = 64 << 10
+	slowReadPause    = 10 * time.Millisecond
 	slowReadStall    = 500 * time.Millisecond
-	slowReaderRcvbuf = 16 << 10
+	slowReaderRcvbuf = 64 << 10
 	dribblePause     = 10 * time.Millisecond // per head byte: a head of ~90 bytes takes ~0.9 s, under requestTimeout
 	streamChunks     = 10
 	streamPause      = 5 * time.Millisecond
