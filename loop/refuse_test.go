@@ -129,3 +129,24 @@ func TestConcurrentSweeps(t *testing.T) {
 	<-swept
 	assert.Len(t, s.sweep(), len(keep))
 }
+
+// TestSpecificLocalAddr: which addresses gnet reports for an accepted
+// connection can stand for the one the client reached without asking the
+// kernel (getsockname).
+func TestSpecificLocalAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		want bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, true},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8080}, true},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, false},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, false},
+		{&net.TCPAddr{Port: 8080}, false},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, false},
+		{&net.UnixAddr{Name: "/run/app.sock", Net: "unix"}, false},
+		{nil, false},
+	} {
+		assert.Equal(t, tc.want, specific(tc.addr), "%v", tc.addr)
+	}
+}
