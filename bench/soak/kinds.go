@@ -31,9 +31,9 @@ var DefaultWorkers = map[Kind]int{
 
 // Sizes and pacing of the traffic; Settings reports them.
 const (
-	helloBody        = "hello\n"
-	uploadBytes      = 1 << 20 // spills: over inbufOverflow
-	downloadBytes    = 4 << 20 // read as fast as it comes
+	helloBody     = "hello\n"
+	uploadBytes   = 1 << 20 // spills: over inbufOverflow
+	downloadBytes = 4 << 20 // read as fast as it comes
 	// A slow reader's response is bigger than the kernel's send buffer can
 	// grow to (4 MiB by default): carhop spills output only once the socket
 	// backs up. Read at slowReadChunk per slowReadPause: about 1 s.
