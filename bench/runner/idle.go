@@ -49,15 +49,9 @@ func IdleCost(ctx context.Context, addr string, pid, n int, settle time.Duration
 		}
 		conns = append(conns, c)
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
+		if err := roundTrip(c, bufio.NewReader(c)); err != nil {
 			return 0, len(conns), fmt.Errorf("connection %d: %w", i, err)
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			return 0, len(conns), fmt.Errorf("connection %d: %w", i, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
 	}
 	select {
 	case <-time.After(settle):
@@ -82,17 +76,24 @@ func warmUp(ctx context.Context, addr string, requests int) error {
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(c)
 	for range requests {
-		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
+		if err := roundTrip(c, r); err != nil {
 			return err
 		}
-		resp, err := http.ReadResponse(r, nil)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
 	}
 	return nil
+}
+
+// roundTrip sends one GET on c and reads its response through r.
+func roundTrip(c net.Conn, r *bufio.Reader) error {
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
 }
 
 // RSS is the resident set size of process pid and all its descendants,
