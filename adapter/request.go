@@ -43,13 +43,17 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 		i := h.Offset(b)
 		return head[i : i+len(b)]
 	}
+	fields := len(h.Headers)
+	if h.HasHost {
+		fields-- // Host goes to r.Host, not into the map
+	}
 	tmp := http.Request{
 		Method:     sub(h.Method),
 		RequestURI: sub(h.Target),
 		Proto:      h.Proto(),
 		ProtoMajor: h.ProtoMajor,
 		ProtoMinor: h.ProtoMinor,
-		Header:     make(http.Header, len(h.Headers)),
+		Header:     make(http.Header, fields),
 		Close:      !h.KeepAlive,
 		RemoteAddr: ch.RemoteAddrString(),
 		Body:       http.NoBody,
@@ -65,6 +69,11 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 	}
 	for i, f := range h.Headers {
 		k := textproto.CanonicalMIMEHeaderKey(sub(f.Name))
+		if k == "Host" {
+			// As net/http: Host is r.Host, never a header. Not adding it
+			// spares a request that sends only Host its map's table.
+			continue
+		}
 		values[i] = sub(f.Value)
 		if vs := tmp.Header[k]; vs != nil {
 			tmp.Header[k] = append(vs, values[i])
@@ -80,7 +89,6 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 	if u.Host != "" {
 		tmp.Host = u.Host
 	}
-	delete(tmp.Header, "Host")
 	tmp.ContentLength = h.ContentLength
 	if h.Chunked {
 		tmp.TransferEncoding = []string{"chunked"}
