@@ -49,9 +49,43 @@ func BenchmarkServe(b *testing.B) {
 	}
 }
 
+// BenchmarkServePipelined is BenchmarkServe with each connection sending
+// its requests in batches of 16 pipelined requests (one op is one batch).
+func BenchmarkServePipelined(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "Hello, World!")
+	})
+	b.Run("impl=carhop", func(b *testing.B) {
+		s, err := New(h, WithListen("127.0.0.1:0"), WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() { _ = s.Serve() }()
+		<-s.Ready()
+		defer func() { _ = s.Close() }()
+		loadBatches(b, s.Addrs()[0].String(), 50, 16)
+	})
+	b.Run("impl=net-http", func(b *testing.B) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
+		go func() { _ = srv.Serve(ln) }()
+		defer func() { _ = srv.Close() }()
+		loadBatches(b, ln.Addr().String(), 50, 16)
+	})
+}
+
 // load sends b.N GET requests over conns keep-alive connections.
 func load(b *testing.B, addr string, conns int) {
-	req := []byte("GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+	loadBatches(b, addr, conns, 1)
+}
+
+// loadBatches sends b.N batches of depth pipelined GET requests over conns
+// keep-alive connections, reading a batch's responses before the next.
+func loadBatches(b *testing.B, addr string, conns, depth int) {
+	req := bytes.Repeat([]byte("GET / HTTP/1.1\r\nHost: bench\r\n\r\n"), depth)
 	var wg sync.WaitGroup
 	work := make(chan struct{}, conns*2)
 	errs := make(chan error, conns)
@@ -72,9 +106,11 @@ func load(b *testing.B, addr string, conns int) {
 					errs <- err
 					return
 				}
-				if err := readResponse(r); err != nil {
-					errs <- err
-					return
+				for range depth {
+					if err := readResponse(r); err != nil {
+						errs <- err
+						return
+					}
 				}
 			}
 		}()

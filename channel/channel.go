@@ -98,6 +98,8 @@ type Channel struct {
 	writing    bool          // loop only: Pump is inside conn.Write with mu held
 	closedMid  bool          // loop only: Closed was called during that Write; Pump runs it after
 	loopIdle   bool          // the loop consumed all input and is receiving no request: a finished response needs nothing more of it
+	running    bool          // a worker is inside Run: Finish leaves the next request to it
+	again      bool          // Finish found a next request for the running worker
 	room       chan struct{} // made by a paused writer, closed when output drains or the connection goes
 	head, tail *Request      // the ready queue: complete requests waiting for a worker
 	serving    *Request
@@ -328,25 +330,49 @@ func (ch *Channel) refuse(err error) {
 	ch.enqueue(&Request{Err: perr})
 }
 
-// Run serves the first queued request: the channel is its own task, so
-// handing it to a worker allocates nothing. Worker only.
+// Run serves the queued requests one after another, as Waitress's
+// channel.service() does: the channel is its own task, and a worker that
+// finishes a request with another queued behind it (pipelining) goes on
+// with it rather than waking another worker for it. After MaxPipelined in
+// a row it queues the channel again, so that one client cannot keep a
+// worker from the others. Worker only.
 func (ch *Channel) Run() {
-	ch.mu.Lock()
-	if ch.closed || ch.head == nil {
-		ch.busy = false
+	for served := 0; ; served++ {
+		ch.mu.Lock()
+		if ch.closed || ch.head == nil {
+			ch.busy = false
+			ch.running = false
+			ch.mu.Unlock()
+			return
+		}
+		if served == ch.cfg.MaxPipelined {
+			ch.running = false
+			ch.mu.Unlock()
+			ch.submit() // busy stays set: this is still the channel's one task
+			return
+		}
+		r := ch.pop()
+		ch.serving = r
+		ch.running = true
 		ch.mu.Unlock()
-		return
+		if r.Err != nil {
+			_ = ch.Write(ch.cfg.ErrorResponse(r.Err.Status, r.Err.Reason))
+			ch.Finish(false)
+		} else {
+			ch.cfg.Counters.Requests.Add(1)
+			ch.cfg.Serve(ch, r)
+		}
+		ch.mu.Lock()
+		again := ch.again
+		ch.again = false
+		if !again {
+			ch.running = false
+		}
+		ch.mu.Unlock()
+		if !again {
+			return
+		}
 	}
-	r := ch.pop()
-	ch.serving = r
-	ch.mu.Unlock()
-	if r.Err != nil {
-		_ = ch.Write(ch.cfg.ErrorResponse(r.Err.Status, r.Err.Reason))
-		ch.Finish(false)
-		return
-	}
-	ch.cfg.Counters.Requests.Add(1)
-	ch.cfg.Serve(ch, r)
 }
 
 // Write appends response bytes to the output buffer. It pauses while the
@@ -437,6 +463,8 @@ func (ch *Channel) Finish(keepAlive bool) {
 	}
 	next := ch.head != nil && !ch.closed
 	ch.busy = next
+	inRun := ch.running
+	ch.again = inRun && next
 	if !ch.sendNow() {
 		ch.wakeLocked()
 	}
@@ -447,7 +475,7 @@ func (ch *Channel) Finish(keepAlive bool) {
 	for d := dropped; d != nil; d = d.next {
 		ch.release(d)
 	}
-	if next {
+	if next && !inRun {
 		ch.submit()
 	}
 }

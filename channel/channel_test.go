@@ -412,3 +412,35 @@ func TestChannelClosedCancelsOnlyHandlerRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestChannelServesQueueInOneTask: a worker serves the requests queued
+// behind the one it finishes without a new task, as Waitress's
+// channel.service() does, but hands the channel back to the pool after
+// MaxPipelined in a row so that one client cannot keep a worker.
+func TestChannelServesQueueInOneTask(t *testing.T) {
+	var h *harness
+	fed := false
+	h = newHarness(t, func(c *Config) {
+		c.MaxPipelined = 2
+		c.Serve = func(ch *Channel, r *Request) {
+			if !fed {
+				// The loop parses the third request while the worker is busy.
+				fed = true
+				h.ch.Received([]byte("GET /c HTTP/1.1\r\nHost: h\r\n\r\n"))
+			}
+			_ = ch.Write([]byte(fmt.Sprintf("[%s]", r.Value)))
+			ch.Finish(true)
+		}
+	})
+	h.ch.Received([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	require.Len(t, h.tasks, 1)
+	first := h.tasks[0]
+	h.tasks = nil
+	first()
+	h.ch.Pump()
+	assert.Equal(t, "[/a][/b]", h.output(), "two in a row in one task")
+	require.Len(t, h.tasks, 1, "at MaxPipelined the channel goes back to the pool")
+	h.runTasks()
+	assert.Equal(t, "[/a][/b][/c]", h.output())
+	assert.Empty(t, h.tasks)
+}

@@ -23,7 +23,7 @@ func TestRefusalLingersThenCloses(t *testing.T) {
 		Addrs:           []string{"tcp://127.0.0.1:0"},
 		ConnectionLimit: 1,
 		CleanupInterval: 20 * time.Millisecond,
-		Channel:         channel.Config{Linger: 200 * time.Millisecond},
+		Channel:         channel.Config{Linger: 2 * time.Second}, // long enough to be seen lingering on a loaded machine
 	}
 	s, ran := runServer(t, cfg)
 	t.Cleanup(func() {
