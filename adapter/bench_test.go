@@ -26,26 +26,11 @@ func BenchmarkServe(b *testing.B) {
 		_, _ = io.WriteString(w, "Hello, World!")
 	})
 	for _, conns := range []int{1, 50} {
-		b.Run("conns="+strconv.Itoa(conns)+"/impl=carhop", func(b *testing.B) {
-			s, err := New(h, WithListen("127.0.0.1:0"), WithLogger(slog.New(slog.DiscardHandler)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			go func() { _ = s.Serve() }()
-			<-s.Ready()
-			defer func() { _ = s.Close() }()
-			load(b, s.Addrs()[0].String(), conns)
-		})
-		b.Run("conns="+strconv.Itoa(conns)+"/impl=net-http", func(b *testing.B) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
-			go func() { _ = srv.Serve(ln) }()
-			defer func() { _ = srv.Close() }()
-			load(b, ln.Addr().String(), conns)
-		})
+		for _, impl := range benchServers {
+			b.Run("conns="+strconv.Itoa(conns)+"/impl="+impl.name, func(b *testing.B) {
+				load(b, impl.start(b, h), conns)
+			})
+		}
 	}
 }
 
@@ -55,26 +40,39 @@ func BenchmarkServePipelined(b *testing.B) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "Hello, World!")
 	})
-	b.Run("impl=carhop", func(b *testing.B) {
+	for _, impl := range benchServers {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			loadBatches(b, impl.start(b, h), 50, 16)
+		})
+	}
+}
+
+// benchServers start carhop or net/http on a port of their own for the
+// benchmark, stopped when it ends, and return the address.
+var benchServers = []struct {
+	name  string
+	start func(b *testing.B, h http.Handler) string
+}{
+	{"carhop", func(b *testing.B, h http.Handler) string {
 		s, err := New(h, WithListen("127.0.0.1:0"), WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		go func() { _ = s.Serve() }()
 		<-s.Ready()
-		defer func() { _ = s.Close() }()
-		loadBatches(b, s.Addrs()[0].String(), 50, 16)
-	})
-	b.Run("impl=net-http", func(b *testing.B) {
+		b.Cleanup(func() { _ = s.Close() })
+		return s.Addrs()[0].String()
+	}},
+	{"net-http", func(b *testing.B, h http.Handler) string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			b.Fatal(err)
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
 		go func() { _ = srv.Serve(ln) }()
-		defer func() { _ = srv.Close() }()
-		loadBatches(b, ln.Addr().String(), 50, 16)
-	})
+		b.Cleanup(func() { _ = srv.Close() })
+		return ln.Addr().String()
+	}},
 }
 
 // load sends b.N GET requests over conns keep-alive connections.

@@ -1,0 +1,90 @@
+// Command download serves large responses for measuring bulk transfer:
+// GET /?mb=N answers N MiB, written by the handler 64 KiB at a time with a
+// Content-Length, through carhop or net/http:
+//
+//	go run ./bench/cmd/download -server carhop -addr 127.0.0.1:8081 &
+//	curl -s -o /dev/null -w '%{speed_download}\n' 'http://127.0.0.1:8081/?mb=1024'
+//
+// docs/performance.md ("Bulk transfers") was measured so, with the server's
+// CPU time read from /proc before and after. It stops on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/carhop/carhop/adapter"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "download:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	server := flag.String("server", "carhop", "carhop or net-http")
+	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	switch *server {
+	case "carhop":
+		s, err := adapter.New(http.HandlerFunc(download), adapter.WithListen(*addr),
+			adapter.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			return err
+		}
+		go func() {
+			<-ctx.Done()
+			_ = s.Close()
+		}()
+		if err := s.Serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	case "net-http":
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(download), ReadHeaderTimeout: 30 * time.Second}
+		go func() {
+			<-ctx.Done()
+			_ = srv.Close()
+		}()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown server %q: carhop or net-http", *server)
+}
+
+var chunk = make([]byte, 64<<10)
+
+// download answers mb MiB in 64 KiB writes.
+func download(w http.ResponseWriter, r *http.Request) {
+	mb, err := strconv.Atoi(r.URL.Query().Get("mb"))
+	if err != nil || mb < 0 || mb > 1<<20 {
+		http.Error(w, "mb: a number of MiB", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(mb<<20))
+	for range mb * 16 {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}
