@@ -86,6 +86,7 @@ type Channel struct {
 	upgrading  bool         // loop only: an Upgrade request is queued: what follows may not be HTTP
 	last       bool         // loop only: a request without keep-alive was received: read nothing more
 	lingering  bool         // under mu: refused, answered and half-closed; input is discarded until the client closes
+	handed     bool         // loop only: Received handed the channel to the pool (HandedOff)
 
 	mu         sync.Mutex
 	nready     int32         // length of the ready queue
@@ -98,8 +99,7 @@ type Channel struct {
 	writing    bool          // loop only: Pump is inside conn.Write with mu held
 	closedMid  bool          // loop only: Closed was called during that Write; Pump runs it after
 	loopIdle   bool          // the loop consumed all input and is receiving no request: a finished response needs nothing more of it
-	running    bool          // a worker is inside Run: Finish leaves the next request to it
-	again      bool          // Finish found a next request for the running worker
+	again      bool          // Finish found a next request for the worker in Run
 	room       chan struct{} // made by a paused writer, closed when output drains or the connection goes
 	head, tail *Request      // the ready queue: complete requests waiting for a worker
 	serving    *Request
@@ -301,8 +301,18 @@ func (ch *Channel) enqueue(r *Request) {
 	}
 	ch.mu.Unlock()
 	if start {
+		ch.handed = true
 		ch.submit()
 	}
+}
+
+// HandedOff reports whether the Received calls since the last HandedOff
+// handed the channel to the pool, readying a worker: the loop yields to it
+// then (loop/yield.go). Loop only.
+func (ch *Channel) HandedOff() bool {
+	h := ch.handed
+	ch.handed = false
+	return h
 }
 
 func (ch *Channel) submit() {
@@ -341,19 +351,16 @@ func (ch *Channel) Run() {
 		ch.mu.Lock()
 		if ch.closed || ch.head == nil {
 			ch.busy = false
-			ch.running = false
 			ch.mu.Unlock()
 			return
 		}
 		if served == ch.cfg.MaxPipelined {
-			ch.running = false
 			ch.mu.Unlock()
 			ch.submit() // busy stays set: this is still the channel's one task
 			return
 		}
 		r := ch.pop()
 		ch.serving = r
-		ch.running = true
 		ch.mu.Unlock()
 		if r.Err != nil {
 			_ = ch.Write(ch.cfg.ErrorResponse(r.Err.Status, r.Err.Reason))
@@ -365,9 +372,6 @@ func (ch *Channel) Run() {
 		ch.mu.Lock()
 		again := ch.again
 		ch.again = false
-		if !again {
-			ch.running = false
-		}
 		ch.mu.Unlock()
 		if !again {
 			return
@@ -448,8 +452,8 @@ func (ch *Channel) Flush() error {
 
 // Finish ends the response being served. keepAlive false closes the
 // connection once the output is written, and drops requests pipelined
-// behind this one. The next queued request, if any, goes to the pool.
-// Worker only.
+// behind this one. The next queued request, if any, is served next by
+// the same worker (Run). Worker only, from Config.Serve.
 func (ch *Channel) Finish(keepAlive bool) {
 	ch.mu.Lock()
 	r := ch.serving
@@ -463,8 +467,7 @@ func (ch *Channel) Finish(keepAlive bool) {
 	}
 	next := ch.head != nil && !ch.closed
 	ch.busy = next
-	inRun := ch.running
-	ch.again = inRun && next
+	ch.again = next // Run serves it
 	if !ch.sendNow() {
 		ch.wakeLocked()
 	}
@@ -474,9 +477,6 @@ func (ch *Channel) Finish(keepAlive bool) {
 	}
 	for d := dropped; d != nil; d = d.next {
 		ch.release(d)
-	}
-	if next && !inRun {
-		ch.submit()
 	}
 }
 

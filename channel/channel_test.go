@@ -444,3 +444,19 @@ func TestChannelServesQueueInOneTask(t *testing.T) {
 	assert.Equal(t, "[/a][/b][/c]", h.output())
 	assert.Empty(t, h.tasks)
 }
+
+// TestChannelHandedOff: HandedOff tells the loop once that Received handed
+// the channel to the pool, and never for input that completes no request
+// or arrives while a task already runs.
+func TestChannelHandedOff(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ch.Received([]byte("GET /a HTTP/1.1\r\nHo"))
+	assert.False(t, h.ch.HandedOff(), "a partial head")
+	h.ch.Received([]byte("st: h\r\n\r\n"))
+	assert.True(t, h.ch.HandedOff(), "the head completed: a task was submitted")
+	assert.False(t, h.ch.HandedOff(), "told once")
+	h.ch.Received([]byte("GET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	assert.False(t, h.ch.HandedOff(), "queued behind the running task: no new hand-off")
+	h.runTasks()
+	assert.Equal(t, "[/a ][/b ]", h.output())
+}

@@ -35,25 +35,26 @@ type refusal struct {
 func (s *Server) refuse(c gnet.Conn) ([]byte, gnet.Action) {
 	s.ch.Counters.Refuse(503)
 	s.ch.Counters.BytesOut.Add(uint64(len(unavailable)))
+	// The refusal is registered before the client can read the answer,
+	// so that whoever sees the 503 sees it lingering.
+	r := &refusal{c: c, until: time.Now().Add(s.ch.Linger)}
 	s.mu.Lock()
 	linger := s.ch.Linger > 0 && len(s.refusals) < maxLingeringRefusals
+	if linger {
+		s.refusals[r] = struct{}{}
+	}
 	s.mu.Unlock()
 	if !linger {
 		return unavailable, gnet.Close
 	}
+	c.SetContext(r)
 	// A fresh socket's send buffer takes 150 bytes whole; anything less
 	// means the client is gone already.
-	if n, err := unix.Write(c.Fd(), unavailable); err != nil || n != len(unavailable) {
+	if n, err := unix.Write(c.Fd(), unavailable); err != nil || n != len(unavailable) ||
+		unix.Shutdown(c.Fd(), unix.SHUT_WR) != nil {
+		s.forget(r)
 		return nil, gnet.Close
 	}
-	if err := unix.Shutdown(c.Fd(), unix.SHUT_WR); err != nil {
-		return nil, gnet.Close
-	}
-	r := &refusal{c: c, until: time.Now().Add(s.ch.Linger)}
-	c.SetContext(r)
-	s.mu.Lock()
-	s.refusals[r] = struct{}{}
-	s.mu.Unlock()
 	return nil, gnet.None
 }
 

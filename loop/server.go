@@ -63,7 +63,6 @@ type Server struct {
 	bootErr error
 
 	open     atomic.Int64
-	submits  atomic.Uint64 // tasks handed to the pool, to tell OnTraffic it readied a worker
 	accepted atomic.Uint64
 	draining atomic.Bool // channels answer with Connection: close and close when idle
 	refusing atomic.Bool // the adopted listeners are closed: what reaches gnet's own gets 503
@@ -110,11 +109,6 @@ func New(cfg Config) *Server {
 	}
 	s.ch = cfg.Channel.WithDefaults()
 	s.ch.Poll = s.poll
-	submit := s.ch.Submit
-	s.ch.Submit = func(t interface{ Run() }) error {
-		s.submits.Add(1)
-		return submit(t)
-	}
 	return s
 }
 
@@ -319,13 +313,12 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	if ch == nil {
 		return gnet.Close
 	}
-	submits := s.submits.Load()
 	if n := ch.Received(in); n > 0 {
 		_, _ = c.Discard(n)
 		s.ch.Counters.BytesIn.Add(uint64(n))
 	}
 	ch.Pump()
-	if s.submits.Load() != submits {
+	if ch.HandedOff() {
 		yieldToWorker()
 	}
 	return gnet.None
