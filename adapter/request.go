@@ -55,7 +55,7 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 		ProtoMinor: h.ProtoMinor,
 		Header:     make(http.Header, fields),
 		Close:      !h.KeepAlive,
-		RemoteAddr: ch.RemoteAddrString(),
+		RemoteAddr: ch.RemoteAddr(),
 		Body:       http.NoBody,
 	}
 	u := &p.url

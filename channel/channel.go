@@ -65,14 +65,15 @@ type Request struct {
 //
 // An idle keep-alive connection costs its Channel and gnet's connection,
 // nothing else (parser and output buffer go back to pools between
-// requests), so the fields are ordered to keep the struct in the 192-byte
-// size class: see docs/performance.md before adding one.
+// requests), so the struct is kept in the 128-byte size class: the
+// booleans are bits (flags.go), the rarely needed state is behind one
+// pointer (extra), and the local address is shared by its listener's
+// connections. See docs/performance.md before adding a field.
 type Channel struct {
-	cfg       *Config
-	conn      Conn
-	remote    net.Addr
-	remoteStr string
-	local     net.Addr
+	cfg    *Config
+	conn   Conn
+	remote string    // the client's address, as r.RemoteAddr has it
+	local  *net.Addr // shared by every connection to the same address
 
 	// Loop only.
 	p   *parser.Parser
@@ -80,66 +81,60 @@ type Channel struct {
 
 	lastActive atomic.Int64 // unix nanos of the last progress either way
 	reqStarted atomic.Int64 // unix nanos when the current head's first byte arrived, 0 between heads; read by the ticker
-	timedOut   atomic.Bool  // the ticker found the request too slow
-	lastOut    int32        // OutboundBuffered at the last pump, written by the loop under mu
-	refused    bool         // loop only: a request was refused: read nothing more
-	upgrading  bool         // loop only: an Upgrade request is queued: what follows may not be HTTP
-	last       bool         // loop only: a request without keep-alive was received: read nothing more
-	lingering  bool         // under mu: refused, answered and half-closed; input is discarded until the client closes
-	handed     bool         // loop only: Received handed the channel to the pool (HandedOff)
 
-	mu         sync.Mutex
-	nready     int32         // length of the ready queue
-	busy       bool          // a task is queued or running for this channel
-	closeAfter bool          // close once the output is written
-	draining   bool          // the server is shutting down: close when idle
-	closed     bool          //
-	woken      bool          // a Wake is outstanding
-	hijacked   bool          //
-	writing    bool          // loop only: Pump is inside conn.Write with mu held
-	closedMid  bool          // loop only: Closed was called during that Write; Pump runs it after
-	loopIdle   bool          // the loop consumed all input and is receiving no request: a finished response needs nothing more of it
-	again      bool          // Finish found a next request for the worker in Run
-	room       chan struct{} // made by a paused writer, closed when output drains or the connection goes
-	head, tail *Request      // the ready queue: complete requests waiting for a worker
-	serving    *Request
-	out        *buffers.Overflowable
-	hijack     *hijack
+	mu      sync.Mutex
+	head    *Request // the ready queue: complete requests waiting for a worker
+	serving *Request
+	out     *buffers.Overflowable
+	x       *extra    // made by a paused writer or a hijack
+	lastOut int32     // OutboundBuffered at the last pump, written by the loop under mu
+	state   muFlags   // under mu
+	lf      loopFlags // loop only
+}
+
+// extra is the state of a worker waiting on the loop for something other
+// than a request: room in the output, or the socket itself. Few
+// connections ever need it.
+type extra struct {
+	room   chan struct{} // made by a paused writer, closed when output drains or the connection goes
+	hijack *hijack
 }
 
 // New returns the channel of a freshly accepted connection. cfg must have
-// been through WithDefaults.
-func New(cfg *Config, conn Conn, local, remote net.Addr) *Channel {
+// been through WithDefaults. local is shared: connections to the same
+// address may hold the same pointer.
+func New(cfg *Config, conn Conn, local *net.Addr, remote string) *Channel {
 	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote}
 	ch.lastActive.Store(clock.Now())
 	return ch
 }
 
-// RemoteAddr is the client's address.
-func (ch *Channel) RemoteAddr() net.Addr { return ch.remote }
-
-// RemoteAddrString is RemoteAddr().String(), formatted once per
-// connection rather than once per request. Loop only.
-func (ch *Channel) RemoteAddrString() string {
-	if ch.remoteStr == "" && ch.remote != nil {
-		ch.remoteStr = ch.remote.String()
-	}
-	return ch.remoteStr
-}
+// RemoteAddr is the client's address, formatted as net/http's
+// r.RemoteAddr.
+func (ch *Channel) RemoteAddr() string { return ch.remote }
 
 // LocalAddr is the address the client connected to.
-func (ch *Channel) LocalAddr() net.Addr { return ch.local }
+func (ch *Channel) LocalAddr() net.Addr {
+	if ch.local == nil {
+		return nil
+	}
+	return *ch.local
+}
 
 // Received parses newly arrived input (in holds every unconsumed byte) and
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
-	if ch.refused || ch.last || ch.enter(len(in) > 0) {
+	if is(ch.lf, refused|last) {
 		return len(in) // nothing after a refused or final request is read, nor counts as activity
+	}
+	closing, late := ch.enter(len(in) > 0)
+	if closing {
+		return len(in)
 	}
 	if len(in) > 0 {
 		ch.lastActive.Store(clock.Now())
 	}
-	if ch.timedOut.Swap(false) && ch.reqStarted.Load() != 0 {
+	if late && ch.reqStarted.Load() != 0 {
 		ch.refuse(errRequestTimeout)
 		return len(in)
 	}
@@ -152,17 +147,17 @@ func (ch *Channel) Received(in []byte) int {
 	n := 0
 	defer func() {
 		// Between requests the parser goes back to the pool.
-		between := !ch.refused && n == len(in) && ch.cur == nil && (ch.p == nil || ch.p.Idle())
+		between := !is(ch.lf, refused) && n == len(in) && ch.cur == nil && (ch.p == nil || ch.p.Idle())
 		if between && ch.p != nil {
 			ch.cfg.pools.putParser(ch.p)
 			ch.p = nil
 		}
 		ch.mu.Lock()
-		ch.loopIdle = between && !ch.last && !ch.upgrading
+		put(&ch.state, loopIdle, between && !is(ch.lf, last) && !is(ch.lf, upgrading))
 		ch.mu.Unlock()
 	}()
-	for !ch.refused && !ch.last {
-		if ch.cur == nil && (ch.upgrading || ch.queued() >= ch.cfg.MaxPipelined) {
+	for !is(ch.lf, refused) && !is(ch.lf, last) {
+		if ch.cur == nil && (is(ch.lf, upgrading) || ch.queued() >= ch.cfg.MaxPipelined) {
 			break // parse no further ahead; the input waits
 		}
 		k, ev, err := ch.p.Parse(in[n:])
@@ -190,7 +185,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.refuse(err)
 		}
 	}
-	if ch.refused || ch.last {
+	if is(ch.lf, refused) || is(ch.lf, last) {
 		return len(in)
 	}
 	if len(in)-n > ch.cfg.MaxUnparsed {
@@ -207,24 +202,33 @@ var (
 )
 
 // enter starts a Received: it reports whether a response asked to close
-// the connection, and, when input arrived, marks the loop busy with it
-// until Received ends. Marking it first, in the same critical section as
-// the worker's sendNow, means no worker skips a wake-up the loop is about
-// to wait for (a pipelining limit reached, a 100 Continue owed).
-func (ch *Channel) enter(input bool) (closing bool) {
+// the connection and whether the ticker found the request too slow
+// (taking that news), and, when input arrived, marks the loop busy with
+// it until Received ends. Marking it first, in the same critical section
+// as the worker's sendNow, means no worker skips a wake-up the loop is
+// about to wait for (a pipelining limit reached, a 100 Continue owed).
+func (ch *Channel) enter(input bool) (closing, late bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	if input {
-		ch.loopIdle = false
+		put(&ch.state, loopIdle, false)
 	}
-	return ch.closeAfter
+	late = is(ch.state, timedOut)
+	put(&ch.state, timedOut, false)
+	return is(ch.state, closeAfter), late
 }
 
-// queued counts complete requests not yet being served.
+// queued counts complete requests not yet being served, up to
+// MaxPipelined: all that the loop needs to know. The queue is that short,
+// and a count of it would be another field in every Channel.
 func (ch *Channel) queued() int {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return int(ch.nready)
+	n := 0
+	for r := ch.head; r != nil && n < ch.cfg.MaxPipelined; r = r.next {
+		n++
+	}
+	return n
 }
 
 func (ch *Channel) startRequest() {
@@ -258,7 +262,7 @@ func (ch *Channel) sendContinue() {
 		return
 	}
 	ch.mu.Lock()
-	idle := !ch.busy && ch.head == nil && ch.outLen() == 0 && !ch.closeAfter
+	idle := !is(ch.state, busy) && ch.head == nil && ch.outLen() == 0 && !is(ch.state, closeAfter)
 	ch.mu.Unlock()
 	if idle {
 		r.wantContinue = false
@@ -281,27 +285,27 @@ func (ch *Channel) complete() {
 		ch.cfg.Trailers(r, t)
 	}
 	if r.upgrade {
-		ch.upgrading = true
+		put(&ch.lf, upgrading, true)
 	}
 	// The client said this is its last request (RFC 9112 §9.6). Stop here
 	// rather than rely on Finish to drop what follows: a worker may finish
 	// this request before the loop parses the next one, which would then
 	// be queued behind a response that has already closed the exchange,
 	// and run.
-	ch.last = !r.KeepAlive
+	put(&ch.lf, last, !r.KeepAlive)
 	ch.enqueue(r)
 }
 
 func (ch *Channel) enqueue(r *Request) {
 	ch.mu.Lock()
 	ch.push(r)
-	start := !ch.busy && !ch.closed
+	start := !is(ch.state, busy) && !is(ch.state, closed)
 	if start {
-		ch.busy = true
+		put(&ch.state, busy, true)
 	}
 	ch.mu.Unlock()
 	if start {
-		ch.handed = true
+		put(&ch.lf, handed, true)
 		ch.submit()
 	}
 }
@@ -310,8 +314,8 @@ func (ch *Channel) enqueue(r *Request) {
 // handed the channel to the pool, readying a worker: the loop yields to it
 // then (loop/yield.go). Loop only.
 func (ch *Channel) HandedOff() bool {
-	h := ch.handed
-	ch.handed = false
+	h := is(ch.lf, handed)
+	put(&ch.lf, handed, false)
 	return h
 }
 
@@ -329,7 +333,7 @@ func (ch *Channel) refuse(err error) {
 	if !errors.As(err, &perr) {
 		perr = errBadHead
 	}
-	ch.refused = true
+	put(&ch.lf, refused, true)
 	ch.reqStarted.Store(0)
 	if ch.cur != nil {
 		ch.release(ch.cur)
@@ -349,8 +353,8 @@ func (ch *Channel) refuse(err error) {
 func (ch *Channel) Run() {
 	for served := 0; ; served++ {
 		ch.mu.Lock()
-		if ch.closed || ch.head == nil {
-			ch.busy = false
+		if is(ch.state, closed) || ch.head == nil {
+			put(&ch.state, busy, false)
 			ch.mu.Unlock()
 			return
 		}
@@ -370,10 +374,10 @@ func (ch *Channel) Run() {
 			ch.cfg.Serve(ch, r)
 		}
 		ch.mu.Lock()
-		again := ch.again
-		ch.again = false
+		more := is(ch.state, again)
+		put(&ch.state, again, false)
 		ch.mu.Unlock()
-		if !again {
+		if !more {
 			return
 		}
 	}
@@ -390,15 +394,18 @@ func (ch *Channel) Write(p []byte) error {
 		ch.wakeLocked()
 		// A channel rather than a sync.Cond: pausing is rare, and an idle
 		// connection should not carry a Cond's 48 bytes.
-		if ch.room == nil {
-			ch.room = make(chan struct{})
+		if ch.x == nil {
+			ch.x = &extra{}
 		}
-		room := ch.room
+		if ch.x.room == nil {
+			ch.x.room = make(chan struct{})
+		}
+		room := ch.x.room
 		ch.mu.Unlock()
 		<-room
 		ch.mu.Lock()
 	}
-	if ch.closed {
+	if is(ch.state, closed) {
 		return ErrClosed
 	}
 	if ch.out == nil {
@@ -428,7 +435,7 @@ func (ch *Channel) Write(p []byte) error {
 // socket backs up, the next pump wakes the writer, which spills. A write
 // into an empty buffer never waits: nothing could make room for it.
 func (ch *Channel) mustWait(n int) bool {
-	if ch.closed {
+	if is(ch.state, closed) {
 		return false
 	}
 	out := ch.outLen()
@@ -443,7 +450,7 @@ func (ch *Channel) mustWait(n int) bool {
 func (ch *Channel) Flush() error {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if ch.closed {
+	if is(ch.state, closed) {
 		return ErrClosed
 	}
 	ch.wakeLocked()
@@ -459,15 +466,15 @@ func (ch *Channel) Finish(keepAlive bool) {
 	r := ch.serving
 	ch.serving = nil
 	if !keepAlive {
-		ch.closeAfter = true
+		put(&ch.state, closeAfter, true)
 	}
 	var dropped *Request
-	if ch.closeAfter {
+	if is(ch.state, closeAfter) {
 		dropped = ch.takeAll()
 	}
-	next := ch.head != nil && !ch.closed
-	ch.busy = next
-	ch.again = next // Run serves it
+	next := ch.head != nil && !is(ch.state, closed)
+	put(&ch.state, busy, next)
+	put(&ch.state, again, next) // Run serves it
 	if !ch.sendNow() {
 		ch.wakeLocked()
 	}
@@ -489,8 +496,8 @@ func (ch *Channel) Finish(keepAlive bool) {
 // hand, the connection is to close, or the socket takes less than all.
 // Channel mutex held.
 func (ch *Channel) sendNow() bool {
-	if !ch.loopIdle || ch.lastOut != 0 || ch.closeAfter || ch.draining || ch.closed ||
-		ch.hijack != nil || ch.hijacked || ch.out == nil || ch.out.Spilled() {
+	if !is(ch.state, loopIdle) || ch.lastOut != 0 || is(ch.state, closeAfter) || is(ch.state, draining) || is(ch.state, closed) ||
+		ch.hijacker() != nil || is(ch.state, hijacked) || ch.out == nil || ch.out.Spilled() {
 		return false
 	}
 	b, err := ch.out.Peek(int(ch.out.Len()))
@@ -506,35 +513,29 @@ func (ch *Channel) sendNow() bool {
 	if err != nil || ch.out.Len() > 0 {
 		return false
 	}
-	if !ch.busy {
+	if !is(ch.state, busy) {
 		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
 		ch.out = nil
 	}
 	return true
 }
 
-// release frees a request's body (and its temporary file).
-// push appends r to the ready queue. Channel mutex held.
+// push appends r to the ready queue, which is at most MaxPipelined long
+// (plus one refusal). Channel mutex held.
 func (ch *Channel) push(r *Request) {
 	r.next = nil
-	if ch.tail == nil {
-		ch.head = r
-	} else {
-		ch.tail.next = r
+	at := &ch.head
+	for *at != nil {
+		at = &(*at).next
 	}
-	ch.tail = r
-	ch.nready++
+	*at = r
 }
 
 // pop takes the first request off the ready queue. Channel mutex held.
 func (ch *Channel) pop() *Request {
 	r := ch.head
 	ch.head = r.next
-	if ch.head == nil {
-		ch.tail = nil
-	}
 	r.next = nil
-	ch.nready--
 	return r
 }
 
@@ -542,7 +543,7 @@ func (ch *Channel) pop() *Request {
 // next. Channel mutex held.
 func (ch *Channel) takeAll() *Request {
 	r := ch.head
-	ch.head, ch.tail, ch.nready = nil, nil, 0
+	ch.head = nil
 	return r
 }
 
@@ -563,12 +564,12 @@ func (ch *Channel) release(r *Request) {
 
 // wakeLocked schedules a pump unless one is already scheduled.
 func (ch *Channel) wakeLocked() {
-	if ch.woken || ch.closed {
+	if is(ch.state, woken) || is(ch.state, closed) {
 		return
 	}
-	ch.woken = true
+	put(&ch.state, woken, true)
 	if err := ch.conn.Wake(); err != nil {
-		ch.woken = false
+		put(&ch.state, woken, false)
 	}
 }
 
@@ -577,8 +578,8 @@ func (ch *Channel) wakeLocked() {
 // Continue. Loop only.
 func (ch *Channel) Pump() {
 	ch.mu.Lock()
-	ch.woken = false
-	if ch.closed || ch.hijacked {
+	put(&ch.state, woken, false)
+	if is(ch.state, closed) || is(ch.state, hijacked) {
 		ch.mu.Unlock()
 		return
 	}
@@ -594,18 +595,18 @@ func (ch *Channel) Pump() {
 		// gnet closes the connection inside Write when the socket has
 		// failed (a client reset), and so calls Closed, which takes mu,
 		// on this goroutine: Closed defers to us rather than deadlock.
-		ch.writing = true
+		put(&ch.lf, writing, true)
 		_, err = ch.conn.Write(chunk)
-		ch.writing = false
-		if err != nil || ch.closedMid {
-			if ch.closedMid {
+		put(&ch.lf, writing, false)
+		if err != nil || is(ch.lf, closedMid) {
+			if is(ch.lf, closedMid) {
 				// The descriptor is closed already: no worker may take
 				// the mutex and find the connection open (sendNow).
-				ch.closed = true
+				put(&ch.state, closed, true)
 			}
 			ch.mu.Unlock()
-			if ch.closedMid {
-				ch.closedMid = false
+			if is(ch.lf, closedMid) {
+				put(&ch.lf, closedMid, false)
 				ch.Closed()
 			}
 			return
@@ -623,23 +624,23 @@ func (ch *Channel) Pump() {
 	if left < ch.cfg.OutbufHighWatermark {
 		ch.wakeWriter()
 	}
-	if ch.upgrading && !ch.busy && ch.head == nil {
+	if is(ch.lf, upgrading) && !is(ch.state, busy) && ch.head == nil {
 		// The Upgrade was answered without a hijack. Received has already
 		// run for this wake-up and stopped at the fence, so wake once more:
 		// input the client pipelined behind the Upgrade request is parsed
 		// now, not when (or if) the client sends more.
-		ch.upgrading = false
+		put(&ch.lf, upgrading, false)
 		ch.wakeLocked()
 	}
-	if left == 0 && !ch.busy && ch.out != nil {
+	if left == 0 && !is(ch.state, busy) && ch.out != nil {
 		if ch.out.HasSpilled() { // drained: its file is closed by now
 			ch.cfg.Counters.SpilledOutputs.Add(1)
 		}
 		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
 		ch.out = nil
 	}
-	done := !ch.busy && left == 0 && (ch.closeAfter || ch.draining && ch.head == nil && ch.cur == nil && ch.reqStarted.Load() == 0)
-	h := ch.hijack
+	done := !is(ch.state, busy) && left == 0 && (is(ch.state, closeAfter) || is(ch.state, draining) && ch.head == nil && ch.cur == nil && ch.reqStarted.Load() == 0)
+	h := ch.hijacker()
 	ch.mu.Unlock()
 
 	switch {
@@ -647,7 +648,7 @@ func (ch *Channel) Pump() {
 		ch.cfg.Poll(ch) // gnet does not say when the socket drains
 	case h != nil:
 		ch.detach(h)
-	case done && ch.refused && ch.cfg.Linger > 0:
+	case done && is(ch.lf, refused) && ch.cfg.Linger > 0:
 		ch.linger()
 	case done:
 		_ = ch.conn.Close()
@@ -665,10 +666,10 @@ func (ch *Channel) Pump() {
 // passed (Expire). Loop only.
 func (ch *Channel) linger() {
 	ch.mu.Lock()
-	again := ch.lingering
-	ch.lingering = true
+	already := is(ch.state, lingering)
+	put(&ch.state, lingering, true)
 	ch.mu.Unlock()
-	if again {
+	if already {
 		return
 	}
 	ch.lastActive.Store(clock.Now()) // Received no longer moves it: Linger bounds the whole linger
@@ -677,11 +678,22 @@ func (ch *Channel) linger() {
 	}
 }
 
+// hijacker is the hijack asked for, if any. Called with mu held.
+func (ch *Channel) hijacker() *hijack {
+	if ch.x == nil {
+		return nil
+	}
+	return ch.x.hijack
+}
+
 // wakeWriter releases a worker paused in Write. Called with mu held.
 func (ch *Channel) wakeWriter() {
-	if ch.room != nil {
-		close(ch.room)
-		ch.room = nil
+	if ch.x != nil && ch.x.room != nil {
+		close(ch.x.room)
+		ch.x.room = nil
+		if ch.x.hijack == nil {
+			ch.x = nil
+		}
 	}
 }
 
@@ -696,19 +708,20 @@ func (ch *Channel) outLen() int64 {
 // it. Queued requests are dropped, a running one has its context ended,
 // and a worker paused on output is released. Loop only.
 func (ch *Channel) Closed() {
-	if ch.writing {
-		ch.closedMid = true // called back from inside Pump's Write: mu is held
+	if is(ch.lf, writing) {
+		put(&ch.lf, closedMid, true) // called back from inside Pump's Write: mu is held
 		return
 	}
-	ch.refused = true // read nothing more: Received may be below us on the stack
+	put(&ch.lf, refused, true) // read nothing more: Received may be below us on the stack
 	ch.mu.Lock()
-	ch.closed = true
+	put(&ch.state, closed, true)
 	queued := ch.takeAll()
 	serving := ch.serving
 	out := ch.out
 	ch.out = nil
-	h := ch.hijack
-	if ch.hijacked {
+	h := ch.hijacker()
+	handedOver := is(ch.state, hijacked)
+	if handedOver {
 		h = nil // answered already
 	}
 	ch.wakeWriter()
@@ -725,7 +738,7 @@ func (ch *Channel) Closed() {
 		ch.cancel(r)
 		ch.release(r)
 	}
-	if serving != nil && !ch.hijacked {
+	if serving != nil && !handedOver {
 		ch.cancel(serving)
 	}
 	if out != nil {
@@ -741,33 +754,35 @@ func (ch *Channel) Closed() {
 // atomics and mutex-guarded state and uses the goroutine-safe Conn methods.
 func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 	if started := ch.reqStarted.Load(); started != 0 && t.Request > 0 && now.UnixNano()-started > int64(t.Request) {
-		if ch.timedOut.CompareAndSwap(false, true) {
+		ch.mu.Lock()
+		news := !is(ch.state, timedOut)
+		put(&ch.state, timedOut, true)
+		ch.mu.Unlock()
+		if news {
 			_ = ch.conn.Wake() // the loop answers 408
 		}
 		return false
 	}
 	since := now.UnixNano() - ch.lastActive.Load()
 	ch.mu.Lock()
-	writing := ch.outLen() > 0 || ch.lastOut > 0
-	busy := ch.busy
-	lingering := ch.lingering
-	closed := ch.closed
+	sending := ch.outLen() > 0 || ch.lastOut > 0
+	state := ch.state
 	ch.mu.Unlock()
 	switch {
-	case closed:
+	case is(state, closed):
 		// The loop's registry drops closed channels lazily; the Conn of
 		// one may no longer be ours to close.
-	case lingering:
+	case is(state, lingering):
 		if since > int64(ch.cfg.Linger) {
 			_ = ch.conn.Close()
 			return true
 		}
-	case writing && t.Write > 0 && since > int64(t.Write):
+	case sending && t.Write > 0 && since > int64(t.Write):
 		// Also frees a worker paused on a client that stopped reading.
 		ch.cfg.Logger.Info("carhop: client not reading its response", "remote", ch.remote)
 		_ = ch.conn.Close()
 		return true
-	case !writing && !busy && t.Idle > 0 && since > int64(t.Idle):
+	case !sending && !is(state, busy) && t.Idle > 0 && since > int64(t.Idle):
 		_ = ch.conn.Close()
 		return true
 	}
@@ -779,7 +794,7 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 func (ch *Channel) Gone() bool {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return ch.closed
+	return is(ch.state, closed)
 }
 
 // Drain makes the channel close as soon as it has no request in any stage:
@@ -787,7 +802,7 @@ func (ch *Channel) Gone() bool {
 // "Connection: close"). Any goroutine.
 func (ch *Channel) Drain() {
 	ch.mu.Lock()
-	ch.draining = true
+	put(&ch.state, draining, true)
 	ch.wakeLocked()
 	ch.mu.Unlock()
 }
@@ -797,7 +812,7 @@ func (ch *Channel) Drain() {
 func (ch *Channel) Draining() bool {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return ch.draining
+	return is(ch.state, draining)
 }
 
 // Wake makes the loop pump this channel soon. Any goroutine.

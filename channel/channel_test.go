@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -108,7 +107,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 		mutate(&cfg)
 	}
 	cfg = cfg.WithDefaults()
-	h.ch = New(&cfg, h.conn, &net.TCPAddr{}, &net.TCPAddr{})
+	h.ch = New(&cfg, h.conn, nil, "192.0.2.1:1234")
 	t.Cleanup(h.ch.Closed)
 	return h
 }
@@ -283,7 +282,7 @@ func TestChannelResumesParsingAfterUpgradeNotTaken(t *testing.T) {
 	require.Equal(t, len(up), n, "nothing is parsed past an Upgrade request until it is served")
 	h.runTasks()
 	h.ch.mu.Lock()
-	woken := h.ch.woken
+	woken := is(h.ch.state, woken)
 	h.ch.mu.Unlock()
 	assert.True(t, woken, "lifting the fence wakes the loop, which then calls Received")
 	n += h.ch.Received([]byte(in[n:]))
@@ -303,7 +302,10 @@ func TestChannelRequestClockStopsWhenRequestCompletes(t *testing.T) {
 	h.runTasks()
 	require.Equal(t, "[/a hi]", h.output())
 	assert.False(t, h.ch.Expire(time.Now().Add(time.Hour), Timeouts{Request: time.Second}))
-	assert.False(t, h.ch.timedOut.Load(), "an answered request is not a slow one")
+	h.ch.mu.Lock()
+	late := is(h.ch.state, timedOut)
+	h.ch.mu.Unlock()
+	assert.False(t, late, "an answered request is not a slow one")
 	h.ch.Received([]byte("GET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
 	h.runTasks()
 	assert.Equal(t, "[/a hi][/b ]", h.output())
@@ -365,11 +367,11 @@ func TestChannelContinueWriteErrorStopsParsing(t *testing.T) {
 	assert.True(t, h.conn.closed)
 }
 
-// Every idle keep-alive connection holds one Channel: past 192 bytes it
-// moves up to the 208-byte size class (docs/performance.md, memory per
+// Every idle keep-alive connection holds one Channel: past 128 bytes it
+// moves up to the 144-byte size class (docs/performance.md, memory per
 // idle connection).
 func TestChannelFitsItsSizeClass(t *testing.T) {
-	assert.LessOrEqual(t, unsafe.Sizeof(Channel{}), uintptr(192))
+	assert.LessOrEqual(t, unsafe.Sizeof(Channel{}), uintptr(128))
 }
 
 // Regression: a refusal is the channel's own request, never made by

@@ -24,11 +24,14 @@ type hijack struct {
 func (ch *Channel) Hijack() (fd int, unread []byte, err error) {
 	h := &hijack{done: make(chan struct{})}
 	ch.mu.Lock()
-	if ch.closed || ch.hijack != nil {
+	if is(ch.state, closed) || ch.hijacker() != nil {
 		ch.mu.Unlock()
 		return -1, nil, ErrClosed
 	}
-	ch.hijack = h
+	if ch.x == nil {
+		ch.x = &extra{}
+	}
+	ch.x.hijack = h
 	ch.wakeLocked()
 	ch.mu.Unlock()
 	<-h.done
@@ -44,7 +47,7 @@ func (ch *Channel) detach(h *hijack) {
 		return
 	}
 	ch.mu.Lock()
-	ch.hijacked = true
+	put(&ch.state, hijacked, true)
 	ch.mu.Unlock()
 	h.fd, h.unread, h.err = d.Detach()
 	if h.err == nil {

@@ -83,7 +83,7 @@ type Server struct {
 	// lingering (refuse.go).
 	refusals map[*refusal]struct{}
 	lastScan time.Time
-	locals   sync.Map // netip.AddrPort -> net.Addr
+	locals   sync.Map // netip.AddrPort or socket path -> *net.Addr (local)
 }
 
 // New prepares a server; Run starts it.
@@ -236,23 +236,53 @@ func sockaddr(sa unix.Sockaddr) net.Addr {
 	return nil
 }
 
-// intern returns one shared net.Addr per local address: connections to
-// the same listener share it instead of each holding a copy.
-func (s *Server) intern(sa unix.Sockaddr) net.Addr {
-	var key netip.AddrPort
-	switch a := sa.(type) {
+// local returns the address c's client reached, shared by every
+// connection that reached it: a Channel keeps a pointer to it, not an
+// interface value of its own (8 bytes less per connection).
+func (s *Server) local(c gnet.Conn) *net.Addr {
+	// gnet reports the listener's configured address (":0", "0.0.0.0");
+	// handlers want the address the client really reached. Only a
+	// wildcard or unresolved address needs asking the kernel: that is a
+	// system call per connection, 3 % of the CPU with a connection per
+	// request.
+	a := c.LocalAddr()
+	if specific(a) {
+		return s.intern(a.(*net.TCPAddr).AddrPort(), func() net.Addr { return a })
+	}
+	sa, err := unix.Getsockname(c.Fd())
+	if err != nil {
+		return &a
+	}
+	switch sa := sa.(type) {
 	case *unix.SockaddrInet4:
-		key = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+		return s.intern(netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), func() net.Addr { return sockaddr(sa) })
 	case *unix.SockaddrInet6:
-		key = netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
-	default:
-		return sockaddr(sa)
+		return s.intern(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)), func() net.Addr { return sockaddr(sa) })
+	case *unix.SockaddrUnix:
+		return s.intern(sa.Name, func() net.Addr { return sockaddr(sa) })
 	}
-	if a, ok := s.locals.Load(key); ok {
-		return a.(net.Addr)
+	return &a
+}
+
+// intern returns the one holder of the local address known by key (an
+// address and port, or a socket path: there are as many as listening
+// addresses), making it with addr the first time.
+func (s *Server) intern(key any, addr func() net.Addr) *net.Addr {
+	if p, ok := s.locals.Load(key); ok {
+		return p.(*net.Addr)
 	}
-	a, _ := s.locals.LoadOrStore(key, sockaddr(sa))
-	return a.(net.Addr)
+	a := addr()
+	p, _ := s.locals.LoadOrStore(key, &a)
+	return p.(*net.Addr)
+}
+
+// remoteString formats a client's address once per connection, as
+// net/http does for r.RemoteAddr.
+func remoteString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
 
 // specific reports whether a, as gnet reports it for an accepted TCP
@@ -279,20 +309,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		s.open.Add(-1)
 		return s.refuse(c)
 	}
-	// gnet reports the listener's configured address (":0", "0.0.0.0");
-	// handlers want the address the client really reached. Only a
-	// wildcard or unresolved address needs asking the kernel: that is a
-	// system call per connection, 3 % of the CPU with a connection per
-	// request.
-	local := c.LocalAddr()
-	if !specific(local) {
-		if sa, err := unix.Getsockname(c.Fd()); err == nil {
-			if a := s.intern(sa); a != nil {
-				local = a
-			}
-		}
-	}
-	ch := channel.New(&s.ch, conn{c}, local, c.RemoteAddr())
+	ch := channel.New(&s.ch, conn{c}, s.local(c), remoteString(c.RemoteAddr()))
 	c.SetContext((*fresh)(ch))
 	s.mu.Lock()
 	s.channels = append(s.channels, ch)

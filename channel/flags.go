@@ -1,0 +1,44 @@
+package channel
+
+// A channel's booleans are bits: fifteen bool fields would take a
+// connection's Channel out of the 128-byte size class, 64 bytes more for
+// every idle connection. The two sets have different owners and live in
+// different bytes, so that the loop never writes a byte a worker writes.
+
+// loopFlags are the event loop's alone.
+type loopFlags uint8
+
+const (
+	refused   loopFlags = 1 << iota // a request was refused: read nothing more
+	upgrading                       // an Upgrade request is queued: what follows may not be HTTP
+	last                            // a request without keep-alive was received: read nothing more
+	handed                          // Received handed the channel to the pool (HandedOff)
+	writing                         // Pump is inside conn.Write with mu held
+	closedMid                       // Closed was called during that Write; Pump runs it after
+)
+
+// muFlags are guarded by the channel's mutex.
+type muFlags uint16
+
+const (
+	busy       muFlags = 1 << iota // a task is queued or running for this channel
+	closeAfter                     // close once the output is written
+	draining                       // the server is shutting down: close when idle
+	closed                         // Closed has run
+	woken                          // a Wake is outstanding
+	hijacked                       // the socket has been handed to a hijacker
+	loopIdle                       // the loop consumed all input and is receiving no request: a finished response needs nothing more of it
+	again                          // Finish found a next request for the worker in Run
+	lingering                      // refused, answered and half-closed; input is discarded until the client closes
+	timedOut                       // the ticker found the request too slow
+)
+
+func is[F loopFlags | muFlags](set, f F) bool { return set&f != 0 }
+
+func put[F loopFlags | muFlags](set *F, f F, on bool) {
+	if on {
+		*set |= f
+	} else {
+		*set &^= f
+	}
+}
