@@ -37,6 +37,9 @@ type Conn interface {
 	// channel's mutex held (so the connection cannot close meanwhile)
 	// and nothing in that buffer (so the bytes keep their order).
 	TryWrite(p []byte) (int, error)
+	// RemoteAddr is the client's address. Loop only, until Closed has
+	// returned: gnet releases it then.
+	RemoteAddr() net.Addr
 }
 
 // Request is one request of a channel, from complete head to finished
@@ -67,13 +70,14 @@ type Request struct {
 // nothing else (parser and output buffer go back to pools between
 // requests), so the struct is kept in the 128-byte size class: the
 // booleans are bits (flags.go), the rarely needed state is behind one
-// pointer (extra), and the local address is shared by its listener's
-// connections. See docs/performance.md before adding a field.
+// pointer (extra), the local address is shared by its listener's
+// connections, and the remote one is the socket layer's. It is 112 bytes,
+// so that the loop can keep it and gnet's Conn in one 128-byte object
+// (Init). See docs/performance.md before adding a field.
 type Channel struct {
-	cfg    *Config
-	conn   Conn
-	remote string    // the client's address, as r.RemoteAddr has it
-	local  *net.Addr // shared by every connection to the same address
+	cfg   *Config
+	conn  Conn
+	local *net.Addr // shared by every connection to the same address
 
 	// Loop only.
 	p   *parser.Parser
@@ -103,15 +107,31 @@ type extra struct {
 // New returns the channel of a freshly accepted connection. cfg must have
 // been through WithDefaults. local is shared: connections to the same
 // address may hold the same pointer.
-func New(cfg *Config, conn Conn, local *net.Addr, remote string) *Channel {
-	ch := &Channel{cfg: cfg, conn: conn, local: local, remote: remote}
-	ch.lastActive.Store(clock.Now())
+func New(cfg *Config, conn Conn, local *net.Addr) *Channel {
+	ch := new(Channel)
+	ch.Init(cfg, conn, local)
 	return ch
 }
 
-// RemoteAddr is the client's address, formatted as net/http's
-// r.RemoteAddr.
-func (ch *Channel) RemoteAddr() string { return ch.remote }
+// Init readies a zero Channel that the caller allocated as part of a
+// structure of its own, as New does: the loop keeps each channel in one
+// object with gnet's Conn, and conn is that object.
+func (ch *Channel) Init(cfg *Config, conn Conn, local *net.Addr) {
+	ch.cfg, ch.conn, ch.local = cfg, conn, local
+	ch.lastActive.Store(clock.Now())
+}
+
+// RemoteAddr is the client's address. Loop only: see Conn.RemoteAddr.
+func (ch *Channel) RemoteAddr() net.Addr { return ch.conn.RemoteAddr() }
+
+// remote is the client's address for a log line, formatted now: a
+// handler may format a record later, on another goroutine. Loop only.
+func (ch *Channel) remote() string {
+	if a := ch.conn.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
 
 // LocalAddr is the address the client connected to.
 func (ch *Channel) LocalAddr() net.Addr {
@@ -173,7 +193,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.startRequest()
 		case parser.EventBody:
 			if _, err := ch.cur.Body.Write(ch.p.Body()); err != nil {
-				ch.cfg.Logger.Error("carhop: cannot buffer request body", "remote", ch.remote, "err", err)
+				ch.cfg.Logger.Error("carhop: cannot buffer request body", "remote", ch.remote(), "err", err)
 				ch.refuse(errSpill)
 			}
 		case parser.EventDone:
@@ -189,7 +209,7 @@ func (ch *Channel) Received(in []byte) int {
 		return len(in)
 	}
 	if len(in)-n > ch.cfg.MaxUnparsed {
-		ch.cfg.Logger.Warn("carhop: client pipelined too far ahead", "remote", ch.remote, "unparsed", len(in)-n)
+		ch.cfg.Logger.Warn("carhop: client pipelined too far ahead", "remote", ch.remote(), "unparsed", len(in)-n)
 		_ = ch.conn.Close()
 	}
 	return n
@@ -339,7 +359,7 @@ func (ch *Channel) refuse(err error) {
 		ch.release(ch.cur)
 		ch.cur = nil
 	}
-	ch.cfg.Logger.Info("carhop: refused request", "remote", ch.remote, "status", perr.Status, "reason", perr.Reason)
+	ch.cfg.Logger.Info("carhop: refused request", "remote", ch.remote(), "status", perr.Status, "reason", perr.Reason)
 	ch.cfg.Counters.Refuse(perr.Status)
 	ch.enqueue(&Request{Err: perr})
 }
@@ -588,7 +608,7 @@ func (ch *Channel) Pump() {
 		chunk, err := ch.out.Peek(ch.cfg.SendBytes)
 		if err != nil {
 			ch.mu.Unlock()
-			ch.cfg.Logger.Error("carhop: reading buffered response", "remote", ch.remote, "err", err)
+			ch.cfg.Logger.Error("carhop: reading buffered response", "remote", ch.remote(), "err", err)
 			_ = ch.conn.Close()
 			return
 		}
@@ -720,6 +740,9 @@ func (ch *Channel) Closed() {
 	out := ch.out
 	ch.out = nil
 	h := ch.hijacker()
+	if is(ch.state, stalled) {
+		ch.cfg.Logger.Info("carhop: client not reading its response", "remote", ch.remote())
+	}
 	handedOver := is(ch.state, hijacked)
 	if handedOver {
 		h = nil // answered already
@@ -779,7 +802,10 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		}
 	case sending && t.Write > 0 && since > int64(t.Write):
 		// Also frees a worker paused on a client that stopped reading.
-		ch.cfg.Logger.Info("carhop: client not reading its response", "remote", ch.remote)
+		// Closed logs it: the client's address is the loop's to read.
+		ch.mu.Lock()
+		put(&ch.state, stalled, true)
+		ch.mu.Unlock()
 		_ = ch.conn.Close()
 		return true
 	case !sending && !is(state, busy) && t.Idle > 0 && since > int64(t.Idle):

@@ -31,6 +31,7 @@ const (
 	again                          // Finish found a next request for the worker in Run
 	lingering                      // refused, answered and half-closed; input is discarded until the client closes
 	timedOut                       // the ticker found the request too slow
+	stalled                        // the ticker closed the connection: the client stopped reading its response
 )
 
 func is[F loopFlags | muFlags](set, f F) bool { return set&f != 0 }

@@ -1,24 +1,35 @@
 package loop
 
 import (
+	"net"
+
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/carhop/carhop/channel"
 )
 
-// conn adapts a gnet.Conn to channel.Conn and channel.Detacher.
-type conn struct{ c gnet.Conn }
+// link is a connection as the loop holds it: its channel, and gnet's Conn,
+// which the link adapts to channel.Conn and channel.Detacher. One object,
+// 128 bytes: the channel's Conn is the link itself, not a 16-byte box
+// around gnet's (an idle connection costs this and gnet's own state).
+type link struct {
+	ch channel.Channel
+	c  gnet.Conn
+}
 
-func (k conn) Write(p []byte) (int, error) { return k.c.Write(p) }
-func (k conn) OutboundBuffered() int       { return k.c.OutboundBuffered() }
-func (k conn) Wake() error                 { return k.c.Wake(nil) }
-func (k conn) Close() error                { return k.c.Close() }
-func (k conn) CloseWrite() error           { return unix.Shutdown(k.c.Fd(), unix.SHUT_WR) }
+func (k *link) Write(p []byte) (int, error) { return k.c.Write(p) }
+func (k *link) OutboundBuffered() int       { return k.c.OutboundBuffered() }
+func (k *link) Wake() error                 { return k.c.Wake(nil) }
+func (k *link) Close() error                { return k.c.Close() }
+func (k *link) CloseWrite() error           { return unix.Shutdown(k.c.Fd(), unix.SHUT_WR) }
+func (k *link) RemoteAddr() net.Addr        { return k.c.RemoteAddr() }
 
 // TryWrite writes to the socket from a worker. The channel calls it with
 // its mutex held, which keeps OnClose, and so gnet's close of the
 // descriptor, from running meanwhile; gnet's outbound buffer is empty, so
 // nothing written by the loop is overtaken.
-func (k conn) TryWrite(p []byte) (int, error) {
+func (k *link) TryWrite(p []byte) (int, error) {
 	n, err := unix.Write(k.c.Fd(), p)
 	if n < 0 {
 		n = 0
@@ -28,7 +39,7 @@ func (k conn) TryWrite(p []byte) (int, error) {
 
 // Detach dups the socket for a hijacker, hands over the unconsumed input,
 // and lets gnet close its own descriptor; the dup keeps the connection.
-func (k conn) Detach() (int, []byte, error) {
+func (k *link) Detach() (int, []byte, error) {
 	fd, err := k.c.Dup()
 	if err != nil {
 		return -1, nil, err

@@ -276,15 +276,6 @@ func (s *Server) intern(key any, addr func() net.Addr) *net.Addr {
 	return p.(*net.Addr)
 }
 
-// remoteString formats a client's address once per connection, as
-// net/http does for r.RemoteAddr.
-func remoteString(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	return a.String()
-}
-
 // specific reports whether a, as gnet reports it for an accepted TCP
 // connection, is already the address the client reached: an IP that is
 // not a wildcard, and a port. (For Unix sockets gnet does not report the
@@ -309,7 +300,9 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		s.open.Add(-1)
 		return s.refuse(c)
 	}
-	ch := channel.New(&s.ch, conn{c}, s.local(c), remoteString(c.RemoteAddr()))
+	l := &link{c: c}
+	l.ch.Init(&s.ch, l, s.local(c))
+	ch := &l.ch
 	c.SetContext((*fresh)(ch))
 	s.mu.Lock()
 	s.channels = append(s.channels, ch)
