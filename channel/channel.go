@@ -68,23 +68,24 @@ type Request struct {
 //
 // An idle keep-alive connection costs its Channel and gnet's connection,
 // nothing else (parser and output buffer go back to pools between
-// requests), so the struct is kept in the 128-byte size class: the
-// booleans are bits (flags.go), the rarely needed state is behind one
-// pointer (extra), the local address is shared by its listener's
-// connections, and the remote one is the socket layer's. It is 112 bytes,
-// so that the loop can keep it and gnet's Conn in one 128-byte object
-// (Init). See docs/performance.md before adding a field.
+// requests), so the struct is kept to 96 bytes, which the loop keeps with
+// gnet's Conn in one object of the 112-byte size class (Init): the
+// booleans are bits (flags.go), times are 32-bit stamps, what a request
+// needs while it arrives or while a worker waits is behind a pointer
+// (receiver, extra), the local address is shared by its listener's
+// connections, and the remote one is the socket layer's. See
+// docs/performance.md before adding a field.
 type Channel struct {
 	cfg   *Config
 	conn  Conn
 	local *net.Addr // shared by every connection to the same address
 
-	// Loop only.
-	p   *parser.Parser
-	cur *Request // the request being received
+	rx *receiver // loop only: the request being received; nil between requests
 
-	lastActive atomic.Int64 // unix nanos of the last progress either way
-	reqStarted atomic.Int64 // unix nanos when the current head's first byte arrived, 0 between heads; read by the ticker
+	// clock.Stamps, read by the ticker: 32 bits, where Unix nanoseconds
+	// took 64, to keep the channel in its size class.
+	lastActive atomic.Uint32 // the last progress either way
+	reqStarted atomic.Uint32 // the current head's first byte, 0 between heads
 
 	mu      sync.Mutex
 	head    *Request // the ready queue: complete requests waiting for a worker
@@ -94,6 +95,22 @@ type Channel struct {
 	lastOut int32     // OutboundBuffered at the last pump, written by the loop under mu
 	state   muFlags   // under mu
 	lf      loopFlags // loop only
+}
+
+// receiver is what the loop needs while a request arrives: the parser,
+// and the request it is filling once the head is complete. It goes back
+// to a pool between requests, with the parser's head buffer.
+type receiver struct {
+	p   *parser.Parser
+	cur *Request
+}
+
+// receiving is the request being received, if any. Loop only.
+func (ch *Channel) receiving() *Request {
+	if ch.rx == nil {
+		return nil
+	}
+	return ch.rx.cur
 }
 
 // extra is the state of a worker waiting on the loop for something other
@@ -118,7 +135,7 @@ func New(cfg *Config, conn Conn, local *net.Addr) *Channel {
 // object with gnet's Conn, and conn is that object.
 func (ch *Channel) Init(cfg *Config, conn Conn, local *net.Addr) {
 	ch.cfg, ch.conn, ch.local = cfg, conn, local
-	ch.lastActive.Store(clock.Now())
+	ch.lastActive.Store(uint32(clock.NowStamp()))
 }
 
 // RemoteAddr is the client's address. Loop only: see Conn.RemoteAddr.
@@ -152,38 +169,39 @@ func (ch *Channel) Received(in []byte) int {
 		return len(in)
 	}
 	if len(in) > 0 {
-		ch.lastActive.Store(clock.Now())
+		ch.lastActive.Store(uint32(clock.NowStamp()))
 	}
 	if late && ch.reqStarted.Load() != 0 {
 		ch.refuse(errRequestTimeout)
 		return len(in)
 	}
-	if ch.p == nil {
+	if ch.rx == nil {
 		if len(in) == 0 {
 			return 0
 		}
-		ch.p = ch.cfg.pools.parser()
+		ch.rx = ch.cfg.pools.receiver()
 	}
+	rx := ch.rx
 	n := 0
 	defer func() {
 		// Between requests the parser goes back to the pool.
-		between := !is(ch.lf, refused) && n == len(in) && ch.cur == nil && (ch.p == nil || ch.p.Idle())
-		if between && ch.p != nil {
-			ch.cfg.pools.putParser(ch.p)
-			ch.p = nil
+		between := !is(ch.lf, refused) && n == len(in) && rx.cur == nil && rx.p.Idle()
+		if between {
+			ch.cfg.pools.putReceiver(rx)
+			ch.rx = nil
 		}
 		ch.mu.Lock()
 		put(&ch.state, loopIdle, between && !is(ch.lf, last) && !is(ch.lf, upgrading))
 		ch.mu.Unlock()
 	}()
 	for !is(ch.lf, refused) && !is(ch.lf, last) {
-		if ch.cur == nil && (is(ch.lf, upgrading) || ch.queued() >= ch.cfg.MaxPipelined) {
+		if rx.cur == nil && (is(ch.lf, upgrading) || ch.queued() >= ch.cfg.MaxPipelined) {
 			break // parse no further ahead; the input waits
 		}
-		k, ev, err := ch.p.Parse(in[n:])
+		k, ev, err := rx.p.Parse(in[n:])
 		n += k
 		if k > 0 && ev != parser.EventHead && ch.reqStarted.Load() == 0 {
-			ch.reqStarted.Store(clock.Now())
+			ch.reqStarted.Store(uint32(clock.NowStamp()))
 		}
 		switch ev {
 		case parser.EventNeedMore:
@@ -192,7 +210,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.reqStarted.Store(0)
 			ch.startRequest()
 		case parser.EventBody:
-			if _, err := ch.cur.Body.Write(ch.p.Body()); err != nil {
+			if _, err := rx.cur.Body.Write(rx.p.Body()); err != nil {
 				ch.cfg.Logger.Error("carhop: cannot buffer request body", "remote", ch.remote(), "err", err)
 				ch.refuse(errSpill)
 			}
@@ -252,7 +270,7 @@ func (ch *Channel) queued() int {
 }
 
 func (ch *Channel) startRequest() {
-	h := ch.p.Request()
+	h := ch.rx.p.Request()
 	r, err := ch.cfg.NewRequest(ch, h)
 	if err != nil {
 		var perr *parser.Error
@@ -266,7 +284,7 @@ func (ch *Channel) startRequest() {
 	if h.ContentLength != 0 {
 		r.Body = buffers.New(ch.cfg.InbufOverflow, ch.cfg.TempDir)
 	}
-	ch.cur = r
+	ch.rx.cur = r
 	if h.ExpectContinue && h.ContentLength != 0 {
 		r.wantContinue = true
 		ch.sendContinue()
@@ -277,7 +295,7 @@ func (ch *Channel) startRequest() {
 // once nothing is ahead of it, as Waitress does: a client waiting for it
 // would otherwise see it in the middle of an earlier response.
 func (ch *Channel) sendContinue() {
-	r := ch.cur
+	r := ch.receiving()
 	if r == nil || !r.wantContinue {
 		return
 	}
@@ -296,12 +314,12 @@ var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
 // complete queues the received request for a worker.
 func (ch *Channel) complete() {
-	r := ch.cur
-	ch.cur = nil
+	r := ch.rx.cur
+	ch.rx.cur = nil
 	if r.Body != nil && r.Body.Spilled() {
 		ch.cfg.Counters.SpilledBodies.Add(1)
 	}
-	if t := ch.p.Request().Trailers; len(t) > 0 && ch.cfg.Trailers != nil {
+	if t := ch.rx.p.Request().Trailers; len(t) > 0 && ch.cfg.Trailers != nil {
 		ch.cfg.Trailers(r, t)
 	}
 	if r.upgrade {
@@ -355,9 +373,9 @@ func (ch *Channel) refuse(err error) {
 	}
 	put(&ch.lf, refused, true)
 	ch.reqStarted.Store(0)
-	if ch.cur != nil {
-		ch.release(ch.cur)
-		ch.cur = nil
+	if r := ch.receiving(); r != nil {
+		ch.release(r)
+		ch.rx.cur = nil
 	}
 	ch.cfg.Logger.Info("carhop: refused request", "remote", ch.remote(), "status", perr.Status, "reason", perr.Reason)
 	ch.cfg.Counters.Refuse(perr.Status)
@@ -528,7 +546,7 @@ func (ch *Channel) sendNow() bool {
 	if n > 0 {
 		ch.out.Discard(n)
 		ch.cfg.Counters.BytesOut.Add(uint64(n))
-		ch.lastActive.Store(clock.Now())
+		ch.lastActive.Store(uint32(clock.NowStamp()))
 	}
 	if err != nil || ch.out.Len() > 0 {
 		return false
@@ -637,7 +655,7 @@ func (ch *Channel) Pump() {
 	}
 	pending := ch.conn.OutboundBuffered()
 	if moved || pending < int(ch.lastOut) {
-		ch.lastActive.Store(clock.Now())
+		ch.lastActive.Store(uint32(clock.NowStamp()))
 	}
 	ch.lastOut = int32(pending)
 	left := ch.outLen()
@@ -659,7 +677,7 @@ func (ch *Channel) Pump() {
 		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
 		ch.out = nil
 	}
-	done := !is(ch.state, busy) && left == 0 && (is(ch.state, closeAfter) || is(ch.state, draining) && ch.head == nil && ch.cur == nil && ch.reqStarted.Load() == 0)
+	done := !is(ch.state, busy) && left == 0 && (is(ch.state, closeAfter) || is(ch.state, draining) && ch.head == nil && ch.receiving() == nil && ch.reqStarted.Load() == 0)
 	h := ch.hijacker()
 	ch.mu.Unlock()
 
@@ -692,7 +710,7 @@ func (ch *Channel) linger() {
 	if already {
 		return
 	}
-	ch.lastActive.Store(clock.Now()) // Received no longer moves it: Linger bounds the whole linger
+	ch.lastActive.Store(uint32(clock.NowStamp())) // Received no longer moves it: Linger bounds the whole linger
 	if err := ch.conn.CloseWrite(); err != nil {
 		_ = ch.conn.Close()
 	}
@@ -753,9 +771,9 @@ func (ch *Channel) Closed() {
 		h.fd, h.err = -1, ErrClosed
 		close(h.done)
 	}
-	if ch.cur != nil {
-		ch.release(ch.cur)
-		ch.cur = nil
+	if r := ch.receiving(); r != nil {
+		ch.release(r)
+		ch.rx.cur = nil
 	}
 	for r := queued; r != nil; r = r.next {
 		ch.cancel(r)
@@ -776,7 +794,8 @@ func (ch *Channel) Closed() {
 // the connection. It runs on the loop's ticker goroutine, so it reads only
 // atomics and mutex-guarded state and uses the goroutine-safe Conn methods.
 func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
-	if started := ch.reqStarted.Load(); started != 0 && t.Request > 0 && now.UnixNano()-started > int64(t.Request) {
+	at := now.UnixNano()
+	if started := clock.Stamp(ch.reqStarted.Load()); started != 0 && t.Request > 0 && started.Since(at) > t.Request {
 		ch.mu.Lock()
 		news := !is(ch.state, timedOut)
 		put(&ch.state, timedOut, true)
@@ -786,7 +805,7 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		}
 		return false
 	}
-	since := now.UnixNano() - ch.lastActive.Load()
+	since := clock.Stamp(ch.lastActive.Load()).Since(at)
 	ch.mu.Lock()
 	sending := ch.outLen() > 0 || ch.lastOut > 0
 	state := ch.state
@@ -796,11 +815,11 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		// The loop's registry drops closed channels lazily; the Conn of
 		// one may no longer be ours to close.
 	case is(state, lingering):
-		if since > int64(ch.cfg.Linger) {
+		if since > ch.cfg.Linger {
 			_ = ch.conn.Close()
 			return true
 		}
-	case sending && t.Write > 0 && since > int64(t.Write):
+	case sending && t.Write > 0 && since > t.Write:
 		// Also frees a worker paused on a client that stopped reading.
 		// Closed logs it: the client's address is the loop's to read.
 		ch.mu.Lock()
@@ -808,7 +827,7 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		ch.mu.Unlock()
 		_ = ch.conn.Close()
 		return true
-	case !sending && !is(state, busy) && t.Idle > 0 && since > int64(t.Idle):
+	case !sending && !is(state, busy) && t.Idle > 0 && since > t.Idle:
 		_ = ch.conn.Close()
 		return true
 	}

@@ -119,6 +119,9 @@ func (c Config) WithDefaults() Config {
 }
 
 // Timeouts are checked by the loop's ticker through [Channel.Expire].
+//
+// They are kept to the millisecond in 32 bits per connection
+// (clock.Stamp): a timeout of 49 days or more never fires.
 type Timeouts struct {
 	// Idle closes a connection with no request in progress after this
 	// long without traffic. Waitress channel_timeout.

@@ -13,23 +13,24 @@ import (
 // output buffer: with ten thousand idle clients that is the difference
 // that matters (docs/design.md).
 type pools struct {
-	parsers sync.Pool
-	outputs sync.Pool
+	receivers sync.Pool
+	outputs   sync.Pool
 }
 
 func newPools(c *Config) *pools {
 	lim, overflow, dir := c.Limits, c.OutbufOverflow, c.TempDir
 	return &pools{
-		parsers: sync.Pool{New: func() any { return parser.New(lim) }},
-		outputs: sync.Pool{New: func() any { return buffers.New(overflow, dir) }},
+		receivers: sync.Pool{New: func() any { return &receiver{p: parser.New(lim)} }},
+		outputs:   sync.Pool{New: func() any { return buffers.New(overflow, dir) }},
 	}
 }
 
-func (p *pools) parser() *parser.Parser { return p.parsers.Get().(*parser.Parser) }
+func (p *pools) receiver() *receiver { return p.receivers.Get().(*receiver) }
 
-func (p *pools) putParser(x *parser.Parser) {
-	x.Reset()
-	p.parsers.Put(x)
+func (p *pools) putReceiver(x *receiver) {
+	x.p.Reset()
+	x.cur = nil
+	p.receivers.Put(x)
 }
 
 func (p *pools) output() *buffers.Overflowable { return p.outputs.Get().(*buffers.Overflowable) }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -169,4 +170,11 @@ func TestSpecificLocalAddr(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, specific(tc.addr), "%v", tc.addr)
 	}
+}
+
+// Every connection costs one link besides gnet's own state: past 112
+// bytes it moves up a size class (docs/performance.md, memory per idle
+// connection).
+func TestLinkFitsItsSizeClass(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(link{}), uintptr(112))
 }

@@ -42,3 +42,26 @@ func Tick(t time.Time) {
 		now.Store(t.UnixNano())
 	}
 }
+
+// Stamp is a point in time small enough for a field of every connection:
+// Unix milliseconds, truncated to 32 bits. It wraps every 49.7 days, so
+// Since is exact for spans shorter than that. It is never 0, which
+// callers may use for "no time".
+type Stamp uint32
+
+// NowStamp returns the Stamp of Now.
+func NowStamp() Stamp { return StampOf(Now()) }
+
+// StampOf returns the Stamp of a time in Unix nanoseconds.
+func StampOf(unixNano int64) Stamp {
+	if s := Stamp(unixNano / int64(time.Millisecond)); s != 0 {
+		return s
+	}
+	return 1
+}
+
+// Since is the time from s to the time now (Unix nanoseconds), modulo
+// 49.7 days.
+func (s Stamp) Since(unixNano int64) time.Duration {
+	return time.Duration(uint32(StampOf(unixNano))-uint32(s)) * time.Millisecond
+}

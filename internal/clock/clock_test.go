@@ -16,3 +16,25 @@ func TestNoStaleTimeWithoutServers(t *testing.T) {
 	Tick(time.Unix(2000, 0))
 	assert.NotEqual(t, time.Unix(2000, 0).UnixNano(), Now(), "ticks without a server are ignored")
 }
+
+func TestStampSince(t *testing.T) {
+	base := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name  string
+		from  time.Time
+		after time.Duration
+	}{
+		{"a second", base, time.Second},
+		{"nothing", base, 0},
+		{"across the 32-bit wrap", time.UnixMilli(1<<32 - 500), time.Second},
+		{"a day", base, 24 * time.Hour},
+		{"just under the wrap", base, 49 * 24 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := StampOf(tc.from.UnixNano())
+			assert.NotZero(t, s)
+			assert.Equal(t, tc.after, s.Since(tc.from.Add(tc.after).UnixNano()))
+		})
+	}
+	assert.Equal(t, Stamp(1), StampOf(time.UnixMilli(1<<32).UnixNano()), "0 means no time: the stamp moves a millisecond")
+}
