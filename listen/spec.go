@@ -134,6 +134,9 @@ func validHostname(h string) bool {
 func (s Spec) String() string {
 	switch s.Kind {
 	case Unix:
+		if strings.HasPrefix(s.Address, "//") {
+			return "unix://" + s.Address // Parse would take "unix://" off it
+		}
 		return "unix:" + s.Address
 	case FD:
 		return "fd:" + strconv.Itoa(s.FD)

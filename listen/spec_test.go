@@ -22,6 +22,7 @@ func TestParse(t *testing.T) {
 		{"unix:///run/carhop.sock", Spec{Kind: Unix, Network: "unix", Address: "/run/carhop.sock"}},
 		{"unix:rel.sock", Spec{Kind: Unix, Network: "unix", Address: "rel.sock"}},
 		{"unix:@abstract", Spec{Kind: Unix, Network: "unix", Address: "@abstract"}},
+		{"unix:////x", Spec{Kind: Unix, Network: "unix", Address: "//x"}}, // String must keep the doubled slash (fuzz)
 		{"fd:3", Spec{Kind: FD, FD: 3}},
 		{"fd://4", Spec{Kind: FD, FD: 4}},
 		{"systemd", Spec{Kind: Systemd}},
