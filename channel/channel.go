@@ -191,10 +191,10 @@ func (ch *Channel) Received(in []byte) int {
 			ch.rx = nil
 		}
 		ch.mu.Lock()
-		put(&ch.state, loopIdle, between && !is(ch.lf, last) && !is(ch.lf, upgrading))
+		put(&ch.state, loopIdle, between && !is(ch.lf, last|upgrading))
 		ch.mu.Unlock()
 	}()
-	for !is(ch.lf, refused) && !is(ch.lf, last) {
+	for !is(ch.lf, refused|last) {
 		if rx.cur == nil && (is(ch.lf, upgrading) || ch.queued() >= ch.cfg.MaxPipelined) {
 			break // parse no further ahead; the input waits
 		}
@@ -223,7 +223,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.refuse(err)
 		}
 	}
-	if is(ch.lf, refused) || is(ch.lf, last) {
+	if is(ch.lf, refused|last) {
 		return len(in)
 	}
 	if len(in)-n > ch.cfg.MaxUnparsed {
@@ -337,7 +337,7 @@ func (ch *Channel) complete() {
 func (ch *Channel) enqueue(r *Request) {
 	ch.mu.Lock()
 	ch.push(r)
-	start := !is(ch.state, busy) && !is(ch.state, closed)
+	start := !is(ch.state, busy|closed)
 	if start {
 		put(&ch.state, busy, true)
 	}
@@ -534,7 +534,7 @@ func (ch *Channel) Finish(keepAlive bool) {
 // hand, the connection is to close, or the socket takes less than all.
 // Channel mutex held.
 func (ch *Channel) sendNow() bool {
-	if !is(ch.state, loopIdle) || ch.lastOut != 0 || is(ch.state, closeAfter) || is(ch.state, draining) || is(ch.state, closed) ||
+	if !is(ch.state, loopIdle) || ch.lastOut != 0 || is(ch.state, closeAfter|draining|closed) ||
 		ch.hijacker() != nil || is(ch.state, hijacked) || ch.out == nil || ch.out.Spilled() {
 		return false
 	}
@@ -602,7 +602,7 @@ func (ch *Channel) release(r *Request) {
 
 // wakeLocked schedules a pump unless one is already scheduled.
 func (ch *Channel) wakeLocked() {
-	if is(ch.state, woken) || is(ch.state, closed) {
+	if is(ch.state, woken|closed) {
 		return
 	}
 	put(&ch.state, woken, true)
@@ -617,7 +617,7 @@ func (ch *Channel) wakeLocked() {
 func (ch *Channel) Pump() {
 	ch.mu.Lock()
 	put(&ch.state, woken, false)
-	if is(ch.state, closed) || is(ch.state, hijacked) {
+	if is(ch.state, closed|hijacked) {
 		ch.mu.Unlock()
 		return
 	}

@@ -34,6 +34,7 @@ const (
 	stalled                        // the ticker closed the connection: the client stopped reading its response
 )
 
+// is reports whether any of the flags in f is set.
 func is[F loopFlags | muFlags](set, f F) bool { return set&f != 0 }
 
 func put[F loopFlags | muFlags](set *F, f F, on bool) {
