@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/carhop/carhop/channel/buffers"
@@ -82,10 +81,10 @@ type Channel struct {
 
 	rx *receiver // loop only: the request being received; nil between requests
 
-	// clock.Stamps, read by the ticker: 32 bits, where Unix nanoseconds
-	// took 64, to keep the channel in its size class.
-	lastActive atomic.Uint32 // the last progress either way
-	reqStarted atomic.Uint32 // the current head's first byte, 0 between heads
+	// Read by the ticker; 32 bits, where Unix nanoseconds took 64, to
+	// keep the channel in its size class.
+	lastActive clock.AtomicStamp // the last progress either way
+	reqStarted clock.AtomicStamp // the current head's first byte, cleared between heads
 
 	mu      sync.Mutex
 	head    *Request // the ready queue: complete requests waiting for a worker
@@ -121,21 +120,14 @@ type extra struct {
 	hijack *hijack
 }
 
-// New returns the channel of a freshly accepted connection. cfg must have
-// been through WithDefaults. local is shared: connections to the same
-// address may hold the same pointer.
-func New(cfg *Config, conn Conn, local *net.Addr) *Channel {
-	ch := new(Channel)
-	ch.Init(cfg, conn, local)
-	return ch
-}
-
-// Init readies a zero Channel that the caller allocated as part of a
-// structure of its own, as New does: the loop keeps each channel in one
-// object with gnet's Conn, and conn is that object.
+// Init readies a zero Channel for a freshly accepted connection. The
+// caller allocates it as part of a structure of its own: the loop keeps
+// each channel in one object with gnet's Conn, and conn is that object.
+// cfg must have been through WithDefaults. local is shared: connections
+// to the same address may hold the same pointer.
 func (ch *Channel) Init(cfg *Config, conn Conn, local *net.Addr) {
 	ch.cfg, ch.conn, ch.local = cfg, conn, local
-	ch.lastActive.Store(uint32(clock.NowStamp()))
+	ch.lastActive.Mark()
 }
 
 // RemoteAddr is the client's address. Loop only: see Conn.RemoteAddr.
@@ -169,7 +161,7 @@ func (ch *Channel) Received(in []byte) int {
 		return len(in)
 	}
 	if len(in) > 0 {
-		ch.lastActive.Store(uint32(clock.NowStamp()))
+		ch.lastActive.Mark()
 	}
 	if late && ch.reqStarted.Load() != 0 {
 		ch.refuse(errRequestTimeout)
@@ -201,13 +193,13 @@ func (ch *Channel) Received(in []byte) int {
 		k, ev, err := rx.p.Parse(in[n:])
 		n += k
 		if k > 0 && ev != parser.EventHead && ch.reqStarted.Load() == 0 {
-			ch.reqStarted.Store(uint32(clock.NowStamp()))
+			ch.reqStarted.Mark()
 		}
 		switch ev {
 		case parser.EventNeedMore:
 			return n
 		case parser.EventHead:
-			ch.reqStarted.Store(0)
+			ch.reqStarted.Clear()
 			ch.startRequest()
 		case parser.EventBody:
 			if _, err := rx.cur.Body.Write(rx.p.Body()); err != nil {
@@ -217,7 +209,7 @@ func (ch *Channel) Received(in []byte) int {
 		case parser.EventDone:
 			// The body's clock stops here; left running it would answer
 			// 408 on a keep-alive connection merely idle after the request.
-			ch.reqStarted.Store(0)
+			ch.reqStarted.Clear()
 			ch.complete()
 		case parser.EventError:
 			ch.refuse(err)
@@ -372,7 +364,7 @@ func (ch *Channel) refuse(err error) {
 		perr = errBadHead
 	}
 	put(&ch.lf, refused, true)
-	ch.reqStarted.Store(0)
+	ch.reqStarted.Clear()
 	if r := ch.receiving(); r != nil {
 		ch.release(r)
 		ch.rx.cur = nil
@@ -546,7 +538,7 @@ func (ch *Channel) sendNow() bool {
 	if n > 0 {
 		ch.out.Discard(n)
 		ch.cfg.Counters.BytesOut.Add(uint64(n))
-		ch.lastActive.Store(uint32(clock.NowStamp()))
+		ch.lastActive.Mark()
 	}
 	if err != nil || ch.out.Len() > 0 {
 		return false
@@ -655,7 +647,7 @@ func (ch *Channel) Pump() {
 	}
 	pending := ch.conn.OutboundBuffered()
 	if moved || pending < int(ch.lastOut) {
-		ch.lastActive.Store(uint32(clock.NowStamp()))
+		ch.lastActive.Mark()
 	}
 	ch.lastOut = int32(pending)
 	left := ch.outLen()
@@ -710,7 +702,7 @@ func (ch *Channel) linger() {
 	if already {
 		return
 	}
-	ch.lastActive.Store(uint32(clock.NowStamp())) // Received no longer moves it: Linger bounds the whole linger
+	ch.lastActive.Mark() // Received no longer moves it: Linger bounds the whole linger
 	if err := ch.conn.CloseWrite(); err != nil {
 		_ = ch.conn.Close()
 	}
@@ -795,7 +787,7 @@ func (ch *Channel) Closed() {
 // atomics and mutex-guarded state and uses the goroutine-safe Conn methods.
 func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 	at := now.UnixNano()
-	if started := clock.Stamp(ch.reqStarted.Load()); started != 0 && t.Request > 0 && started.Since(at) > t.Request {
+	if started := ch.reqStarted.Load(); started != 0 && t.Request > 0 && started.Since(at) > t.Request {
 		ch.mu.Lock()
 		news := !is(ch.state, timedOut)
 		put(&ch.state, timedOut, true)
@@ -805,7 +797,7 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		}
 		return false
 	}
-	since := clock.Stamp(ch.lastActive.Load()).Since(at)
+	since := ch.lastActive.Load().Since(at)
 	ch.mu.Lock()
 	sending := ch.outLen() > 0 || ch.lastOut > 0
 	state := ch.state

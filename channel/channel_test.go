@@ -111,7 +111,8 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 		mutate(&cfg)
 	}
 	cfg = cfg.WithDefaults()
-	h.ch = New(&cfg, h.conn, nil)
+	h.ch = new(Channel)
+	h.ch.Init(&cfg, h.conn, nil)
 	t.Cleanup(h.ch.Closed)
 	return h
 }

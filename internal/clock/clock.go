@@ -65,3 +65,15 @@ func StampOf(unixNano int64) Stamp {
 func (s Stamp) Since(unixNano int64) time.Duration {
 	return time.Duration(uint32(StampOf(unixNano))-uint32(s)) * time.Millisecond
 }
+
+// AtomicStamp is a Stamp that goroutines may set and read at once.
+type AtomicStamp struct{ v atomic.Uint32 }
+
+// Mark sets it to NowStamp.
+func (a *AtomicStamp) Mark() { a.v.Store(uint32(NowStamp())) }
+
+// Clear sets it to 0, "no time".
+func (a *AtomicStamp) Clear() { a.v.Store(0) }
+
+// Load returns it; 0 if cleared.
+func (a *AtomicStamp) Load() Stamp { return Stamp(a.v.Load()) }
