@@ -31,11 +31,13 @@ type Conn interface {
 	// CloseWrite sends FIN once what was written is out, and keeps
 	// reading. Loop only.
 	CloseWrite() error
-	// TryWrite writes what the socket takes now, without blocking and
-	// around the socket layer's own buffer. Any goroutine, with the
-	// channel's mutex held (so the connection cannot close meanwhile)
-	// and nothing in that buffer (so the bytes keep their order).
-	TryWrite(p []byte) (int, error)
+	// TryWrite writes pre and then p, in one system call, as far as the
+	// socket takes them now, without blocking and around the socket
+	// layer's own buffer; it returns how many bytes of the two it wrote.
+	// Any goroutine, with the channel's mutex held (so the connection
+	// cannot close meanwhile) and nothing in that buffer (so the bytes
+	// keep their order).
+	TryWrite(pre, p []byte) (int, error)
 	// RemoteAddr is the client's address. Loop only, until Closed has
 	// returned: gnet releases it then.
 	RemoteAddr() net.Addr
@@ -438,13 +440,22 @@ func (ch *Channel) Write(p []byte) error {
 	if is(ch.state, closed) {
 		return ErrClosed
 	}
+	// A pump's worth of output is sent at once, as the loop would be woken
+	// to: by the worker itself when it may (writeThrough), which spares
+	// copying it into the buffer and the loop's round trip.
+	full := ch.outLen()+int64(len(p)) >= int64(ch.cfg.SendBytes)
+	if full {
+		if p = p[ch.writeThrough(p):]; len(p) == 0 {
+			return nil
+		}
+	}
 	if ch.out == nil {
 		ch.out = ch.cfg.pools.output()
 	}
 	if _, err := ch.out.Write(p); err != nil {
 		return fmt.Errorf("carhop: buffering response: %w", err)
 	}
-	if ch.out.Len() >= int64(ch.cfg.SendBytes) {
+	if full {
 		ch.wakeLocked()
 	}
 	return nil
@@ -476,14 +487,17 @@ func (ch *Channel) mustWait(n int) bool {
 		int(ch.lastOut) < ch.cfg.SendBytes
 }
 
-// Flush asks the loop to send what has been written so far. Worker only.
+// Flush sends what has been written so far: itself when it may, as
+// Finish does, or else by asking the loop. Worker only.
 func (ch *Channel) Flush() error {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	if is(ch.state, closed) {
 		return ErrClosed
 	}
-	ch.wakeLocked()
+	if !ch.sendNow() {
+		ch.wakeLocked()
+	}
 	return nil
 }
 
@@ -521,26 +535,15 @@ func (ch *Channel) Finish(keepAlive bool) {
 // nothing else needs the loop: it is the common case of a small response
 // on a keep-alive connection, and it saves waking the loop (a task on
 // gnet's queue, an eventfd write, an epoll round) only to make that one
-// write. It reports false, leaving the rest to the loop, when the socket
-// layer still holds output (order), the loop has input or a request in
-// hand, the connection is to close, or the socket takes less than all.
-// Channel mutex held.
+// write. It reports false, leaving the rest to the loop, when the worker
+// may not write (sendable) or the socket takes less than all. Channel
+// mutex held.
 func (ch *Channel) sendNow() bool {
-	if !is(ch.state, loopIdle) || ch.lastOut != 0 || is(ch.state, closeAfter|draining|closed) ||
-		ch.hijacker() != nil || is(ch.state, hijacked) || ch.out == nil || ch.out.Spilled() {
+	if ch.outLen() == 0 {
 		return false
 	}
-	b, err := ch.out.Peek(int(ch.out.Len()))
-	if err != nil || len(b) == 0 {
-		return false
-	}
-	n, err := ch.conn.TryWrite(b)
-	if n > 0 {
-		ch.out.Discard(n)
-		ch.cfg.Counters.BytesOut.Add(uint64(n))
-		ch.lastActive.Mark()
-	}
-	if err != nil || ch.out.Len() > 0 {
+	ch.writeThrough(nil)
+	if ch.out.Len() > 0 {
 		return false
 	}
 	if !is(ch.state, busy) {
@@ -548,6 +551,45 @@ func (ch *Channel) sendNow() bool {
 		ch.out = nil
 	}
 	return true
+}
+
+// writeThrough writes the buffered output and then p to the socket from
+// the worker, in one system call, if the worker may (sendable) and the
+// buffer is one piece of memory; it returns how much of p the socket
+// took, and discards from the buffer what it took of that. Channel mutex
+// held.
+func (ch *Channel) writeThrough(p []byte) int {
+	if !ch.sendable() {
+		return 0
+	}
+	var pre []byte
+	if ch.out != nil {
+		pre, _ = ch.out.Peek(int(ch.out.Len()))
+		if int64(len(pre)) < ch.out.Len() {
+			return 0 // in pieces: the loop sends it
+		}
+	}
+	n, _ := ch.conn.TryWrite(pre, p) // an error is the loop's to find and handle
+	if n == 0 {
+		return 0
+	}
+	ch.cfg.Counters.BytesOut.Add(uint64(n))
+	ch.lastActive.Mark()
+	k := min(n, len(pre))
+	if k > 0 {
+		ch.out.Discard(k)
+	}
+	return n - k
+}
+
+// sendable reports whether a worker may write to the socket itself: the
+// loop has no input or request in hand (it may write a 100 Continue),
+// the socket layer holds none of the connection's output (order), and
+// the connection is not closing, draining, closed or hijacked, nor its
+// output in a file. Channel mutex held.
+func (ch *Channel) sendable() bool {
+	return is(ch.state, loopIdle) && ch.lastOut == 0 && !is(ch.state, closeAfter|draining|closed|hijacked) &&
+		ch.hijacker() == nil && (ch.out == nil || !ch.out.Spilled())
 }
 
 // push appends r to the ready queue, which is at most MaxPipelined long

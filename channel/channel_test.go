@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -55,11 +56,11 @@ func (f *fakeConn) Wake() error {
 	f.mu.Unlock()
 	return nil
 }
-func (f *fakeConn) TryWrite(p []byte) (int, error) {
+func (f *fakeConn) TryWrite(pre, p []byte) (int, error) {
 	if f.tryWrite == nil {
 		return 0, errors.New("fakeConn: no direct writes")
 	}
-	return f.tryWrite(p)
+	return f.tryWrite(append(pre[:len(pre):len(pre)], p...))
 }
 func (f *fakeConn) RemoteAddr() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234}
@@ -251,6 +252,59 @@ func TestChannelWorkerSendsSmallResponseItself(t *testing.T) {
 	h.ch.Pump()
 	assert.Equal(t, "[/a ][/b ][/c ][/d ]", h.output())
 	assert.True(t, h.conn.closed)
+}
+
+// Output of a pump's worth (SendBytes) or more is written by the worker
+// itself, together with what was buffered before it, in one system call
+// per Write, when the worker may write at all; what the socket does not
+// take is buffered, in order, and the loop is woken for it.
+func TestChannelWorkerWritesPumpSizedOutputThrough(t *testing.T) {
+	big := strings.Repeat("b", 32)
+	for _, tc := range []struct {
+		name   string
+		in     string // the request, perhaps with part of another behind it
+		take   int    // bytes the socket takes per TryWrite; -1: all
+		writes []int  // lengths the worker wrote itself, one per TryWrite
+		wakes  int
+	}{
+		{"socket takes all", "GET /a HTTP/1.1\r\nHost: h\r\n\r\n", -1, []int{4 + 32, 32, 2}, 0},
+		{"socket takes part", "GET /a HTTP/1.1\r\nHost: h\r\n\r\n", 10, []int{10}, 1},
+		{"loop has a request in hand", "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HT", -1, nil, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.SendBytes = 16
+				c.Serve = func(ch *Channel, _ *Request) {
+					for _, p := range []string{"head", big, big, "ok"} {
+						require.NoError(t, ch.Write([]byte(p)))
+					}
+					ch.Finish(true)
+				}
+			})
+			var writes []int
+			h.conn.tryWrite = func(p []byte) (int, error) {
+				if len(writes) > 0 && tc.take >= 0 {
+					return 0, syscall.EAGAIN // the socket is full
+				}
+				if tc.take >= 0 {
+					p = p[:tc.take]
+				}
+				writes = append(writes, len(p))
+				h.conn.mu.Lock()
+				defer h.conn.mu.Unlock()
+				return h.conn.out.Write(p)
+			}
+			h.ch.Received([]byte(tc.in))
+			require.Len(t, h.tasks, 1)
+			task := h.tasks[0]
+			h.tasks = nil
+			task()
+			assert.Equal(t, tc.writes, writes, "what the worker wrote itself")
+			assert.Equal(t, tc.wakes, h.conn.wakes)
+			h.ch.Pump()
+			assert.Equal(t, "head"+big+big+"ok", h.output(), "every byte, in order")
+		})
+	}
 }
 
 func TestChannelContinueWaitsForEarlierResponse(t *testing.T) {

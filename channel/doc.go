@@ -13,7 +13,10 @@
 //     pool, so pipelined requests are answered in order) runs a complete
 //     request through the [Config.Serve] hook, which writes the response
 //     with [Channel.Write], [Channel.Flush] and [Channel.Finish]. Workers
-//     never touch the socket: they fill the output buffer and wake the loop.
+//     fill the output buffer and wake the loop; the one exception is a
+//     worker writing to the socket itself, with the mutex held, when the
+//     loop has nothing in hand and nothing of the connection's is queued
+//     in the socket layer (see [Conn]'s TryWrite).
 //
 // The fields shared by both are guarded by the channel's mutex; the ones
 // marked "loop only" are touched by the event loop alone.

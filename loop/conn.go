@@ -29,8 +29,14 @@ func (k *link) RemoteAddr() net.Addr        { return k.c.RemoteAddr() }
 // its mutex held, which keeps OnClose, and so gnet's close of the
 // descriptor, from running meanwhile; gnet's outbound buffer is empty, so
 // nothing written by the loop is overtaken.
-func (k *link) TryWrite(p []byte) (int, error) {
-	n, err := unix.Write(k.c.Fd(), p)
+func (k *link) TryWrite(pre, p []byte) (int, error) {
+	var n int
+	var err error
+	if len(pre) == 0 {
+		n, err = unix.Write(k.c.Fd(), p)
+	} else {
+		n, err = unix.Writev(k.c.Fd(), [][]byte{pre, p})
+	}
 	if n < 0 {
 		n = 0
 	}

@@ -85,10 +85,12 @@ func TestSlowClientsHoldNoWorker(t *testing.T) {
 
 	// Every slow client is connected and every slow reader's handler has
 	// finished into the output buffer, long before any of them is done.
+	var seen adapter.Stats // what the wait saw last, for its failure message
 	require.Eventually(t, func() bool {
-		st := s.Stats()
-		return st.Connections == int64(slowloris+readers) && st.Tasks.Completed >= uint64(len(before)+readers)
-	}, requestTimeout, 10*time.Millisecond, "slow clients connected, slow readers' handlers done")
+		seen = s.Stats()
+		return seen.Connections == int64(slowloris+readers) && seen.Tasks.Completed >= uint64(len(before)+readers)
+	}, requestTimeout, 10*time.Millisecond, "slow clients connected, slow readers' handlers done: want %d connections and %d tasks completed, last saw %+v",
+		slowloris+readers, len(before)+readers, &seen)
 
 	during := normalLatencies(t, s.addr, 200)
 	// A normal client can read its response before the worker that wrote

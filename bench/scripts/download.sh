@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Bulk download throughput and server CPU per GiB: curl fetches mb MiB
+# from bench/cmd/download, whose handler writes 64 KiB at a time with a
+# Content-Length, servers interleaved round by round. Prints the median
+# and range of each server's throughput and the median of its CPU time
+# (user + system, from /proc) per GiB sent.
+#
+#   bash bench/scripts/download.sh [rounds=3] [mb=1024] [servers...]
+#
+# servers are carhop and net-http (the default), and carhop@REV for carhop
+# as of a git revision (built from a temporary worktree), so that a change
+# can be measured against the code before it in the same run:
+#
+#   bash bench/scripts/download.sh 5 1024 carhop carhop@HEAD~1 net-http
+#
+# Needs curl. The server and curl are not pinned: a download is one
+# connection, and the kernel's loopback work falls on both CPUs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:-3}
+mb=${2:-1024}
+shift $(( $# > 2 ? 2 : $# )) || true
+servers=${*:-carhop net-http}
+command -v curl >/dev/null || { echo "curl not installed: apt-get install curl" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'pkill -f "$tmp/" 2>/dev/null || true; for w in "$tmp"/wt-*; do [ -d "$w" ] && git worktree remove --force "$w"; done; rm -rf "$tmp"' EXIT
+go build -o "$tmp/download" ./bench/cmd/download
+for s in $servers; do
+  case $s in
+  carhop@*)
+    rev=${s#carhop@}
+    wt="$tmp/wt-$(git rev-parse --short "$rev")"
+    git worktree add --quiet --detach "$wt" "$rev"
+    (cd "$wt" && go build -o "$tmp/download-$rev" ./bench/cmd/download)
+    ;;
+  carhop | net-http) ;;
+  *) echo "unknown server $s: carhop, carhop@REV or net-http" >&2; exit 1 ;;
+  esac
+done
+
+addr=127.0.0.1:18199
+hz=$(getconf CLK_TCK)
+results="$tmp/results"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+for round in $(seq 1 "$rounds"); do
+  for s in $servers; do
+    case $s in
+    carhop@*) bin="$tmp/download-${s#carhop@}" server=carhop ;;
+    *) bin="$tmp/download" server=$s ;;
+    esac
+    "$bin" -server "$server" -addr "$addr" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 50); do curl -s -o /dev/null "http://$addr/?mb=0" && break; sleep 0.1; done
+    curl -s -o /dev/null "http://$addr/?mb=64" # warm-up
+    before=$(cpu_ticks "$pid")
+    speed=$(curl -s -o /dev/null -w '%{speed_download}' "http://$addr/?mb=$mb")
+    after=$(cpu_ticks "$pid")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    gbs=$(awk -v b="$speed" 'BEGIN {printf "%.2f", b / 1e9}')
+    cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v mb="$mb" 'BEGIN {printf "%.2f", t / hz / (mb / 1024)}')
+    echo "$s $gbs $cpu" >> "$results"
+    echo "round $round: $s $gbs GB/s, $cpu s CPU per GiB" >&2
+  done
+done
+
+echo
+echo "| server | throughput (median) | min–max | server CPU per GiB (median) |"
+echo "|---|---|---|---|"
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+for s in $servers; do
+  gbs=$(awk -v s="$s" '$1 == s {print $2}' "$results" | median)
+  range=$(awk -v s="$s" '$1 == s {print $2}' "$results" | sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}')
+  cpu=$(awk -v s="$s" '$1 == s {print $3}' "$results" | median)
+  echo "| $s | $gbs GB/s | $range | $cpu s |"
+done
