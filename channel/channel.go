@@ -300,6 +300,15 @@ func (ch *Channel) sendContinue() {
 		r.wantContinue = false
 		if _, err := ch.conn.Write(continueLine); err == nil {
 			ch.cfg.Counters.BytesOut.Add(uint64(len(continueLine)))
+			if pending := ch.conn.OutboundBuffered(); pending > 0 {
+				// The socket is backed up and gnet holds part of the
+				// line: no worker may write around gnet's buffer
+				// (sendable) until a pump has seen it drain.
+				ch.mu.Lock()
+				ch.lastOut = int32(pending)
+				ch.mu.Unlock()
+				ch.cfg.Poll(ch)
+			}
 		}
 	}
 }

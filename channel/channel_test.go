@@ -318,6 +318,37 @@ func TestChannelContinueWaitsForEarlierResponse(t *testing.T) {
 	assert.Equal(t, "[/a ]HTTP/1.1 100 Continue\r\n\r\n[/b ok]", h.output())
 }
 
+// Regression: a 100 Continue that gnet could only buffer (the client not
+// reading an earlier response) left the channel believing gnet's buffer
+// empty, so the worker could write the response to the socket itself,
+// ahead of the rest of the 100 Continue.
+func TestChannelWorkerDoesNotOvertakeBufferedContinue(t *testing.T) {
+	h := newHarness(t, nil)
+	direct := 0
+	h.conn.tryWrite = func(p []byte) (int, error) {
+		direct++
+		h.conn.mu.Lock()
+		defer h.conn.mu.Unlock()
+		return h.conn.out.Write(p)
+	}
+	h.conn.outbound = 10 // gnet keeps part of what it is given
+	h.ch.Received([]byte("PUT /a HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"))
+	require.Equal(t, "HTTP/1.1 100 Continue\r\n\r\n", h.output())
+	h.ch.Received([]byte("ok"))
+	h.runTasks()
+	assert.Zero(t, direct, "the response goes through gnet, behind the 100 Continue")
+	h.conn.mu.Lock()
+	h.conn.outbound = 0 // the client reads
+	h.conn.mu.Unlock()
+	h.ch.Pump()
+	assert.Equal(t, "HTTP/1.1 100 Continue\r\n\r\n[/a ok]", h.output())
+
+	h.ch.Received([]byte("GET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	h.runTasks()
+	assert.Equal(t, 1, direct, "once gnet's buffer has drained, the worker writes again")
+	assert.Equal(t, "HTTP/1.1 100 Continue\r\n\r\n[/a ok][/b ]", h.output())
+}
+
 func TestChannelCloseAfterConnectionClose(t *testing.T) {
 	h := newHarness(t, nil)
 	in := "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"
