@@ -47,6 +47,29 @@ func BenchmarkServePipelined(b *testing.B) {
 	}
 }
 
+// BenchmarkServeDownload is one keep-alive client fetching 8 MiB
+// responses that the handler writes 64 KiB at a time with a
+// Content-Length, as bench/cmd/download does (docs/performance.md, "Bulk
+// transfers"); MB/s is the response body's.
+func BenchmarkServeDownload(b *testing.B) {
+	const size, piece = 8 << 20, 64 << 10
+	chunk := make([]byte, piece)
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		for range size / piece {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	for _, impl := range benchServers {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			b.SetBytes(size)
+			load(b, impl.start(b, h), 1)
+		})
+	}
+}
+
 // benchServers start carhop or net/http on a port of their own for the
 // benchmark, stopped when it ends, and return the address.
 var benchServers = []struct {

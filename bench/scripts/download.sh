@@ -13,6 +13,9 @@
 #
 #   bash bench/scripts/download.sh 5 1024 carhop carhop@HEAD~1 net-http
 #
+# CURL_OPTS adds options to the measured curl, e.g. CURL_OPTS="--limit-rate 100M"
+# for a client slower than the server, whose socket stays full.
+#
 # Needs curl. The server and curl are not pinned: a download is one
 # connection, and the kernel's loopback work falls on both CPUs.
 set -euo pipefail
@@ -55,7 +58,8 @@ for round in $(seq 1 "$rounds"); do
     for _ in $(seq 1 50); do curl -s -o /dev/null "http://$addr/?mb=0" && break; sleep 0.1; done
     curl -s -o /dev/null "http://$addr/?mb=64" # warm-up
     before=$(cpu_ticks "$pid")
-    speed=$(curl -s -o /dev/null -w '%{speed_download}' "http://$addr/?mb=$mb")
+    # shellcheck disable=SC2086 # CURL_OPTS is a list of options
+    speed=$(curl -s ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "http://$addr/?mb=$mb")
     after=$(cpu_ticks "$pid")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     gbs=$(awk -v b="$speed" 'BEGIN {printf "%.2f", b / 1e9}')
