@@ -579,6 +579,7 @@ func (ch *Channel) writeThrough(p []byte) int {
 		}
 	}
 	n, _ := ch.conn.TryWrite(pre, p) // an error is the loop's to find and handle
+	put(&ch.state, filled, n < len(pre)+len(p))
 	if n == 0 {
 		return 0
 	}
@@ -701,6 +702,15 @@ func (ch *Channel) Pump() {
 		ch.lastActive.Mark()
 	}
 	ch.lastOut = int32(pending)
+	if is(ch.state, filled) {
+		// The worker has just filled the socket itself, so it took
+		// nothing of this pump's offer: no sign of a slow client yet
+		// (mustWait). The next pump, a poll later, judges.
+		put(&ch.state, filled, false)
+		if pending >= ch.cfg.SendBytes && ch.cfg.SendBytes > 1 {
+			ch.lastOut = int32(ch.cfg.SendBytes - 1) // still not 0: gnet holds output (sendable)
+		}
+	}
 	left := ch.outLen()
 	if left < ch.cfg.OutbufHighWatermark {
 		ch.wakeWriter()

@@ -32,6 +32,7 @@ const (
 	lingering                      // refused, answered and half-closed; input is discarded until the client closes
 	timedOut                       // the ticker found the request too slow
 	stalled                        // the ticker closed the connection: the client stopped reading its response
+	filled                         // a worker's write-through found the socket full: the next pump says nothing of the client's speed
 )
 
 // is reports whether any of the flags in f is set.

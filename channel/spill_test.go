@@ -2,6 +2,7 @@ package channel
 
 import (
 	"bytes"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,6 +60,85 @@ func TestWriterWaitsForFastClientInsteadOfSpilling(t *testing.T) {
 			}
 			h.conn.mu.Lock()
 			h.conn.outbound = 0 // the client reads what is left
+			h.conn.mu.Unlock()
+			for time.Now().Before(deadline) && len(h.output()) < chunks*size {
+				h.ch.Pump()
+			}
+			assert.Len(t, h.output(), chunks*size, "every byte reaches the socket, in order")
+			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
+		})
+	}
+}
+
+// TestWriterFillingTheSocketIsNoSlowClient: when the worker's own
+// write-through fills the socket, the pump that follows finds gnet unable
+// to send anything, which says nothing of the client's speed; the writer
+// waits for the next pump instead of spilling. A client that then takes
+// nothing for a whole pump is slow, and the output spills.
+func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
+	const chunks, size = 16, 64 << 10
+	chunk := bytes.Repeat([]byte("x"), size)
+	for _, tc := range []struct {
+		name    string
+		drains  bool // the client reads everything between pumps
+		spilled uint64
+	}{
+		{"client keeps up", true, 0},
+		{"client takes nothing", false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.OutbufOverflow = 128 << 10
+				c.TempDir = t.TempDir()
+				c.Serve = func(ch *Channel, _ *Request) {
+					for range chunks {
+						if ch.Write(chunk) != nil {
+							break
+						}
+					}
+					ch.Finish(true)
+				}
+			})
+			// The socket takes one write of the worker's, then is full
+			// until the client drains it; whatever the loop hands to gnet
+			// meanwhile stays in gnet's buffer.
+			full := false
+			h.conn.tryWrite = func(p []byte) (int, error) {
+				h.conn.mu.Lock()
+				defer h.conn.mu.Unlock()
+				if full {
+					h.conn.outbound = DefaultSendBytes
+					return 0, syscall.EAGAIN
+				}
+				full = true
+				return h.conn.out.Write(p)
+			}
+			h.ch.Received([]byte("GET /big HTTP/1.1\r\nHost: h\r\n\r\n"))
+			require.Len(t, h.tasks, 1)
+			worker := h.tasks[0]
+			h.tasks = nil
+			done := make(chan struct{})
+			go func() { defer close(done); worker() }()
+
+			// This goroutine plays the loop, and the client between pumps.
+			deadline := time.Now().Add(10 * time.Second)
+			for finished := false; !finished; {
+				select {
+				case <-done:
+					finished = true
+				default:
+					require.True(t, time.Now().Before(deadline), "the worker finished")
+					h.ch.Pump()
+					if tc.drains {
+						h.conn.mu.Lock()
+						full, h.conn.outbound = false, 0
+						h.conn.mu.Unlock()
+					}
+					time.Sleep(50 * time.Microsecond)
+				}
+			}
+			h.conn.mu.Lock()
+			full, h.conn.outbound = false, 0
 			h.conn.mu.Unlock()
 			for time.Now().Before(deadline) && len(h.output()) < chunks*size {
 				h.ch.Pump()
