@@ -7,6 +7,8 @@
 //
 // docs/performance.md ("Bulk transfers") was measured so, with the server's
 // CPU time read from /proc before and after. It stops on SIGINT or SIGTERM.
+// With -cpuprofile it writes a CPU profile of the whole run when it stops,
+// for `go tool pprof`.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -36,7 +39,19 @@ func main() {
 func run() error {
 	server := flag.String("server", "carhop", "carhop or net-http")
 	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	switch *server {
