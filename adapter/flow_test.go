@@ -19,7 +19,7 @@ import (
 func TestSlowReaderPausesHandler(t *testing.T) {
 	const total, chunk = 48 << 20, 64 << 10
 	var written atomic.Int64
-	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "50331648")
 		buf := make([]byte, chunk)
 		for i := 0; i < total/chunk; i++ {
@@ -64,6 +64,9 @@ func TestSlowReaderPausesHandler(t *testing.T) {
 		want.Write(buf)
 	}
 	assert.Equal(t, want.Sum(nil), h.Sum(nil))
+	// The part that went through the temporary file (and so through
+	// sendfile, from the file to the socket) arrived intact too.
+	assert.Eventually(t, func() bool { return s.Stats().SpilledOutputs == 1 }, 5*time.Second, time.Millisecond, "the response spilled")
 }
 
 // fill makes chunk i distinguishable from every other, so that a lost,

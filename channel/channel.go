@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/carhop/carhop/channel/buffers"
@@ -38,6 +40,11 @@ type Conn interface {
 	// cannot close meanwhile) and nothing in that buffer (so the bytes
 	// keep their order).
 	TryWrite(pre, p []byte) (int, error)
+	// SendFile sends up to n bytes of f from offset off to the socket in
+	// the kernel (sendfile), as far as the socket takes them now, without
+	// blocking and around the socket layer's own buffer. Loop only, with
+	// nothing in that buffer.
+	SendFile(f *os.File, off int64, n int64) (int, error)
 	// RemoteAddr is the client's address. Loop only, until Closed has
 	// returned: gnet releases it then.
 	RemoteAddr() net.Addr
@@ -667,6 +674,12 @@ func (ch *Channel) Pump() {
 	}
 	moved := false
 	for ch.outLen() > 0 && ch.conn.OutboundBuffered() < ch.cfg.SendBytes {
+		if sent, blocked := ch.sendSpilled(); sent {
+			moved = true
+			continue
+		} else if blocked {
+			break
+		}
 		chunk, err := ch.out.Peek(ch.cfg.SendBytes)
 		if err != nil {
 			ch.mu.Unlock()
@@ -746,6 +759,30 @@ func (ch *Channel) Pump() {
 	default:
 		ch.sendContinue()
 	}
+}
+
+// sendSpilled sends output from the temporary file it spilled to straight
+// to the socket (sendfile), when that is where the queue starts and gnet
+// holds nothing: a slow client's download then costs no read of the file
+// into memory and no copy through gnet. It reports whether it sent
+// anything, and whether the socket is full. Any other failure is left to
+// the usual path, whose write through gnet finds it and closes the
+// connection. Loop only, mu held.
+func (ch *Channel) sendSpilled() (sent, blocked bool) {
+	if ch.conn.OutboundBuffered() > 0 {
+		return false, false
+	}
+	f, off, n, ok := ch.out.FileFront()
+	if !ok {
+		return false, false
+	}
+	k, err := ch.conn.SendFile(f, off, n)
+	if k > 0 {
+		ch.cfg.Counters.BytesOut.Add(uint64(k))
+		ch.out.Discard(k)
+		return true, false
+	}
+	return false, errors.Is(err, syscall.EAGAIN)
 }
 
 // linger half-closes a connection whose request was refused, instead of

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +30,7 @@ type fakeConn struct {
 	halfClosed bool
 	tryWrite   func([]byte) (int, error) // nil: TryWrite fails, as on a socket that is gone
 	outbound   int                       // what OutboundBuffered reports: bytes the socket has not taken
+	fromFile   int                       // bytes sent with SendFile
 	wakes      int
 	// onWriteError, if set, makes every Write fail after calling it.
 	onWriteError func()
@@ -61,6 +64,17 @@ func (f *fakeConn) TryWrite(pre, p []byte) (int, error) {
 		return 0, errors.New("fakeConn: no direct writes")
 	}
 	return f.tryWrite(append(pre[:len(pre):len(pre)], p...))
+}
+func (f *fakeConn) SendFile(file *os.File, off int64, n int64) (int, error) {
+	b := make([]byte, min(n, 64<<10)) // what the socket takes at a time
+	k, err := file.ReadAt(b, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fromFile += k
+	return f.out.Write(b[:k])
 }
 func (f *fakeConn) RemoteAddr() net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234}

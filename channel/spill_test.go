@@ -66,6 +66,11 @@ func TestWriterWaitsForFastClientInsteadOfSpilling(t *testing.T) {
 			}
 			assert.Len(t, h.output(), chunks*size, "every byte reaches the socket, in order")
 			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
+			if tc.spilled > 0 {
+				assert.Positive(t, h.conn.fromFile, "what spilled is sent from the file")
+			} else {
+				assert.Zero(t, h.conn.fromFile)
+			}
 		})
 	}
 }

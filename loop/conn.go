@@ -2,6 +2,7 @@ package loop
 
 import (
 	"net"
+	"os"
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -41,6 +42,24 @@ func (k *link) TryWrite(pre, p []byte) (int, error) {
 		n = 0
 	}
 	return n, err
+}
+
+// SendFile sends from a spill file to the socket with sendfile(2), on
+// the loop, with gnet's outbound buffer empty. The file's descriptor is
+// used through Control, which leaves its mode alone (Fd would make it
+// blocking, a no-op for a regular file, but not one to rely on).
+func (k *link) SendFile(f *os.File, off int64, n int64) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	sent, serr := 0, error(nil)
+	if err := rc.Control(func(fd uintptr) {
+		sent, serr = unix.Sendfile(k.c.Fd(), int(fd), &off, int(min(n, 1<<30)))
+	}); err != nil {
+		return 0, err
+	}
+	return max(sent, 0), serr
 }
 
 // Detach dups the socket for a hijacker, hands over the unconsumed input,

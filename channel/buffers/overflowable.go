@@ -3,6 +3,7 @@ package buffers
 import (
 	"errors"
 	"fmt"
+	"os"
 )
 
 // The thresholds Waitress uses (adjustments.py): a request body stays in
@@ -156,6 +157,19 @@ func (o *Overflowable) Len() int64 { return int64(o.mem.n) + o.file.len() }
 
 // InMemory is the number of queued bytes held in memory.
 func (o *Overflowable) InMemory() int { return o.mem.n }
+
+// FileFront returns the temporary file that holds the first queued bytes,
+// their offset in it and how many of them it holds, when the front of the
+// queue is on disk (nothing is queued in memory ahead of it), so that the
+// caller can send them from the file without reading them into memory
+// (sendfile); it consumes what it sent with Discard. ok is false
+// otherwise. The file is valid until the next Discard, Reset or Close.
+func (o *Overflowable) FileFront() (f *os.File, off, n int64, ok bool) {
+	if o.closed || o.mem.n > 0 || o.file.front.len() == 0 {
+		return nil, 0, 0, false
+	}
+	return o.file.front.f, o.file.front.r, o.file.front.len(), true
+}
 
 // Spilled reports whether a temporary file is open, which it stays from
 // the first byte that did not fit in memory until the buffer is drained.

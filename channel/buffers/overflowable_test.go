@@ -199,3 +199,30 @@ func TestHasSpilledOutlivesTheFile(t *testing.T) {
 	h.o.Reset()
 	assert.False(t, h.o.HasSpilled(), "a reset buffer starts afresh")
 }
+
+// FileFront exposes the front of the queue only once it is in the file:
+// what it points at is exactly what Peek would return next.
+func TestFileFront(t *testing.T) {
+	t.Parallel()
+	o := New(10, t.TempDir())
+	t.Cleanup(func() { _ = o.Close() })
+	data := []byte("0123456789abcdefghijklmnopqrstuvwxyz")
+	_, err := o.Write(data)
+	require.NoError(t, err)
+
+	_, _, _, ok := o.FileFront()
+	assert.False(t, ok, "the first 10 bytes are in memory, ahead of the file")
+
+	o.Discard(12)
+	f, off, n, ok := o.FileFront()
+	require.True(t, ok)
+	assert.Equal(t, int64(len(data)-12), n)
+	got := make([]byte, n)
+	_, err = f.ReadAt(got, off)
+	require.NoError(t, err)
+	assert.Equal(t, data[12:], got)
+
+	o.Discard(int(n))
+	_, _, _, ok = o.FileFront()
+	assert.False(t, ok, "drained: nothing left, no file")
+}
