@@ -36,7 +36,7 @@ func (k *link) TryWrite(pre, p []byte) (int, error) {
 	if len(pre) == 0 {
 		n, err = unix.Write(k.c.Fd(), p)
 	} else {
-		n, err = unix.Writev(k.c.Fd(), [][]byte{pre, p})
+		n, err = writev2(k.c.Fd(), pre, p)
 	}
 	if n < 0 {
 		n = 0
