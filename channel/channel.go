@@ -185,7 +185,9 @@ func (ch *Channel) Received(in []byte) int {
 	rx := ch.rx
 	n := 0
 	defer func() {
-		// Between requests the parser goes back to the pool.
+		// Between requests the parser goes back to the pool. Once
+		// refused, rx is in the pool already (refuse): the check must
+		// stop at refused, before it reads rx.
 		between := !is(ch.lf, refused) && n == len(in) && rx.cur == nil && rx.p.Idle()
 		if between {
 			ch.cfg.pools.putReceiver(rx)
@@ -386,6 +388,15 @@ func (ch *Channel) refuse(err error) {
 	if r := ch.receiving(); r != nil {
 		ch.release(r)
 		ch.rx.cur = nil
+	}
+	if ch.rx != nil {
+		// Nothing more is parsed here, and the connection may linger for
+		// a while (and a 431's parser holds a head buffer at the limit):
+		// the parser can serve another connection. Received, which may be
+		// below us on the stack, touches its receiver no more once refused
+		// is set (its deferred check stops at refused).
+		ch.cfg.pools.putReceiver(ch.rx)
+		ch.rx = nil
 	}
 	ch.cfg.Logger.Info("carhop: refused request", "remote", ch.remote(), "status", perr.Status, "reason", perr.Reason)
 	ch.cfg.Counters.Refuse(perr.Status)

@@ -363,6 +363,24 @@ func TestChannelWorkerDoesNotOvertakeBufferedContinue(t *testing.T) {
 	assert.Equal(t, "HTTP/1.1 100 Continue\r\n\r\n[/a ok][/b ]", h.output())
 }
 
+// A refused request's parser goes back to the pool at once: the
+// connection reads nothing more, and may linger (TestChannelLinger...)
+// with a head buffer as large as the limit that refused it.
+func TestChannelRefusalReturnsParser(t *testing.T) {
+	for _, in := range []string{
+		"BAD REQUEST\r\n\r\n", // the parser's 400
+		"GET / HTTP/1.1\r\nHost: h\r\nX: " + strings.Repeat("x", 1<<20), // 431, the head at its limit
+	} {
+		h := newHarness(t, nil)
+		require.Equal(t, len(in), h.ch.Received([]byte(in)))
+		assert.Nil(t, h.ch.rx, "the parser is back in the pool")
+		h.runTasks()
+		assert.Regexp(t, `^\[4\d\d `, h.output())
+		assert.Equal(t, 3, h.ch.Received([]byte("more")[:3]), "what follows is read and dropped")
+		assert.Nil(t, h.ch.rx)
+	}
+}
+
 func TestChannelCloseAfterConnectionClose(t *testing.T) {
 	h := newHarness(t, nil)
 	in := "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"

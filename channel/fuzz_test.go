@@ -1,0 +1,55 @@
+package channel
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// FuzzChannelReceived feeds a channel arbitrary client bytes, cut into
+// pieces of a fuzzed size, running the worker and the pump after each
+// piece as the loop would. What must hold whatever arrives: Received never
+// claims more than it was given; once a request is refused, no further
+// request reaches NewRequest (nothing hides behind a bad request) and the
+// parser is back in its pool; and nothing panics.
+func FuzzChannelReceived(f *testing.F) {
+	for _, seed := range []struct {
+		in    string
+		piece byte
+	}{
+		{"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 0},
+		{"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /n HTTP/1.1\r\nHost: h\r\n\r\n", 3},
+		{"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n", 7},
+		{"PUT /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok", 1},
+		{"GET /u HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\nGET /v HTTP/1.1\r\nHost: h\r\n\r\n", 11},
+		{"GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n", 5},
+		{"BAD\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n", 2},
+		{"GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 16},
+	} {
+		f.Add([]byte(seed.in), seed.piece)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, piece byte) {
+		h := newHarness(t, nil)
+		size := int(piece%31) + 1
+		var pending []byte
+		refusedAt := -1 // requests NewRequest had seen when the refusal came
+		for len(data) > 0 {
+			k := min(size, len(data))
+			in := append(pending, data[:k]...)
+			data = data[k:]
+			n := h.ch.Received(in)
+			require.True(t, n >= 0 && n <= len(in), "Received claimed %d of %d bytes", n, len(in))
+			pending = append([]byte(nil), in[n:]...)
+			if is(h.ch.lf, refused) {
+				if refusedAt < 0 {
+					refusedAt = len(h.heads)
+				}
+				require.Nil(t, h.ch.rx, "a refused channel keeps no parser")
+			}
+			h.runTasks()
+			if refusedAt >= 0 {
+				require.Len(t, h.heads, refusedAt, "a request after the refusal reached NewRequest: %q", h.heads)
+			}
+		}
+	})
+}
