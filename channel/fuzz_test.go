@@ -35,11 +35,11 @@ func FuzzChannelReceived(f *testing.F) {
 		refusedAt := -1 // requests NewRequest had seen when the refusal came
 		for len(data) > 0 {
 			k := min(size, len(data))
-			in := append(pending, data[:k]...)
+			pending = append(pending, data[:k]...)
 			data = data[k:]
-			n := h.ch.Received(in)
-			require.True(t, n >= 0 && n <= len(in), "Received claimed %d of %d bytes", n, len(in))
-			pending = append([]byte(nil), in[n:]...)
+			n := h.ch.Received(pending)
+			require.True(t, n >= 0 && n <= len(pending), "Received claimed %d of %d bytes", n, len(pending))
+			pending = append([]byte(nil), pending[n:]...)
 			if is(h.ch.lf, refused) {
 				if refusedAt < 0 {
 					refusedAt = len(h.heads)
