@@ -123,7 +123,16 @@ func bodyAllowed(status int) bool {
 	return (status < 100 || status > 199) && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
-func (w *response) Write(p []byte) (int, error) {
+func (w *response) Write(p []byte) (int, error) { return write(w, p) }
+
+// WriteString is Write without converting s first where it can: a string
+// that the held buffer takes is appended as it is. Converting it would
+// cost a heap allocation per call, because bytes that go on to the
+// socket pass through an interface (channel.Conn's TryWrite) and so
+// escape.
+func (w *response) WriteString(s string) (int, error) { return write(w, s) }
+
+func write[T string | []byte](w *response, p T) (int, error) {
 	if w.hijacked {
 		return 0, http.ErrHijacked
 	}
@@ -153,16 +162,11 @@ func (w *response) Write(p []byte) (int, error) {
 		}
 		w.commit(false)
 	}
-	w.body(p)
+	w.body([]byte(p))
 	if w.err != nil {
 		return 0, w.err
 	}
 	return len(p), nil
-}
-
-func (w *response) WriteString(s string) (int, error) {
-	// The copy is what net/http's io.StringWriter path costs too.
-	return w.Write([]byte(s))
 }
 
 // Flush sends the head and everything written so far now (http.Flusher).

@@ -33,9 +33,12 @@ func (k *link) RemoteAddr() net.Addr        { return k.c.RemoteAddr() }
 func (k *link) TryWrite(pre, p []byte) (int, error) {
 	var n int
 	var err error
-	if len(pre) == 0 {
+	switch {
+	case len(pre) == 0:
 		n, err = unix.Write(k.c.Fd(), p)
-	} else {
+	case len(p) == 0: // a finished response: writev would cost an allocation per request
+		n, err = unix.Write(k.c.Fd(), pre)
+	default:
 		n, err = writev2(k.c.Fd(), pre, p)
 	}
 	if n < 0 {
