@@ -39,31 +39,11 @@ func TestWriterWaitsForFastClientInsteadOfSpilling(t *testing.T) {
 				}
 			})
 			h.conn.outbound = tc.outbound
-			h.ch.Received([]byte("GET /big HTTP/1.1\r\nHost: h\r\n\r\n"))
-			require.Len(t, h.tasks, 1)
-			worker := h.tasks[0]
-			h.tasks = nil
-			done := make(chan struct{})
-			go func() { defer close(done); worker() }()
-
-			// This goroutine plays the loop: it pumps until the worker is done.
-			deadline := time.Now().Add(10 * time.Second)
-			for finished := false; !finished; {
-				select {
-				case <-done:
-					finished = true
-				default:
-					require.True(t, time.Now().Before(deadline), "the worker finished")
-					h.ch.Pump()
-					time.Sleep(50 * time.Microsecond)
-				}
-			}
-			h.conn.mu.Lock()
-			h.conn.outbound = 0 // the client reads what is left
-			h.conn.mu.Unlock()
-			for time.Now().Before(deadline) && len(h.output()) < chunks*size {
-				h.ch.Pump()
-			}
+			h.pumpBigResponse(t, func() {}, func() {
+				h.conn.mu.Lock()
+				h.conn.outbound = 0 // the client reads what is left
+				h.conn.mu.Unlock()
+			}, chunks*size)
 			assert.Len(t, h.output(), chunks*size, "every byte reaches the socket, in order")
 			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
 			if tc.spilled > 0 {
@@ -118,38 +98,48 @@ func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
 				full = true
 				return h.conn.out.Write(p)
 			}
-			h.ch.Received([]byte("GET /big HTTP/1.1\r\nHost: h\r\n\r\n"))
-			require.Len(t, h.tasks, 1)
-			worker := h.tasks[0]
-			h.tasks = nil
-			done := make(chan struct{})
-			go func() { defer close(done); worker() }()
-
-			// This goroutine plays the loop, and the client between pumps.
-			deadline := time.Now().Add(10 * time.Second)
-			for finished := false; !finished; {
-				select {
-				case <-done:
-					finished = true
-				default:
-					require.True(t, time.Now().Before(deadline), "the worker finished")
-					h.ch.Pump()
-					if tc.drains {
-						h.conn.mu.Lock()
-						full, h.conn.outbound = false, 0
-						h.conn.mu.Unlock()
-					}
-					time.Sleep(50 * time.Microsecond)
-				}
+			drain := func() { // the client reads everything
+				h.conn.mu.Lock()
+				full, h.conn.outbound = false, 0
+				h.conn.mu.Unlock()
 			}
-			h.conn.mu.Lock()
-			full, h.conn.outbound = false, 0
-			h.conn.mu.Unlock()
-			for time.Now().Before(deadline) && len(h.output()) < chunks*size {
-				h.ch.Pump()
+			between := func() {}
+			if tc.drains {
+				between = drain
 			}
+			h.pumpBigResponse(t, between, drain, chunks*size)
 			assert.Len(t, h.output(), chunks*size, "every byte reaches the socket, in order")
 			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
 		})
+	}
+}
+
+// pumpBigResponse asks for /big, runs the worker on a goroutine of its own
+// and plays the loop on this one: it pumps, calling between after each
+// pump, until the worker is done; then calls drain (the client reads the
+// rest) and pumps until want bytes are out.
+func (h *harness) pumpBigResponse(t *testing.T, between, drain func(), want int) {
+	t.Helper()
+	h.ch.Received([]byte("GET /big HTTP/1.1\r\nHost: h\r\n\r\n"))
+	require.Len(t, h.tasks, 1)
+	worker := h.tasks[0]
+	h.tasks = nil
+	done := make(chan struct{})
+	go func() { defer close(done); worker() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+			require.True(t, time.Now().Before(deadline), "the worker finished")
+			h.ch.Pump()
+			between()
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	drain()
+	for time.Now().Before(deadline) && len(h.output()) < want {
+		h.ch.Pump()
 	}
 }
