@@ -26,18 +26,7 @@ func TestWriterWaitsForFastClientInsteadOfSpilling(t *testing.T) {
 		{"slow client: spills", DefaultSendBytes, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) {
-				c.OutbufOverflow = 128 << 10
-				c.TempDir = t.TempDir()
-				c.Serve = func(ch *Channel, _ *Request) {
-					for range chunks {
-						if ch.Write(chunk) != nil {
-							break
-						}
-					}
-					ch.Finish(true)
-				}
-			})
+			h := newHarness(t, bigResponse(t, chunk, chunks))
 			h.conn.outbound = tc.outbound
 			h.pumpBigResponse(t, func() {}, func() {
 				h.conn.mu.Lock()
@@ -72,18 +61,7 @@ func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
 		{"client takes nothing", false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) {
-				c.OutbufOverflow = 128 << 10
-				c.TempDir = t.TempDir()
-				c.Serve = func(ch *Channel, _ *Request) {
-					for range chunks {
-						if ch.Write(chunk) != nil {
-							break
-						}
-					}
-					ch.Finish(true)
-				}
-			})
+			h := newHarness(t, bigResponse(t, chunk, chunks))
 			// The socket takes one write of the worker's, then is full
 			// until the client drains it; whatever the loop hands to gnet
 			// meanwhile stays in gnet's buffer.
@@ -111,6 +89,23 @@ func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
 			assert.Len(t, h.output(), chunks*size, "every byte reaches the socket, in order")
 			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
 		})
+	}
+}
+
+// bigResponse configures a channel whose handler writes chunk n times,
+// with output spilling past 128 KiB.
+func bigResponse(t *testing.T, chunk []byte, n int) func(*Config) {
+	return func(c *Config) {
+		c.OutbufOverflow = 128 << 10
+		c.TempDir = t.TempDir()
+		c.Serve = func(ch *Channel, _ *Request) {
+			for range n {
+				if ch.Write(chunk) != nil {
+					break
+				}
+			}
+			ch.Finish(true)
+		}
 	}
 }
 
