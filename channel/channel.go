@@ -684,12 +684,20 @@ func (ch *Channel) Pump() {
 		return
 	}
 	moved := false
-	for ch.outLen() > 0 && ch.conn.OutboundBuffered() < ch.cfg.SendBytes {
-		if sent, blocked := ch.sendSpilled(); sent {
-			moved = true
-			continue
-		} else if blocked {
+	for ch.outLen() > 0 {
+		queued := ch.conn.OutboundBuffered()
+		if queued >= ch.cfg.SendBytes {
 			break
+		}
+		if queued == 0 {
+			sent, blocked := ch.sendSpilled()
+			if blocked {
+				break
+			}
+			if sent {
+				moved = true
+				continue
+			}
 		}
 		chunk, err := ch.out.Peek(ch.cfg.SendBytes)
 		if err != nil {
@@ -773,16 +781,12 @@ func (ch *Channel) Pump() {
 }
 
 // sendSpilled sends output from the temporary file it spilled to straight
-// to the socket (sendfile), when that is where the queue starts and gnet
-// holds nothing: a slow client's download then costs no read of the file
+// to the socket (sendfile), when that is where the queue starts: a slow client's download then costs no read of the file
 // into memory and no copy through gnet. It reports whether it sent
 // anything, and whether the socket is full. Any other failure is left to
 // the usual path, whose write through gnet finds it and closes the
-// connection. Loop only, mu held.
+// connection. Loop only, mu held, gnet holding nothing of ours.
 func (ch *Channel) sendSpilled() (sent, blocked bool) {
-	if ch.conn.OutboundBuffered() > 0 {
-		return false, false
-	}
 	f, off, n, ok := ch.out.FileFront()
 	if !ok {
 		return false, false
