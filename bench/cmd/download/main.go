@@ -21,12 +21,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/carhop/carhop/adapter"
+	"github.com/carhop/carhop/internal/cpuprofile"
 )
 
 func main() {
@@ -39,19 +39,13 @@ func main() {
 func run() error {
 	server := flag.String("server", "carhop", "carhop or net-http")
 	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(*profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	switch *server {

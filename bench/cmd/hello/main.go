@@ -14,11 +14,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 
 	"github.com/carhop/carhop/bench/peers"
+	"github.com/carhop/carhop/internal/cpuprofile"
 )
 
 func main() {
@@ -31,19 +31,13 @@ func main() {
 func run() error {
 	server := flag.String("server", "carhop", "server to run: "+strings.Join(peers.Names(), ", "))
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(*profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return peers.Run(ctx, *server, *addr, func() {
