@@ -5,6 +5,10 @@ import (
 	"encoding/binary"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,57 +20,98 @@ import (
 // TestSlowReaderPausesHandler checks the output high watermark: a handler
 // writing 48 MiB to a client that reads nothing is paused long before it
 // has written it all, and resumes, losing nothing, once the client reads.
+// With a chunked response, what the client has not taken spills to a
+// temporary file on the way (and goes out with sendfile); with a declared
+// length far beyond the watermark, spilling would not free the worker, so
+// the output waits in memory (channel.Write).
 func TestSlowReaderPausesHandler(t *testing.T) {
 	const total, chunk = 48 << 20, 64 << 10
-	var written atomic.Int64
-	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "50331648")
-		buf := make([]byte, chunk)
-		for i := 0; i < total/chunk; i++ {
-			fill(buf, i)
-			if _, err := w.Write(buf); err != nil {
-				return
+	for _, tc := range []struct {
+		name    string
+		length  bool // declare a Content-Length
+		spilled int  // spill files open while the handler is paused
+	}{
+		{"chunked", false, 1},
+		{"declared length", true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var written atomic.Int64
+			dir := t.TempDir()
+			s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.length {
+					w.Header().Set("Content-Length", strconv.Itoa(total))
+				}
+				buf := make([]byte, chunk)
+				for i := 0; i < total/chunk; i++ {
+					fill(buf, i)
+					if _, err := w.Write(buf); err != nil {
+						return
+					}
+					written.Add(chunk)
+				}
+			}), WithOutbufHighWatermark(1<<20), WithOutbufOverflow(256<<10), WithTempDir(dir))
+
+			c := dial(t, addr)
+			c.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+			resp, err := http.ReadResponse(c.r, nil)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+
+			// Wait until the handler stops making progress (bounded: 200 polls).
+			last, still := int64(-1), 0
+			for i := 0; i < 200 && still < 5; i++ {
+				time.Sleep(20 * time.Millisecond)
+				if n := written.Load(); n == last {
+					still++
+				} else {
+					last, still = n, 0
+				}
 			}
-			written.Add(chunk)
-		}
-	}), WithOutbufHighWatermark(1<<20), WithOutbufOverflow(256<<10), WithTempDir(t.TempDir()))
+			require.Equal(t, 5, still, "handler never paused")
+			t.Logf("handler paused after %d KiB", last>>10)
+			// Kernel socket buffers on loopback hold at most a few MiB each way;
+			// everything beyond them and the 1 MiB watermark must wait.
+			assert.Less(t, last, int64(24<<20), "handler ran ahead of a client that reads nothing")
+			if n, ok := openFilesUnder(dir); ok {
+				assert.Equal(t, tc.spilled, n, "spill files open while the handler is paused")
+			}
 
-	c := dial(t, addr)
-	c.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
-	resp, err := http.ReadResponse(c.r, nil)
-	require.NoError(t, err)
-	defer resp.Body.Close()
+			h := sha256.New()
+			n, err := io.Copy(h, resp.Body)
+			require.NoError(t, err)
+			assert.Equal(t, int64(total), n)
+			want := sha256.New()
+			buf := make([]byte, chunk)
+			for i := 0; i < total/chunk; i++ {
+				fill(buf, i)
+				want.Write(buf)
+			}
+			assert.Equal(t, want.Sum(nil), h.Sum(nil))
+			if tc.spilled > 0 {
+				// The part that went through the temporary file (and so
+				// through sendfile, from the file to the socket) arrived
+				// intact too.
+				assert.Eventually(t, func() bool { return s.Stats().SpilledOutputs == 1 }, 5*time.Second, time.Millisecond, "the response spilled: %+v", s.Stats())
+			}
+		})
+	}
+}
 
-	// Wait until the handler stops making progress (bounded: 200 polls).
-	last, still := int64(-1), 0
-	for i := 0; i < 200 && still < 5; i++ {
-		time.Sleep(20 * time.Millisecond)
-		if n := written.Load(); n == last {
-			still++
-		} else {
-			last, still = n, 0
+// openFilesUnder counts this process's open files in dir (spill files are
+// unlinked as soon as they are made, so only their descriptors show
+// them), and reports false where /proc/self/fd does not exist.
+func openFilesUnder(dir string) (int, bool) {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0, false
+	}
+	n := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
+			n++
 		}
 	}
-	require.Equal(t, 5, still, "handler never paused")
-	t.Logf("handler paused after %d KiB", last>>10)
-	// Kernel socket buffers on loopback hold at most a few MiB each way;
-	// everything beyond them and the 1 MiB watermark must wait.
-	assert.Less(t, last, int64(24<<20), "handler ran ahead of a client that reads nothing")
-
-	h := sha256.New()
-	n, err := io.Copy(h, resp.Body)
-	require.NoError(t, err)
-	assert.Equal(t, int64(total), n)
-	want := sha256.New()
-	buf := make([]byte, chunk)
-	for i := 0; i < total/chunk; i++ {
-		fill(buf, i)
-		want.Write(buf)
-	}
-	assert.Equal(t, want.Sum(nil), h.Sum(nil))
-	// The part that went through the temporary file (and so through
-	// sendfile, from the file to the socket) arrived intact too.
-	assert.Eventually(t, func() bool { return s.Stats().SpilledOutputs == 1 }, 5*time.Second, time.Millisecond, "the response spilled")
+	return n, true
 }
 
 // fill makes chunk i distinguishable from every other, so that a lost,

@@ -339,9 +339,19 @@ func (w *response) send(p []byte) {
 	if w.err != nil {
 		return
 	}
-	if err := w.ch.Write(p); err != nil {
+	if err := w.ch.Write(p, w.more()); err != nil {
 		w.err = err
 	}
+}
+
+// more is how many body bytes the handler has yet to write by its own
+// Content-Length, or -1 if it declared none: the channel spills output
+// for a slow client only if that lets the worker go (channel.Write).
+func (w *response) more() int64 {
+	if w.chunked || w.contentLength < 0 || w.isHead || !bodyAllowed(w.status) {
+		return -1
+	}
+	return w.contentLength - w.written
 }
 
 // finish completes the response after the handler returned and reports

@@ -426,7 +426,7 @@ func (ch *Channel) Run() {
 		ch.serving = r
 		ch.mu.Unlock()
 		if r.Err != nil {
-			_ = ch.Write(ch.cfg.ErrorResponse(r.Err.Status, r.Err.Reason))
+			_ = ch.Write(ch.cfg.ErrorResponse(r.Err.Status, r.Err.Reason), 0)
 			ch.Finish(false)
 		} else {
 			ch.cfg.Counters.Requests.Add(1)
@@ -442,15 +442,23 @@ func (ch *Channel) Run() {
 	}
 }
 
-// Write appends response bytes to the output buffer. It pauses while the
-// buffer holds OutbufHighWatermark bytes or more, or while p would spill
-// it to disk and the client is keeping up (see mustWait), and fails with
-// ErrClosed once the connection is gone. Worker only.
-func (ch *Channel) Write(p []byte) error {
+// Write appends response bytes to the output buffer. more is how many
+// bytes the response will write after p, if the writer knows (a declared
+// Content-Length), or -1. Write pauses while the buffer holds
+// OutbufHighWatermark bytes or more, or while p would spill it to disk
+// and spilling would not help (see mustWait), and fails with ErrClosed
+// once the connection is gone. Worker only.
+func (ch *Channel) Write(p []byte, more int64) error {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	for ch.mustWait(len(p)) {
-		ch.wakeLocked()
+	for {
+		wait, now := ch.mustWait(len(p), more)
+		if !wait {
+			break
+		}
+		if now {
+			ch.wakeLocked()
+		}
 		// A channel rather than a sync.Cond: pausing is rare, and an idle
 		// connection should not carry a Cond's 48 bytes.
 		if ch.x == nil {
@@ -461,6 +469,12 @@ func (ch *Channel) Write(p []byte) error {
 		}
 		room := ch.x.room
 		ch.mu.Unlock()
+		if !now {
+			// The loop's next poll pumps, and wakes us if output moved:
+			// a wake-up now would find the socket still full, and the
+			// two goroutines would spin.
+			ch.cfg.Poll(ch)
+		}
 		<-room
 		ch.mu.Lock()
 	}
@@ -488,10 +502,12 @@ func (ch *Channel) Write(p []byte) error {
 	return nil
 }
 
-// mustWait reports whether a Write of n bytes waits for the loop to send
-// some output first. Called with mu held.
+// mustWait reports whether a Write of n bytes, with more to follow (-1:
+// unknown), waits for the loop to send some output first, and whether it
+// needs a pump now rather than at the loop's next poll. Called with mu
+// held.
 //
-// At the high watermark it always does. Below it, output past
+// At the high watermark it always waits. Below it, output past
 // OutbufOverflow goes to a temporary file so that a slow client does not
 // hold the worker (Waitress's outbuf_overflow), but a handler that writes
 // fast usually gets ahead of a fast client too, only because the loop
@@ -502,16 +518,29 @@ func (ch *Channel) Write(p []byte) error {
 // (lastOut below SendBytes): the client is not the bottleneck. Once the
 // socket backs up, the next pump wakes the writer, which spills. A write
 // into an empty buffer never waits: nothing could make room for it.
-func (ch *Channel) mustWait(n int) bool {
+//
+// Spilling to a slow client frees the worker only if the rest of the
+// response fits under the high watermark. When the writer has said that
+// more is to come than that, it would be paused at the watermark anyway,
+// so it waits here, with no more than OutbufOverflow in memory, until
+// the rest fits, and spills only the rest: a long download to a slow
+// client costs the disk its last OutbufHighWatermark bytes, not all of
+// them, and takes no more of the worker's time.
+func (ch *Channel) mustWait(n int, more int64) (wait, now bool) {
 	if is(ch.state, closed) {
-		return false
+		return false, false
 	}
 	out := ch.outLen()
 	if out >= ch.cfg.OutbufHighWatermark {
-		return true
+		return true, true
 	}
-	return out > 0 && out+int64(n) > int64(ch.cfg.OutbufOverflow) && !ch.out.Spilled() &&
-		int(ch.lastOut) < ch.cfg.SendBytes
+	if out == 0 || out+int64(n) <= int64(ch.cfg.OutbufOverflow) || ch.out.Spilled() {
+		return false, false
+	}
+	if int(ch.lastOut) < ch.cfg.SendBytes {
+		return true, true
+	}
+	return more >= 0 && out+int64(n)+more > ch.cfg.OutbufHighWatermark, false
 }
 
 // Flush sends what has been written so far: itself when it may, as
@@ -574,10 +603,19 @@ func (ch *Channel) sendNow() bool {
 		return false
 	}
 	if !is(ch.state, busy) {
-		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
-		ch.out = nil
+		ch.dropOutput()
 	}
 	return true
+}
+
+// dropOutput returns the drained output buffer to its pool, counting it if
+// it spilled: idle connections hold no output buffer. Channel mutex held.
+func (ch *Channel) dropOutput() {
+	if ch.out.HasSpilled() { // drained: its file is closed by now
+		ch.cfg.Counters.SpilledOutputs.Add(1)
+	}
+	ch.cfg.pools.putOutput(ch.out)
+	ch.out = nil
 }
 
 // writeThrough writes the buffered output and then p to the socket from
@@ -756,11 +794,7 @@ func (ch *Channel) Pump() {
 		ch.wakeLocked()
 	}
 	if left == 0 && !is(ch.state, busy) && ch.out != nil {
-		if ch.out.HasSpilled() { // drained: its file is closed by now
-			ch.cfg.Counters.SpilledOutputs.Add(1)
-		}
-		ch.cfg.pools.putOutput(ch.out) // idle connections hold no output buffer
-		ch.out = nil
+		ch.dropOutput()
 	}
 	done := !is(ch.state, busy) && left == 0 && (is(ch.state, closeAfter) || is(ch.state, draining) && ch.head == nil && ch.receiving() == nil && ch.reqStarted.Load() == 0)
 	h := ch.hijacker()

@@ -31,7 +31,12 @@ type fakeConn struct {
 	tryWrite   func([]byte) (int, error) // nil: TryWrite fails, as on a socket that is gone
 	outbound   int                       // what OutboundBuffered reports: bytes the socket has not taken
 	fromFile   int                       // bytes sent with SendFile
-	wakes      int
+	// limited makes the socket take no more than room bytes (a slow
+	// client: clientReads makes room); what Write offers beyond it waits
+	// in gnet's buffer, outbound.
+	limited bool
+	room    int
+	wakes   int
 	// onWriteError, if set, makes every Write fail after calling it.
 	onWriteError func()
 }
@@ -46,7 +51,32 @@ func (f *fakeConn) Write(p []byte) (int, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.limited {
+		k := f.take(len(p))
+		f.outbound += len(p) - k
+	}
 	return f.out.Write(p)
+}
+
+// take returns how much of n bytes the socket takes now. f.mu held.
+func (f *fakeConn) take(n int) int {
+	if !f.limited {
+		return n
+	}
+	k := min(n, f.room)
+	f.room -= k
+	return k
+}
+
+// clientReads makes room for n more bytes, which what waits in gnet's
+// buffer takes first.
+func (f *fakeConn) clientReads(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.room += n
+	q := min(f.outbound, f.room)
+	f.outbound -= q
+	f.room -= q
 }
 func (f *fakeConn) OutboundBuffered() int {
 	f.mu.Lock()
@@ -66,13 +96,16 @@ func (f *fakeConn) TryWrite(pre, p []byte) (int, error) {
 	return f.tryWrite(append(pre[:len(pre):len(pre)], p...))
 }
 func (f *fakeConn) SendFile(file *os.File, off int64, n int64) (int, error) {
-	b := make([]byte, min(n, 64<<10)) // what the socket takes at a time
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n = int64(f.take(int(min(n, 64<<10)))); n == 0 { // what the socket takes at a time
+		return 0, syscall.EAGAIN
+	}
+	b := make([]byte, n)
 	k, err := file.ReadAt(b, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return 0, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.fromFile += k
 	return f.out.Write(b[:k])
 }
@@ -115,7 +148,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 				b, _ := r.Body.Peek(1 << 20)
 				body = string(b)
 			}
-			_ = ch.Write([]byte(fmt.Sprintf("[%s %s]", r.Value, body)))
+			_ = ch.Write([]byte(fmt.Sprintf("[%s %s]", r.Value, body)), -1)
 			ch.Finish(r.KeepAlive)
 		},
 		ErrorResponse: func(status int, reason string) []byte { return []byte(fmt.Sprintf("[%d %s]", status, reason)) },
@@ -290,7 +323,7 @@ func TestChannelWorkerWritesPumpSizedOutputThrough(t *testing.T) {
 				c.SendBytes = 16
 				c.Serve = func(ch *Channel, _ *Request) {
 					for _, p := range []string{"head", big, big, "ok"} {
-						require.NoError(t, ch.Write([]byte(p)))
+						require.NoError(t, ch.Write([]byte(p), -1))
 					}
 					ch.Finish(true)
 				}
@@ -473,7 +506,7 @@ func TestChannelWriteErrorClosesWithoutDeadlock(t *testing.T) {
 		t.Fatal("Pump deadlocked when the connection closed inside Write")
 	}
 	assert.True(t, h.conn.closed)
-	assert.ErrorIs(t, h.ch.Write([]byte("x")), ErrClosed, "the channel knows it is closed")
+	assert.ErrorIs(t, h.ch.Write([]byte("x"), -1), ErrClosed, "the channel knows it is closed")
 }
 
 // Regression: the 100 Continue is written from Received; when that Write
@@ -553,7 +586,7 @@ func TestChannelServesQueueInOneTask(t *testing.T) {
 				fed = true
 				h.ch.Received([]byte("GET /c HTTP/1.1\r\nHost: h\r\n\r\n"))
 			}
-			_ = ch.Write([]byte(fmt.Sprintf("[%s]", r.Value)))
+			_ = ch.Write([]byte(fmt.Sprintf("[%s]", r.Value)), -1)
 			ch.Finish(true)
 		}
 	})

@@ -74,6 +74,8 @@ type Config struct {
 
 	// Poll asks the loop to wake this channel again soon: it has output
 	// the socket could not take yet, and gnet says nothing when it can.
+	// The loop calls it, and a writer paused for the socket; it must not
+	// block, and is never called with the channel's mutex held.
 	Poll func(ch *Channel)
 }
 

@@ -2,6 +2,8 @@ package channel
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -26,14 +28,14 @@ func TestWriterWaitsForFastClientInsteadOfSpilling(t *testing.T) {
 		{"slow client: spills", DefaultSendBytes, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, bigResponse(t, chunk, chunks))
+			h := newHarness(t, bigResponse(t, chunk, chunks, false))
 			h.conn.outbound = tc.outbound
 			h.pumpBigResponse(t, func() {}, func() {
 				h.conn.mu.Lock()
 				h.conn.outbound = 0 // the client reads what is left
 				h.conn.mu.Unlock()
 			}, chunks*size)
-			assert.Len(t, h.output(), chunks*size, "every byte reaches the socket, in order")
+			assertChunksInOrder(t, h.output(), size, chunks)
 			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
 			if tc.spilled > 0 {
 				assert.Positive(t, h.conn.fromFile, "what spilled is sent from the file")
@@ -61,7 +63,7 @@ func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
 		{"client takes nothing", false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, bigResponse(t, chunk, chunks))
+			h := newHarness(t, bigResponse(t, chunk, chunks, false))
 			// The socket takes one write of the worker's, then is full
 			// until the client drains it; whatever the loop hands to gnet
 			// meanwhile stays in gnet's buffer.
@@ -86,26 +88,93 @@ func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
 				between = drain
 			}
 			h.pumpBigResponse(t, between, drain, chunks*size)
-			assert.Len(t, h.output(), chunks*size, "every byte reaches the socket, in order")
+			assertChunksInOrder(t, h.output(), size, chunks)
 			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
 		})
 	}
 }
 
+// TestWriterSpillsOnlyWhatFreesIt: to a slow client, output past
+// OutbufOverflow spills so that the worker can finish. A response the
+// handler has said is longer than the high watermark would pause the
+// worker anyway: it waits with OutbufOverflow in memory instead, and only
+// the tail that lets it finish goes through the disk.
+func TestWriterSpillsOnlyWhatFreesIt(t *testing.T) {
+	const chunks, size, watermark = 32, 64 << 10, 512 << 10
+	chunk := bytes.Repeat([]byte("x"), size)
+	for _, tc := range []struct {
+		name    string
+		known   bool
+		minFile int
+		maxFile int
+	}{
+		{"length unknown: spills all it can", false, chunks*size - 2*watermark, chunks * size},
+		{"length known: spills the tail", true, 1, watermark},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				bigResponse(t, chunk, chunks, tc.known)(c)
+				c.OutbufHighWatermark = watermark
+			})
+			h.conn.limited = true
+			h.conn.tryWrite = func(p []byte) (int, error) {
+				h.conn.mu.Lock()
+				defer h.conn.mu.Unlock()
+				k := h.conn.take(len(p))
+				if k == 0 {
+					return 0, syscall.EAGAIN
+				}
+				return h.conn.out.Write(p[:k])
+			}
+			var inMemory int64 // the most output held in memory before any spilled
+			h.pumpBigResponse(t, func() {
+				h.ch.mu.Lock()
+				if h.ch.out != nil && !h.ch.out.HasSpilled() {
+					inMemory = max(inMemory, h.ch.out.Len())
+				}
+				h.ch.mu.Unlock()
+				h.conn.clientReads(size) // a client that reads a chunk a pump
+			}, func() { h.conn.clientReads(chunks * size) }, chunks*size)
+			assertChunksInOrder(t, h.output(), size, chunks)
+			assert.Equal(t, uint64(1), h.ch.cfg.Counters.SpilledOutputs.Load())
+			assert.GreaterOrEqual(t, h.conn.fromFile, tc.minFile, "bytes sent from the spill file")
+			assert.LessOrEqual(t, h.conn.fromFile, tc.maxFile, "bytes sent from the spill file")
+			assert.LessOrEqual(t, inMemory, int64(h.ch.cfg.OutbufOverflow+size), "memory held while waiting")
+		})
+	}
+}
+
 // bigResponse configures a channel whose handler writes chunk n times,
-// with output spilling past 128 KiB.
-func bigResponse(t *testing.T, chunk []byte, n int) func(*Config) {
+// with output spilling past 128 KiB; known says whether the handler tells
+// Write how much is to follow, as for a declared Content-Length.
+func bigResponse(t *testing.T, chunk []byte, n int, known bool) func(*Config) {
 	return func(c *Config) {
 		c.OutbufOverflow = 128 << 10
 		c.TempDir = t.TempDir()
 		c.Serve = func(ch *Channel, _ *Request) {
-			for range n {
-				if ch.Write(chunk) != nil {
+			for i := range n {
+				more := int64(-1)
+				if known {
+					more = int64((n - 1 - i) * len(chunk))
+				}
+				p := slices.Clone(chunk)
+				copy(p, fmt.Sprintf("%08d", i)) // so that order shows
+				if ch.Write(p, more) != nil {
 					break
 				}
 			}
 			ch.Finish(true)
 		}
+	}
+}
+
+// assertChunksInOrder checks that out is the n chunks of size bytes that
+// bigResponse wrote, in order.
+func assertChunksInOrder(t *testing.T, out string, size, n int) {
+	t.Helper()
+	require.Len(t, out, n*size, "every byte reaches the socket")
+	for i := range n {
+		require.Equal(t, fmt.Sprintf("%08d", i), out[i*size:i*size+8], "chunk %d in its place", i)
 	}
 }
 
@@ -137,4 +206,53 @@ func (h *harness) pumpBigResponse(t *testing.T, between, drain func(), want int)
 	for time.Now().Before(deadline) && len(h.output()) < want {
 		h.ch.Pump()
 	}
+}
+
+// TestSpilledOutputIsCountedWhoeverSendsTheLastByte: a response that
+// spilled counts once in SpilledOutputs, also when its last bytes go out
+// through the worker's own write (sendNow) rather than a pump.
+func TestSpilledOutputIsCountedWhoeverSendsTheLastByte(t *testing.T) {
+	const chunks, size = 8, 64 << 10
+	chunk := bytes.Repeat([]byte("x"), size)
+	drained := make(chan struct{})
+	h := newHarness(t, func(c *Config) {
+		c.OutbufOverflow = 128 << 10
+		c.TempDir = t.TempDir()
+		c.Serve = func(ch *Channel, _ *Request) {
+			for range chunks {
+				if ch.Write(chunk, -1) != nil {
+					break
+				}
+			}
+			<-drained
+			_ = ch.Write([]byte("end"), 0)
+			ch.Finish(true)
+		}
+	})
+	h.conn.outbound = DefaultSendBytes // a slow client: the output spills
+	h.conn.tryWrite = func(p []byte) (int, error) {
+		h.conn.mu.Lock()
+		defer h.conn.mu.Unlock()
+		if h.conn.outbound > 0 {
+			return 0, syscall.EAGAIN
+		}
+		return h.conn.out.Write(p)
+	}
+	h.ch.Received([]byte("GET /big HTTP/1.1\r\nHost: h\r\n\r\n"))
+	require.Len(t, h.tasks, 1)
+	done := make(chan struct{})
+	go func() { defer close(done); h.tasks[0]() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h.output()) < chunks*size { // the client catches up
+		require.True(t, time.Now().Before(deadline), "the chunks are out")
+		h.ch.Pump()
+		h.conn.mu.Lock()
+		h.conn.outbound = 0
+		h.conn.mu.Unlock()
+		time.Sleep(50 * time.Microsecond)
+	}
+	close(drained)
+	<-done
+	assert.Equal(t, chunks*size+len("end"), len(h.output()))
+	assert.Equal(t, uint64(1), h.ch.cfg.Counters.SpilledOutputs.Load())
 }
