@@ -316,7 +316,7 @@ func (ch *Channel) sendContinue() {
 				ch.mu.Lock()
 				ch.lastOut = int32(pending)
 				ch.mu.Unlock()
-				ch.cfg.Poll(ch)
+				ch.cfg.Poll(ch, false)
 			}
 		}
 	}
@@ -473,7 +473,7 @@ func (ch *Channel) Write(p []byte, more int64) error {
 			// The loop's next poll pumps, and wakes us if output moved:
 			// a wake-up now would find the socket still full, and the
 			// two goroutines would spin.
-			ch.cfg.Poll(ch)
+			ch.cfg.Poll(ch, false)
 		}
 		<-room
 		ch.mu.Lock()
@@ -721,6 +721,9 @@ func (ch *Channel) Pump() {
 		ch.mu.Unlock()
 		return
 	}
+	// gnet sent everything it held since the last pump: the client reads
+	// faster than the loop polls, and should be polled sooner.
+	drained := ch.lastOut > 0 && ch.conn.OutboundBuffered() == 0
 	moved := false
 	for ch.outLen() > 0 {
 		queued := ch.conn.OutboundBuffered()
@@ -802,7 +805,7 @@ func (ch *Channel) Pump() {
 
 	switch {
 	case left > 0 || pending > 0:
-		ch.cfg.Poll(ch) // gnet does not say when the socket drains
+		ch.cfg.Poll(ch, drained) // gnet does not say when the socket drains
 	case h != nil:
 		ch.detach(h)
 	case done && is(ch.lf, refused) && ch.cfg.Linger > 0:

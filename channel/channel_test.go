@@ -153,7 +153,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 		},
 		ErrorResponse: func(status int, reason string) []byte { return []byte(fmt.Sprintf("[%d %s]", status, reason)) },
 		Submit:        func(t interface{ Run() }) error { h.tasks = append(h.tasks, t.Run); return nil },
-		Poll:          func(*Channel) {},
+		Poll:          func(*Channel, bool) {},
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -74,9 +74,11 @@ type Config struct {
 
 	// Poll asks the loop to wake this channel again soon: it has output
 	// the socket could not take yet, and gnet says nothing when it can.
-	// The loop calls it, and a writer paused for the socket; it must not
-	// block, and is never called with the channel's mutex held.
-	Poll func(ch *Channel)
+	// quick says that the socket emptied since the last pump, so that the
+	// client would be kept waiting by the usual interval. The loop calls
+	// it, and a writer paused for the socket; it must not block, and is
+	// never called with the channel's mutex held.
+	Poll func(ch *Channel, quick bool)
 }
 
 // Defaults for Config's sizes, chosen in docs/operations.md.

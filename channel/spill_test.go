@@ -256,3 +256,41 @@ func TestSpilledOutputIsCountedWhoeverSendsTheLastByte(t *testing.T) {
 	assert.Equal(t, chunks*size+len("end"), len(h.output()))
 	assert.Equal(t, uint64(1), h.ch.cfg.Counters.SpilledOutputs.Load())
 }
+
+// TestPumpAsksForQuickPollOnceTheSocketEmpties: a pump that finds gnet's
+// buffer emptied since the last one asks to be polled quickly (the
+// client reads faster than the usual interval lets it); one that finds
+// it still holding output does not.
+func TestPumpAsksForQuickPollOnceTheSocketEmpties(t *testing.T) {
+	var polls []bool
+	h := newHarness(t, func(c *Config) {
+		c.Poll = func(_ *Channel, quick bool) { polls = append(polls, quick) }
+		c.Serve = func(ch *Channel, _ *Request) {
+			_ = ch.Write(bytes.Repeat([]byte("x"), 8*DefaultSendBytes), -1)
+			ch.Finish(true)
+		}
+	})
+	h.conn.limited = true // and no room: gnet keeps what the pump offers
+	h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
+	require.Len(t, h.tasks, 1)
+	h.tasks[0]()
+	for _, tc := range []struct {
+		name  string
+		reads bool // the client reads what gnet holds before the pump
+		quick bool
+	}{
+		{"first pump", false, false},
+		{"still full", false, false},
+		{"emptied", true, true},
+		{"full again", false, false},
+		{"emptied again", true, true},
+	} {
+		if tc.reads {
+			h.conn.clientReads(DefaultSendBytes)
+		}
+		polls = polls[:0]
+		h.ch.Pump()
+		require.Len(t, polls, 1, tc.name)
+		assert.Equal(t, tc.quick, polls[0], tc.name)
+	}
+}

@@ -40,8 +40,10 @@ type Config struct {
 	Timeouts        channel.Timeouts
 	CleanupInterval time.Duration
 	// PollInterval is how often channels whose output the socket could
-	// not take are looked at again.
-	PollInterval time.Duration
+	// not take are looked at again; QuickPollInterval how often those
+	// whose sockets emptied since they were last looked at are (OnTick).
+	PollInterval      time.Duration
+	QuickPollInterval time.Duration
 	// ReusePort sets SO_REUSEPORT so that several processes can share a
 	// port.
 	ReusePort bool
@@ -77,8 +79,9 @@ type Server struct {
 	channels []*channel.Channel
 	// fresh holds the channels that have received nothing yet, with the
 	// time they opened (unix nanos); most connections leave it at once.
-	fresh map[*channel.Channel]int64
-	polls map[*channel.Channel]struct{}
+	fresh    map[*channel.Channel]int64
+	polls    map[*channel.Channel]bool // channels to wake, and whether quickly
+	lastPoll time.Time                 // when the ticker last woke every channel in polls
 	// refusals are the connections answered 503 at accept that are
 	// lingering (refuse.go).
 	refusals map[*refusal]struct{}
@@ -97,6 +100,9 @@ func New(cfg Config) *Server {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Millisecond
 	}
+	if cfg.QuickPollInterval <= 0 || cfg.QuickPollInterval > cfg.PollInterval {
+		cfg.QuickPollInterval = min(time.Millisecond, cfg.PollInterval)
+	}
 	if cfg.Loops <= 0 {
 		cfg.Loops = runtime.GOMAXPROCS(0)
 	}
@@ -104,7 +110,7 @@ func New(cfg Config) *Server {
 		cfg:      cfg,
 		booted:   make(chan struct{}),
 		fresh:    make(map[*channel.Channel]int64),
-		polls:    make(map[*channel.Channel]struct{}),
+		polls:    make(map[*channel.Channel]bool),
 		refusals: make(map[*refusal]struct{}),
 	}
 	s.ch = cfg.Channel.WithDefaults()
@@ -354,15 +360,26 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	return gnet.None
 }
 
-// poll is the channels' Poll hook.
-func (s *Server) poll(ch *channel.Channel) {
+// poll is the channels' Poll hook. A channel asking to be polled quickly
+// keeps that until its next wake, whoever else asks meanwhile.
+func (s *Server) poll(ch *channel.Channel, quick bool) {
 	s.mu.Lock()
-	s.polls[ch] = struct{}{}
+	s.polls[ch] = s.polls[ch] || quick
 	s.mu.Unlock()
 }
 
 // OnTick wakes channels waiting for their sockets to drain and, every
 // CleanupInterval, applies the timeouts.
+//
+// A channel is woken PollInterval after it asked, or on the next tick if
+// its socket emptied since its last pump: that client reads faster than
+// the interval lets it, and a socket that empties in a millisecond would
+// otherwise sit idle for four. Ticks come every QuickPollInterval while
+// such a channel is waiting; a slow client's channel is not woken more
+// often for that, because each wake costs it a pump for what little its
+// socket took (polling every channel each millisecond cost a download to
+// a client reading 200 MB/s a third more CPU; waking on every EPOLLOUT,
+// from an epoll set of the loop's own, about 1.7 times as much).
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	if !s.ticked {
 		// The loops are registered and running now: Register works.
@@ -374,10 +391,18 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	clock.Tick(now)
 	s.mu.Lock()
 	var wake []*channel.Channel
-	for ch := range s.polls {
-		wake = append(wake, ch)
+	all := now.Sub(s.lastPoll) >= s.cfg.PollInterval
+	if all {
+		s.lastPoll = now
 	}
-	clear(s.polls)
+	quick := false
+	for ch, q := range s.polls {
+		if all || q {
+			wake = append(wake, ch)
+			delete(s.polls, ch)
+			quick = quick || q
+		}
+	}
 	sweep := now.Sub(s.lastScan) >= s.cfg.CleanupInterval
 	if sweep {
 		s.lastScan = now
@@ -390,7 +415,11 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 		s.sweep(func(ch *channel.Channel) { ch.Expire(now, s.cfg.Timeouts) })
 		s.expireRefusals(now)
 	}
-	return s.cfg.PollInterval, gnet.None
+	next := s.lastPoll.Add(s.cfg.PollInterval).Sub(now)
+	if quick {
+		next = min(next, s.cfg.QuickPollInterval)
+	}
+	return next, gnet.None
 }
 
 // OnShutdown releases the coarse clock this server kept fresh.
