@@ -268,6 +268,50 @@ func TestSystemdSocketActivation(t *testing.T) {
 	}
 }
 
+// TestSystemdNotify: under a unit of Type=notify (NOTIFY_SOCKET set),
+// Serve says READY=1 with its PID once it serves, RELOADING=1 when a
+// graceful restart begins, and its successor READY=1 with its own PID
+// before the first drains; STOPPING=1 when a signal stops the last one.
+func TestSystemdNotify(t *testing.T) {
+	skipShortProcess(t)
+	bin := proctest.Build(t)
+	dir := t.TempDir()
+	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "notify"), Net: "unixgram"})
+	require.NoError(t, err)
+	defer sock.Close()
+	next := func(what string) string {
+		t.Helper()
+		require.NoError(t, sock.SetReadDeadline(time.Now().Add(20*time.Second)))
+		buf := make([]byte, 4096)
+		n, err := sock.Read(buf)
+		require.NoError(t, err, "waiting for %s", what)
+		return string(buf[:n])
+	}
+
+	pidFile := filepath.Join(dir, "pid")
+	cmd := exec.Command(bin, "-restart", "-pidfile", pidFile)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+filepath.Join(dir, "notify"))
+	first := proctest.Start(t, cmd)
+	pid := first.Cmd.Process.Pid
+	assert.Equal(t, fmt.Sprintf("READY=1\nMAINPID=%d", pid), next("ready"))
+
+	require.NoError(t, syscall.Kill(pid, syscall.SIGHUP))
+	assert.Regexp(t, `^RELOADING=1\nMONOTONIC_USEC=[1-9][0-9]*$`, next("reloading"))
+	ready := next("the successor ready")
+	status, err := proctest.WaitExit(pid, 20*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 0, status, "the first process drained and exited")
+	successor := proctest.ReadPID(pidFile)
+	require.NotEqual(t, pid, successor)
+	assert.Equal(t, fmt.Sprintf("READY=1\nMAINPID=%d", successor), ready, "the successor takes over as main process")
+
+	require.NoError(t, syscall.Kill(successor, syscall.SIGTERM))
+	assert.Equal(t, "STOPPING=1", next("stopping"))
+	status, err = proctest.WaitExit(successor, 20*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 0, status)
+}
+
 // TestReusePortProcesses: with WithReusePort, two processes listen on one
 // port and the kernel gives connections to both; without it, the second
 // cannot bind.

@@ -152,6 +152,11 @@ func (s *Server) stop() error {
 // the error wraps context.DeadlineExceeded, and after a second signal
 // context.Canceled: connections were cut, so a main that exits non-zero
 // on error tells its supervisor. docs/operations.md lists the signals.
+//
+// Under systemd with Type=notify (NOTIFY_SOCKET set), Serve reports
+// READY=1 once it serves, RELOADING=1 when a graceful restart begins (the
+// new process reports READY=1 and its PID as MAINPID), and STOPPING=1
+// when a signal stops it.
 func Serve(h http.Handler, opts ...Option) error {
 	s, err := New(h, opts...)
 	if err != nil {
@@ -186,6 +191,7 @@ func (s *Server) serveSignals() error {
 	for _, a := range s.Addrs() {
 		log.Info("carhop: serving", "addr", a.String(), "pid", os.Getpid())
 	}
+	s.notifyReady() // before a predecessor is told to go: systemd follows this process
 	var exit <-chan struct{}
 	switch {
 	case upg != nil:
@@ -214,14 +220,17 @@ wait:
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
 				log.Info("carhop: restarting", "signal", sig.String())
+				s.notifyReloading()
 				go func() {
 					if err := upg.Upgrade(); err != nil {
 						log.Error("carhop: restart failed; carrying on", "err", err)
+						s.notifyReady()
 					}
 				}()
 				continue
 			}
 			log.Info("carhop: shutting down", "signal", sig.String(), "grace", s.cfg.shutdownTimeout)
+			s.notifyStopping()
 			break wait
 		}
 	}
