@@ -217,8 +217,10 @@ func pipelinedOp(c *conn, seq uint64) (outcome, bool) {
 // slowReadPause (about 1 s for slowReaderBytes, never idle near the
 // 10 s channel timeout) through a small receive window, so that the
 // response backs up in the server, past the kernel's send buffer and
-// outbufOverflow: this is the kind that makes outputs spill. A new
-// connection each time.
+// outbufOverflow: this is the kind that makes outputs spill. Its
+// response, with its Content-Length, is longer than outbufHighWatermark:
+// the writer waits in memory until the rest fits under it, then spills
+// that tail. A new connection each time.
 type slowReader struct {
 	addr string
 	seq  uint64

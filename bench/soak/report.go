@@ -187,9 +187,9 @@ func Markdown(w io.Writer, res *Result) {
 	fmt.Fprintf(w, "| machine | |\n|---|---|\n| CPU | %s (%d cores) |\n| kernel | %s |\n| Go | %s |\n| pinning | %s |\n\n",
 		m.CPU, m.Cores, m.Kernel, m.Go, res.Pinning)
 	s := res.Settings
-	fmt.Fprintf(w, "Server: carhop, %d threads, inbuf_overflow %d KiB, outbuf_overflow %d KiB, request timeout %v, "+
-		"channel timeout %v, max head %d KiB, max body %d MiB.\n\n", s.Threads, s.InbufOverflow>>10, s.OutbufOverflow>>10,
-		s.RequestTimeout, s.ChannelTimeout, s.MaxHeaderBytes>>10, s.MaxBodyBytes>>20)
+	fmt.Fprintf(w, "Server: carhop, %d threads, inbuf_overflow %d KiB, outbuf_overflow %d KiB, outbuf_high_watermark %d KiB, "+
+		"request timeout %v, channel timeout %v, max head %d KiB, max body %d MiB.\n\n", s.Threads, s.InbufOverflow>>10,
+		s.OutbufOverflow>>10, s.OutbufHighWater>>10, s.RequestTimeout, s.ChannelTimeout, s.MaxHeaderBytes>>10, s.MaxBodyBytes>>20)
 	writeMDTable(w, kindRows(res))
 	fmt.Fprintln(w)
 	writeMDTable(w, serverRows(res))

@@ -14,15 +14,18 @@ import (
 // slowloris clients; the channel timeout is what the slow readers must
 // stay within.
 const (
-	threads         = 16
-	inbufOverflow   = 64 << 10  // request bodies above this spill to a file
-	outbufOverflow  = 256 << 10 // response output above this spills to a file
-	requestTimeout  = 2 * time.Second
-	channelTimeout  = 10 * time.Second
-	cleanupInterval = 250 * time.Millisecond
-	shutdownTimeout = 5 * time.Second
-	maxHeaderBytes  = 16 << 10
-	maxBodyBytes    = 8 << 20
+	threads        = 16
+	inbufOverflow  = 64 << 10  // request bodies above this spill to a file
+	outbufOverflow = 256 << 10 // response output above this spills to a file
+	// A slow reader's response is longer than this, so its writer waits in
+	// memory and spills only the last outbufHighWatermark bytes.
+	outbufHighWatermark = 2 << 20
+	requestTimeout      = 2 * time.Second
+	channelTimeout      = 10 * time.Second
+	cleanupInterval     = 250 * time.Millisecond
+	shutdownTimeout     = 5 * time.Second
+	maxHeaderBytes      = 16 << 10
+	maxBodyBytes        = 8 << 20
 )
 
 // Settings describes the child's configuration, for the report.
@@ -30,6 +33,7 @@ type Settings struct {
 	Threads          int           `json:"threads"`
 	InbufOverflow    int           `json:"inbuf_overflow"`
 	OutbufOverflow   int           `json:"outbuf_overflow"`
+	OutbufHighWater  int           `json:"outbuf_high_watermark"`
 	RequestTimeout   time.Duration `json:"request_timeout_ns"`
 	ChannelTimeout   time.Duration `json:"channel_timeout_ns"`
 	CleanupInterval  time.Duration `json:"cleanup_interval_ns"`
@@ -46,7 +50,7 @@ type Settings struct {
 
 func settings() Settings {
 	return Settings{
-		Threads: threads, InbufOverflow: inbufOverflow, OutbufOverflow: outbufOverflow,
+		Threads: threads, InbufOverflow: inbufOverflow, OutbufOverflow: outbufOverflow, OutbufHighWater: outbufHighWatermark,
 		RequestTimeout: requestTimeout, ChannelTimeout: channelTimeout, CleanupInterval: cleanupInterval,
 		MaxHeaderBytes: maxHeaderBytes, MaxBodyBytes: maxBodyBytes,
 		UploadBytes: uploadBytes, DownloadBytes: downloadBytes, SlowReaderBytes: slowReaderBytes,
@@ -61,6 +65,7 @@ func serverOptions(addr, tempDir string) []adapter.Option {
 		adapter.WithThreads(threads),
 		adapter.WithInbufOverflow(inbufOverflow),
 		adapter.WithOutbufOverflow(outbufOverflow),
+		adapter.WithOutbufHighWatermark(outbufHighWatermark),
 		adapter.WithRequestTimeout(requestTimeout),
 		adapter.WithChannelTimeout(channelTimeout),
 		adapter.WithCleanupInterval(cleanupInterval),
