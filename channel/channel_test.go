@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,7 +29,7 @@ type fakeConn struct {
 	out        bytes.Buffer
 	closed     bool
 	halfClosed bool
-	tryWrite   func([]byte) (int, error) // nil: TryWrite fails, as on a socket that is gone
+	tryWrite   func([]byte) (int, error) // nil: TryWrite takes what room there is if limited, else fails, as on a socket that is gone
 	outbound   int                       // what OutboundBuffered reports: bytes the socket has not taken
 	fromFile   int                       // bytes sent with SendFile
 	// limited makes the socket take no more than room bytes (a slow
@@ -90,10 +91,20 @@ func (f *fakeConn) Wake() error {
 	return nil
 }
 func (f *fakeConn) TryWrite(pre, p []byte) (int, error) {
-	if f.tryWrite == nil {
-		return 0, errors.New("fakeConn: no direct writes")
+	b := slices.Concat(pre, p)
+	switch {
+	case f.tryWrite != nil:
+		return f.tryWrite(b)
+	case f.limited:
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		k := f.take(len(b))
+		if k == 0 {
+			return 0, syscall.EAGAIN
+		}
+		return f.out.Write(b[:k])
 	}
-	return f.tryWrite(append(pre[:len(pre):len(pre)], p...))
+	return 0, errors.New("fakeConn: no direct writes")
 }
 func (f *fakeConn) SendFile(file *os.File, off int64, n int64) (int, error) {
 	f.mu.Lock()

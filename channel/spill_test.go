@@ -117,15 +117,6 @@ func TestWriterSpillsOnlyWhatFreesIt(t *testing.T) {
 				c.OutbufHighWatermark = watermark
 			})
 			h.conn.limited = true
-			h.conn.tryWrite = func(p []byte) (int, error) {
-				h.conn.mu.Lock()
-				defer h.conn.mu.Unlock()
-				k := h.conn.take(len(p))
-				if k == 0 {
-					return 0, syscall.EAGAIN
-				}
-				return h.conn.out.Write(p[:k])
-			}
 			var inMemory int64 // the most output held in memory before any spilled
 			h.pumpBigResponse(t, func() {
 				h.ch.mu.Lock()
