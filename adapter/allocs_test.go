@@ -62,7 +62,7 @@ func TestRequestAllocations(t *testing.T) {
 	cfg.ErrorResponse, cfg.Trailers = s.errorResponse, setTrailers
 	tasks := make([]interface{ Run() }, 0, 1)
 	cfg.Submit = func(t interface{ Run() }) error { tasks = append(tasks, t); return nil }
-	cfg.Poll = func(*channel.Channel, bool) {}
+	cfg.Poll = func(*channel.Channel, int) {}
 	cfg = cfg.WithDefaults()
 	conn := &sinkConn{}
 	var local net.Addr = &net.TCPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 80}

@@ -103,6 +103,7 @@ type Channel struct {
 	lastOut int32     // OutboundBuffered at the last pump, written by the loop under mu
 	state   muFlags   // under mu
 	lf      loopFlags // loop only
+	idle    uint8     // pumps in a row that found output waiting and moved none of it (Poll); under mu
 }
 
 // receiver is what the loop needs while a request arrives: the parser,
@@ -316,7 +317,7 @@ func (ch *Channel) sendContinue() {
 				ch.mu.Lock()
 				ch.lastOut = int32(pending)
 				ch.mu.Unlock()
-				ch.cfg.Poll(ch, false)
+				ch.cfg.Poll(ch, 0)
 			}
 		}
 	}
@@ -468,12 +469,13 @@ func (ch *Channel) Write(p []byte, more int64) error {
 			ch.x.room = make(chan struct{})
 		}
 		room := ch.x.room
+		backoff := int(ch.idle)
 		ch.mu.Unlock()
 		if !now {
 			// The loop's next poll pumps, and wakes us if output moved:
 			// a wake-up now would find the socket still full, and the
 			// two goroutines would spin.
-			ch.cfg.Poll(ch, false)
+			ch.cfg.Poll(ch, backoff)
 		}
 		<-room
 		ch.mu.Lock()
@@ -775,6 +777,15 @@ func (ch *Channel) Pump() {
 		ch.lastActive.Mark()
 	}
 	ch.lastOut = int32(pending)
+	if moved {
+		ch.idle = 0
+	} else if ch.idle < MaxBackoff {
+		ch.idle++
+	}
+	backoff := int(ch.idle)
+	if drained {
+		backoff = -1 // the client reads faster than the loop polls
+	}
 	if is(ch.state, filled) {
 		// The worker has just filled the socket itself, so it took
 		// nothing of this pump's offer: no sign of a slow client yet
@@ -805,7 +816,7 @@ func (ch *Channel) Pump() {
 
 	switch {
 	case left > 0 || pending > 0:
-		ch.cfg.Poll(ch, drained) // gnet does not say when the socket drains
+		ch.cfg.Poll(ch, backoff) // gnet does not say when the socket drains
 	case h != nil:
 		ch.detach(h)
 	case done && is(ch.lf, refused) && ch.cfg.Linger > 0:

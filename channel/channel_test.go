@@ -164,7 +164,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 		},
 		ErrorResponse: func(status int, reason string) []byte { return []byte(fmt.Sprintf("[%d %s]", status, reason)) },
 		Submit:        func(t interface{ Run() }) error { h.tasks = append(h.tasks, t.Run); return nil },
-		Poll:          func(*Channel, bool) {},
+		Poll:          func(*Channel, int) {},
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -74,12 +74,18 @@ type Config struct {
 
 	// Poll asks the loop to wake this channel again soon: it has output
 	// the socket could not take yet, and gnet says nothing when it can.
-	// quick says that the socket emptied since the last pump, so that the
-	// client would be kept waiting by the usual interval. The loop calls
-	// it, and a writer paused for the socket; it must not block, and is
-	// never called with the channel's mutex held.
-	Poll func(ch *Channel, quick bool)
+	// backoff is how many pumps in a row found output waiting and moved
+	// none of it (up to MaxBackoff), so that the loop can wait longer for
+	// a client that reads slowly; -1 says that the socket emptied since
+	// the last pump, so that the client would be kept waiting by the
+	// usual interval. The loop calls it, and a writer paused for the
+	// socket; it must not block, and is never called with the channel's
+	// mutex held.
+	Poll func(ch *Channel, backoff int)
 }
+
+// MaxBackoff is the most Config.Poll's backoff says.
+const MaxBackoff = 2
 
 // Defaults for Config's sizes, chosen in docs/operations.md.
 const (

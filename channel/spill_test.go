@@ -248,14 +248,16 @@ func TestSpilledOutputIsCountedWhoeverSendsTheLastByte(t *testing.T) {
 	assert.Equal(t, uint64(1), h.ch.cfg.Counters.SpilledOutputs.Load())
 }
 
-// TestPumpAsksForQuickPollOnceTheSocketEmpties: a pump that finds gnet's
-// buffer emptied since the last one asks to be polled quickly (the
-// client reads faster than the usual interval lets it); one that finds
-// it still holding output does not.
-func TestPumpAsksForQuickPollOnceTheSocketEmpties(t *testing.T) {
-	var polls []bool
+// TestPumpBacksOffWhileTheSocketStaysFull: each pump that finds the
+// socket full and moves nothing asks the loop to wait longer before the
+// next (Config.Poll's backoff), up to MaxBackoff; one that moves output
+// starts again at 0, and one that finds gnet's buffer emptied since the
+// last asks to be polled quickly (-1): that client reads faster than the
+// loop polls.
+func TestPumpBacksOffWhileTheSocketStaysFull(t *testing.T) {
+	var polls []int
 	h := newHarness(t, func(c *Config) {
-		c.Poll = func(_ *Channel, quick bool) { polls = append(polls, quick) }
+		c.Poll = func(_ *Channel, backoff int) { polls = append(polls, backoff) }
 		c.Serve = func(ch *Channel, _ *Request) {
 			_ = ch.Write(bytes.Repeat([]byte("x"), 8*DefaultSendBytes), -1)
 			ch.Finish(true)
@@ -265,23 +267,28 @@ func TestPumpAsksForQuickPollOnceTheSocketEmpties(t *testing.T) {
 	h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
 	require.Len(t, h.tasks, 1)
 	h.tasks[0]()
-	for _, tc := range []struct {
-		name  string
-		reads bool // the client reads what gnet holds before the pump
-		quick bool
-	}{
-		{"first pump", false, false},
-		{"still full", false, false},
-		{"emptied", true, true},
-		{"full again", false, false},
-		{"emptied again", true, true},
-	} {
-		if tc.reads {
+	type step struct {
+		name    string
+		reads   bool // the client reads what gnet holds before the pump
+		backoff int
+	}
+	steps := []step{
+		{"first pump: output moves to gnet", false, 0},
+		{"still full", false, 1},
+		{"still full", false, 2},
+		{"emptied", true, -1},
+		{"full again", false, 1},
+	}
+	for range MaxBackoff + 2 {
+		steps = append(steps, step{"full for long", false, min(steps[len(steps)-1].backoff+1, MaxBackoff)})
+	}
+	for _, st := range steps {
+		if st.reads {
 			h.conn.clientReads(DefaultSendBytes)
 		}
 		polls = polls[:0]
 		h.ch.Pump()
-		require.Len(t, polls, 1, tc.name)
-		assert.Equal(t, tc.quick, polls[0], tc.name)
+		require.Len(t, polls, 1, st.name)
+		assert.Equal(t, st.backoff, polls[0], st.name)
 	}
 }

@@ -27,43 +27,53 @@ func (c *wakeConn) TryWrite(_, _ []byte) (int, error)            { return 0, err
 func (c *wakeConn) SendFile(*os.File, int64, int64) (int, error) { return 0, errNoSocket }
 func (c *wakeConn) RemoteAddr() net.Addr                         { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1} }
 
-// TestTickerPollsQuickChannelsSooner: a channel whose socket emptied since
-// its last pump is woken on the next tick, and ticks come every
-// QuickPollInterval while one is; any other waits for PollInterval.
-func TestTickerPollsQuickChannelsSooner(t *testing.T) {
+// TestTickerWakesEachChannelWhenItsWaitIsUp: a channel whose socket
+// emptied since its last pump (backoff -1) is woken on the next tick, and
+// ticks come every QuickPollInterval while one waits; one at backoff 0
+// waits PollInterval, and each step of backoff doubles that.
+func TestTickerWakesEachChannelWhenItsWaitIsUp(t *testing.T) {
 	s := New(Config{PollInterval: time.Hour, QuickPollInterval: time.Millisecond})
 	s.ticked = true // no engine: nothing to boot
-	var quick, slow wakeConn
-	var qch, sch channel.Channel
-	qch.Init(&s.ch, &quick, nil)
-	sch.Init(&s.ch, &slow, nil)
-	t.Cleanup(qch.Closed)
-	t.Cleanup(sch.Closed)
+	var qc, ac, bc wakeConn
+	var q, a, b channel.Channel
+	q.Init(&s.ch, &qc, nil)
+	a.Init(&s.ch, &ac, nil)
+	b.Init(&s.ch, &bc, nil)
+	for _, ch := range []*channel.Channel{&q, &a, &b} {
+		t.Cleanup(ch.Closed)
+	}
 	tick := func() time.Duration {
 		d, _ := s.OnTick()
-		qch.Pump() // as the loop would on the wake: clears it
-		sch.Pump()
+		for _, ch := range []*channel.Channel{&q, &a, &b} {
+			ch.Pump() // as the loop would on the wake: clears it
+		}
 		return d
 	}
+	wakes := func() [3]int64 { return [3]int64{qc.wakes.Load(), ac.wakes.Load(), bc.wakes.Load()} }
 
-	s.lastPoll = time.Now() // every channel was just polled
-	s.poll(&qch, true)
-	s.poll(&sch, false)
+	s.poll(&q, -1)
+	s.poll(&a, 0)
+	s.poll(&b, 2)
+	assert.LessOrEqual(t, tick(), time.Millisecond, "a quick channel waits: tick again soon")
+	assert.Equal(t, [3]int64{0, 0, 0}, wakes(), "a wait starts when a channel asks")
+	s.pollStart[0] = s.pollStart[0].Add(-time.Millisecond)
 	assert.Equal(t, time.Millisecond, tick(), "a quick channel was woken: tick again soon")
-	assert.Equal(t, int64(1), quick.wakes.Load(), "the quick channel is woken at once")
-	assert.Zero(t, slow.wakes.Load(), "the other waits for its interval")
+	assert.Equal(t, [3]int64{1, 0, 0}, wakes(), "only the quick channel is woken at once")
+	assert.Greater(t, tick(), 59*time.Minute, "nothing quick waits: the next tick is PollInterval's at most")
+	assert.Equal(t, [3]int64{1, 0, 0}, wakes())
 
-	s.poll(&qch, true)
-	s.poll(&qch, false) // a writer asking meanwhile keeps it quick
+	s.pollStart[1] = s.pollStart[1].Add(-time.Hour) // backoff 0: PollInterval is up
 	tick()
-	assert.Equal(t, int64(2), quick.wakes.Load())
+	assert.Equal(t, [3]int64{1, 1, 0}, wakes(), "backoff 0 waits PollInterval")
+	s.pollStart[3] = s.pollStart[3].Add(-3 * time.Hour)
+	tick()
+	assert.Equal(t, [3]int64{1, 1, 0}, wakes(), "backoff 2 waits four times as long")
+	s.pollStart[3] = s.pollStart[3].Add(-time.Hour)
+	tick()
+	assert.Equal(t, [3]int64{1, 1, 1}, wakes())
 
-	assert.Greater(t, tick(), 59*time.Minute, "no quick channel waiting: the next tick is the interval's")
-	assert.Zero(t, slow.wakes.Load())
-
-	s.lastPoll = time.Now().Add(-time.Hour) // the interval is up
-	s.poll(&qch, false)
-	assert.Equal(t, time.Hour, tick())
-	assert.Equal(t, int64(1), slow.wakes.Load(), "woken with its interval")
-	assert.Equal(t, int64(3), quick.wakes.Load())
+	s.poll(&a, channel.MaxBackoff+5) // beyond the last level: waits as long as the last
+	s.pollStart[pollLevels-1] = time.Now().Add(-time.Hour << (pollLevels - 2))
+	tick()
+	assert.Equal(t, [3]int64{1, 2, 1}, wakes())
 }
