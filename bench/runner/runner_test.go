@@ -119,3 +119,18 @@ func TestBaselineBinary(t *testing.T) {
 	assert.Equal(t, []string{bin, ServeFlag, "process-per-conn", "-addr", "127.0.0.1:1"}, design.Args)
 	assert.Equal(t, 200, servers[1].MaxConns, "the design's limit is kept")
 }
+
+func TestProcessCPU(t *testing.T) {
+	cpu, err := ProcessCPU(os.Getpid())
+	require.NoError(t, err)
+	// Spin until the tick-granular counter moves: it must only go up.
+	deadline := time.Now().Add(5 * time.Second)
+	later := cpu
+	for later == cpu && time.Now().Before(deadline) {
+		later, err = ProcessCPU(os.Getpid())
+		require.NoError(t, err)
+	}
+	assert.Greater(t, later, cpu, "this process's CPU time grows as it spins")
+	_, err = ProcessCPU(-1)
+	require.Error(t, err)
+}

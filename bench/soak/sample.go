@@ -65,7 +65,7 @@ func (s *sampler) take(ctx context.Context, at time.Duration, done int64) (Sampl
 	} else {
 		errs = append(errs, err.Error())
 	}
-	if cpu, err := processCPU(s.pid); err == nil {
+	if cpu, err := runner.ProcessCPU(s.pid); err == nil {
 		sm.CPU = cpu
 	} else {
 		errs = append(errs, err.Error())

@@ -137,19 +137,7 @@ func TestMergeBad(t *testing.T) {
 	assert.Zero(t, got[1].Sent)
 }
 
-func TestProcFigures(t *testing.T) {
-	cpu, err := processCPU(os.Getpid())
-	require.NoError(t, err)
-	// Spin until the tick-granular counter moves: it must only go up.
-	deadline := time.Now().Add(5 * time.Second)
-	later := cpu
-	for later == cpu && time.Now().Before(deadline) {
-		later, err = processCPU(os.Getpid())
-		require.NoError(t, err)
-	}
-	assert.Greater(t, later, cpu, "this process's CPU time grows as it spins")
-	_, err = processCPU(-1)
-	require.Error(t, err)
+func TestMachineSteal(t *testing.T) {
 	steal, err := machineSteal()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, steal, time.Duration(0))

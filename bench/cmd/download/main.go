@@ -6,7 +6,8 @@
 //	curl -s -o /dev/null -w '%{speed_download}\n' 'http://127.0.0.1:8081/?mb=1024'
 //
 // docs/performance.md ("Bulk transfers") was measured so, with the server's
-// CPU time read from /proc before and after. It stops on SIGINT or SIGTERM.
+// CPU time read from /proc before and after; "Many slow readers" with
+// bench/cmd/slowreaders as the client. It stops on SIGINT or SIGTERM.
 // With -cpuprofile it writes a CPU profile of the whole run when it stops,
 // for `go tool pprof`.
 package main
@@ -40,6 +41,7 @@ func run() error {
 	server := flag.String("server", "carhop", "carhop or net-http")
 	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	overflow := flag.Int("outbuf-overflow", 0, "carhop's WithOutbufOverflow in bytes (0: its default)")
 	flag.Parse()
 	stopProfile, err := cpuprofile.Start(*profile)
 	if err != nil {
@@ -50,8 +52,11 @@ func run() error {
 	defer stop()
 	switch *server {
 	case "carhop":
-		s, err := adapter.New(http.HandlerFunc(download), adapter.WithListen(*addr),
-			adapter.WithLogger(slog.New(slog.DiscardHandler)))
+		opts := []adapter.Option{adapter.WithListen(*addr), adapter.WithLogger(slog.New(slog.DiscardHandler))}
+		if *overflow > 0 {
+			opts = append(opts, adapter.WithOutbufOverflow(*overflow))
+		}
+		s, err := adapter.New(http.HandlerFunc(download), opts...)
 		if err != nil {
 			return err
 		}
