@@ -777,9 +777,18 @@ func (ch *Channel) Pump() {
 		ch.lastActive.Mark()
 	}
 	ch.lastOut = int32(pending)
+	// A client that once emptied its socket between polls would do so
+	// again during a long wait, and sit idle: its backoff stays short.
+	if drained {
+		put(&ch.state, emptied, true)
+	}
+	limit := uint8(MaxBackoff)
+	if is(ch.state, emptied) {
+		limit = 0
+	}
 	if moved {
 		ch.idle = 0
-	} else if ch.idle < MaxBackoff {
+	} else if ch.idle < limit {
 		ch.idle++
 	}
 	backoff := int(ch.idle)

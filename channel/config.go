@@ -75,7 +75,8 @@ type Config struct {
 	// Poll asks the loop to wake this channel again soon: it has output
 	// the socket could not take yet, and gnet says nothing when it can.
 	// backoff is how many pumps in a row found output waiting and moved
-	// none of it (up to MaxBackoff), so that the loop can wait longer for
+	// none of it (up to MaxBackoff; 0 always once the client has emptied
+	// its socket between two pumps), so that the loop can wait longer for
 	// a client that reads slowly; -1 says that the socket emptied since
 	// the last pump, so that the client would be kept waiting by the
 	// usual interval. The loop calls it, and a writer paused for the
@@ -85,7 +86,7 @@ type Config struct {
 }
 
 // MaxBackoff is the most Config.Poll's backoff says.
-const MaxBackoff = 2
+const MaxBackoff = 6
 
 // Defaults for Config's sizes, chosen in docs/operations.md.
 const (

@@ -33,6 +33,7 @@ const (
 	timedOut                       // the ticker found the request too slow
 	stalled                        // the ticker closed the connection: the client stopped reading its response
 	filled                         // a worker's write-through found the socket full: the next pump says nothing of the client's speed
+	emptied                        // a pump found the socket emptied since the last: the client can read faster than long polls let it (Poll's backoff)
 )
 
 // is reports whether any of the flags in f is set.
