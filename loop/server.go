@@ -411,10 +411,10 @@ func (s *Server) pollWait(level int) time.Duration {
 // gnet says nothing when a socket drains, so a channel whose output the
 // socket could not take asks to be woken (channel.Config.Poll), and how
 // soon depends on its client. One whose socket emptied since its last
-// pump reads faster than the usual interval lets it: it is woken on the
-// next tick, and ticks come every QuickPollInterval while one waits (a
-// socket that empties in a millisecond would otherwise sit idle for
-// four). One whose pumps keep finding the socket full waits twice as
+// pump reads faster than the usual interval lets it: it is woken
+// QuickPollInterval after it asks, and ticks come that often while one
+// waits (a socket that empties in a millisecond would otherwise sit idle
+// for four). One whose pumps keep finding the socket full waits twice as
 // long after each, up to 64 times PollInterval: a thousand clients
 // reading 40 KB/s each, with 3 MiB responses waiting in the server, cost
 // it 15 % of a CPU in polls every 5 ms that moved nothing, 2-3 % with this
