@@ -188,21 +188,30 @@ func (h *harness) pumpBigResponse(t *testing.T, between, drain func(), want int)
 	h.tasks = nil
 	done := make(chan struct{})
 	go func() { defer close(done); worker() }()
+	deadline := h.pumpUntil(t, done, between, "the worker finished")
+	drain()
+	for time.Now().Before(deadline) && len(h.output()) < want {
+		h.ch.Pump()
+	}
+}
+
+// pumpUntil plays the loop while a worker runs on a goroutine of its own:
+// it pumps, calls between, and pauses briefly, until c is closed, for at
+// most 10 seconds (then fails with what). It returns that deadline, for
+// what the test does next.
+func (h *harness) pumpUntil(t *testing.T, c <-chan struct{}, between func(), what string) time.Time {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for finished := false; !finished; {
+	for {
 		select {
-		case <-done:
-			finished = true
+		case <-c:
+			return deadline
 		default:
-			require.True(t, time.Now().Before(deadline), "the worker finished")
+			require.True(t, time.Now().Before(deadline), what)
 			h.ch.Pump()
 			between()
 			time.Sleep(50 * time.Microsecond)
 		}
-	}
-	drain()
-	for time.Now().Before(deadline) && len(h.output()) < want {
-		h.ch.Pump()
 	}
 }
 
@@ -241,17 +250,9 @@ func TestSpilledOutputIsCountedWhoeverSendsTheLastByte(t *testing.T) {
 	require.Len(t, h.tasks, 1)
 	done := make(chan struct{})
 	go func() { defer close(done); h.tasks[0]() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for written := false; !written; { // the client reads nothing: the output spills
-		select {
-		case <-wrote:
-			written = true
-		default:
-			require.True(t, time.Now().Before(deadline), "the worker wrote its chunks")
-			h.ch.Pump()
-			time.Sleep(50 * time.Microsecond)
-		}
-	}
+	// The client reads nothing until the worker has written everything:
+	// the output spills.
+	deadline := h.pumpUntil(t, wrote, func() {}, "the worker wrote its chunks")
 	h.conn.mu.Lock()
 	h.conn.outbound = 0 // then catches up
 	h.conn.mu.Unlock()
