@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -88,24 +87,4 @@ func TestResponseController(t *testing.T) {
 	assert.NoError(t, errs[0], "Flush works")
 	assert.ErrorIs(t, errs[1], http.ErrNotSupported, "deadlines are the server's timeouts")
 	assert.ErrorIs(t, errs[2], http.ErrNotSupported, "bodies are read before the handler runs")
-}
-
-// TestHalfClosedClient records a known gnet limitation (docs/design.md): a
-// client that shuts down its sending side after a request is disconnected
-// at EOF. What must hold is that it gets nothing malformed and the server
-// goes on serving.
-func TestHalfClosedClient(t *testing.T) {
-	_, addr := start(t, http.HandlerFunc(hello))
-	c := dial(t, addr)
-	c.send("GET /half HTTP/1.1\r\nHost: h\r\n\r\n")
-	require.NoError(t, c.c.(*net.TCPConn).CloseWrite())
-	rest, err := io.ReadAll(c.r)
-	require.NoError(t, err)
-	if len(rest) > 0 {
-		assert.Contains(t, string(rest), "Hello, half!", "a response, if any, is whole")
-	}
-	other := dial(t, addr)
-	other.send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
-	_, body := other.response("GET")
-	assert.Equal(t, "Hello, after!", body)
 }

@@ -26,6 +26,11 @@ type Stats struct {
 	SpilledBodies  uint64 // request bodies buffered in a temporary file (WithInbufOverflow)
 	SpilledOutputs uint64 // responses buffered in a temporary file (WithOutbufOverflow)
 	Hijacked       uint64 // connections taken over through http.Hijacker
+	// InputEnded counts connections whose client ended its input (a
+	// half-close, or a close, which looks the same) while requests were
+	// queued or running, or their responses unsent: they are answered
+	// all the same, and then closed.
+	InputEnded uint64
 	// Tasks is the worker pool: threads, queued and running requests,
 	// completed ones and handler panics.
 	Tasks task.Stats
@@ -45,6 +50,7 @@ func (s *Server) Stats() Stats {
 		SpilledBodies:  c.SpilledBodies.Load(),
 		SpilledOutputs: c.SpilledOutputs.Load(),
 		Hijacked:       c.Hijacked.Load(),
+		InputEnded:     c.InputEnded.Load(),
 		Tasks:          s.pool.Stats(),
 	}
 }
@@ -69,6 +75,7 @@ func writePrometheus(w io.Writer, st Stats) {
 	metric("carhop_connections_open", "gauge", "Connections open now.", st.Connections)
 	metric("carhop_connections_accepted_total", "counter", "Connections accepted, including refused ones.", st.Accepted)
 	metric("carhop_connections_hijacked_total", "counter", "Connections taken over through http.Hijacker.", st.Hijacked)
+	metric("carhop_connections_input_ended_total", "counter", "Connections whose client ended its input with requests still to answer.", st.InputEnded)
 	metric("carhop_requests_total", "counter", "Complete requests handed to the handler.", st.Requests)
 	fmt.Fprintf(w, "# HELP carhop_refused_total Requests and connections answered with an error instead of the handler.\n# TYPE carhop_refused_total counter\n")
 	statuses := make([]int, 0, len(st.Refused))

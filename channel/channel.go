@@ -373,8 +373,17 @@ func (ch *Channel) HandedOff() bool {
 func (ch *Channel) submit() {
 	if err := ch.cfg.Submit(ch); err != nil {
 		// The pool is shutting down: nobody will serve this connection.
-		_ = ch.conn.Close()
+		_ = ch.socket().Close()
 	}
+}
+
+// socket is the channel's Conn, for the goroutine-safe calls (Wake,
+// Close) from goroutines other than the one driving the channel: Outlive
+// may replace it meanwhile.
+func (ch *Channel) socket() Conn {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.conn
 }
 
 // refuse stops reading and queues the error response behind whatever is
@@ -425,7 +434,11 @@ func (ch *Channel) Run() {
 		}
 		r := ch.pop()
 		ch.serving = r
+		inputEnded := is(ch.state, ended)
 		ch.mu.Unlock()
+		if inputEnded {
+			ch.cancel(r) // as its client's context would have been at EOF (Outlive)
+		}
 		if r.Err != nil {
 			_ = ch.Write(ch.cfg.ErrorResponse(r.Err.Status, r.Err.Reason), 0)
 			ch.Finish(false)
@@ -653,10 +666,11 @@ func (ch *Channel) writeThrough(p []byte) int {
 // sendable reports whether a worker may write to the socket itself: the
 // loop has no input or request in hand (it may write a 100 Continue),
 // the socket layer holds none of the connection's output (order), and
-// the connection is not closing, draining, closed or hijacked, nor its
-// output in a file. Channel mutex held.
+// the connection is not closing, draining, closed, hijacked or past its
+// input's end, nor its output in a file: the loop must then see the
+// response finish, to close. Channel mutex held.
 func (ch *Channel) sendable() bool {
-	return is(ch.state, loopIdle) && ch.lastOut == 0 && !is(ch.state, closeAfter|draining|closed|hijacked) &&
+	return is(ch.state, loopIdle) && ch.lastOut == 0 && !is(ch.state, closeAfter|draining|closed|hijacked|ended) &&
 		ch.hijacker() == nil && (ch.out == nil || !ch.out.Spilled())
 }
 
@@ -819,7 +833,10 @@ func (ch *Channel) Pump() {
 	if left == 0 && !is(ch.state, busy) && ch.out != nil {
 		ch.dropOutput()
 	}
-	done := !is(ch.state, busy) && left == 0 && (is(ch.state, closeAfter) || is(ch.state, draining) && ch.head == nil && ch.receiving() == nil && ch.reqStarted.Load() == 0)
+	// A request still arriving when the input ended never will: it does
+	// not hold the connection open (Outlive).
+	arriving := !is(ch.state, ended) && (ch.receiving() != nil || ch.reqStarted.Load() != 0)
+	done := !is(ch.state, busy) && left == 0 && (is(ch.state, closeAfter) || is(ch.state, draining|ended) && ch.head == nil && !arriving)
 	h := ch.hijacker()
 	ch.mu.Unlock()
 
@@ -961,9 +978,10 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		ch.mu.Lock()
 		news := !is(ch.state, timedOut)
 		put(&ch.state, timedOut, true)
+		conn := ch.conn
 		ch.mu.Unlock()
 		if news {
-			_ = ch.conn.Wake() // the loop answers 408
+			_ = conn.Wake() // the loop answers 408
 		}
 		return false
 	}
@@ -971,6 +989,7 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 	ch.mu.Lock()
 	sending := ch.outLen() > 0 || ch.lastOut > 0
 	state := ch.state
+	conn := ch.conn
 	ch.mu.Unlock()
 	switch {
 	case is(state, closed):
@@ -978,7 +997,7 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		// one may no longer be ours to close.
 	case is(state, lingering):
 		if since > ch.cfg.Linger {
-			_ = ch.conn.Close()
+			_ = conn.Close()
 			return true
 		}
 	case sending && t.Write > 0 && since > t.Write:
@@ -987,10 +1006,10 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		ch.mu.Lock()
 		put(&ch.state, stalled, true)
 		ch.mu.Unlock()
-		_ = ch.conn.Close()
+		_ = conn.Close()
 		return true
 	case !sending && !is(state, busy) && t.Idle > 0 && since > t.Idle:
-		_ = ch.conn.Close()
+		_ = conn.Close()
 		return true
 	}
 	return false

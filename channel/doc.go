@@ -8,7 +8,9 @@
 //   - The event loop that owns the connection calls [Channel.Received],
 //     [Channel.Pump], [Channel.Closed] and [Channel.Expire]. Only it
 //     parses, reads request bytes, writes to the socket and closes it.
-//     It never blocks and never runs application code.
+//     It never blocks and never runs application code. When the client's
+//     input ends, [Channel.Outlive] may hand the channel to another
+//     goroutine, which is its loop from then on.
 //   - One worker at a time (the channel submits at most one task to the
 //     pool, so pipelined requests are answered in order) runs a complete
 //     request through the [Config.Serve] hook, which writes the response

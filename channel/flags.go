@@ -34,6 +34,7 @@ const (
 	stalled                        // the ticker closed the connection: the client stopped reading its response
 	filled                         // a worker's write-through found the socket full: the next pump says nothing of the client's speed
 	emptied                        // a pump found the socket emptied since the last: the client can read faster than long polls let it (Poll's backoff)
+	ended                          // the client's input ended while responses were owed: they go to the Conn given to Outlive
 )
 
 // is reports whether any of the flags in f is set.

@@ -13,6 +13,7 @@ type Counters struct {
 	SpilledBodies  atomic.Uint64 // request bodies that went to a temporary file
 	SpilledOutputs atomic.Uint64 // responses whose output went to a temporary file
 	Hijacked       atomic.Uint64 // connections handed over to a handler
+	InputEnded     atomic.Uint64 // connections whose client's input ended while responses were owed, answered after it (Outlive)
 
 	refused [200]atomic.Uint64 // by status, 400-599
 }

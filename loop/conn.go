@@ -30,16 +30,26 @@ func (k *link) RemoteAddr() net.Addr        { return k.c.RemoteAddr() }
 // its mutex held, which keeps OnClose, and so gnet's close of the
 // descriptor, from running meanwhile; gnet's outbound buffer is empty, so
 // nothing written by the loop is overtaken.
-func (k *link) TryWrite(pre, p []byte) (int, error) {
+func (k *link) TryWrite(pre, p []byte) (int, error) { return tryWrite(k.c.Fd(), pre, p) }
+
+// SendFile sends from a spill file, on the loop, with gnet's outbound
+// buffer empty.
+func (k *link) SendFile(f *os.File, off int64, n int64) (int, error) {
+	return sendFile(k.c.Fd(), f, off, n)
+}
+
+// tryWrite writes pre and then p to the non-blocking socket fd, in one
+// system call, as far as it takes them now.
+func tryWrite(fd int, pre, p []byte) (int, error) {
 	var n int
 	var err error
 	switch {
 	case len(pre) == 0:
-		n, err = unix.Write(k.c.Fd(), p)
+		n, err = unix.Write(fd, p)
 	case len(p) == 0: // a finished response: writev would cost an allocation per request
-		n, err = unix.Write(k.c.Fd(), pre)
+		n, err = unix.Write(fd, pre)
 	default:
-		n, err = writev2(k.c.Fd(), pre, p)
+		n, err = writev2(fd, pre, p)
 	}
 	if n < 0 {
 		n = 0
@@ -47,18 +57,19 @@ func (k *link) TryWrite(pre, p []byte) (int, error) {
 	return n, err
 }
 
-// SendFile sends from a spill file to the socket with sendfile(2), on
-// the loop, with gnet's outbound buffer empty. The file's descriptor is
-// used through Control, which leaves its mode alone (Fd would make it
-// blocking, a no-op for a regular file, but not one to rely on).
-func (k *link) SendFile(f *os.File, off int64, n int64) (int, error) {
+// sendFile sends up to n bytes of f from off to the non-blocking socket
+// fd with sendfile(2), as far as it takes them now. The file's
+// descriptor is used through Control, which leaves its mode alone (Fd
+// would make it blocking, a no-op for a regular file, but not one to
+// rely on).
+func sendFile(fd int, f *os.File, off int64, n int64) (int, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return 0, err
 	}
 	sent, serr := 0, error(nil)
-	if err := rc.Control(func(fd uintptr) {
-		sent, serr = unix.Sendfile(k.c.Fd(), int(fd), &off, int(min(n, 1<<30)))
+	if err := rc.Control(func(ffd uintptr) {
+		sent, serr = unix.Sendfile(fd, int(ffd), &off, int(min(n, 1<<30)))
 	}); err != nil {
 		return 0, err
 	}

@@ -18,6 +18,11 @@
 // then treats it like any other. The intake never touches a connection
 // after the handover.
 //
+// gnet closes a connection when it reads EOF. A channel that still owes
+// responses then (its client half-closed after sending its requests) is
+// handed to an orphan (orphan.go): a goroutine with a duplicate of the
+// socket that plays the loop for that channel until it has answered.
+//
 // gnet's own Stop closes every connection at once, so [Server.Drain]
 // builds the graceful part: stop the intake (closing adopted listeners),
 // refuse what still reaches gnet's own listeners, let every channel

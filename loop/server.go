@@ -89,6 +89,10 @@ type Server struct {
 	// refusals are the connections answered 503 at accept that are
 	// lingering (refuse.go).
 	refusals map[*refusal]struct{}
+	// orphans are the channels still answering clients whose input ended
+	// (orphan.go); orphaned counts their goroutines.
+	orphans  map[*orphan]struct{}
+	orphaned sync.WaitGroup
 	lastScan time.Time
 	locals   sync.Map // netip.AddrPort or socket path -> *net.Addr (local)
 }
@@ -115,6 +119,7 @@ func New(cfg Config) *Server {
 		booted:   make(chan struct{}),
 		fresh:    make(map[*channel.Channel]int64),
 		refusals: make(map[*refusal]struct{}),
+		orphans:  make(map[*orphan]struct{}),
 	}
 	for i := range s.polls {
 		s.polls[i] = make(map[*channel.Channel]struct{})
@@ -347,8 +352,9 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-// OnClose releases the channel, whoever closed the connection.
-func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
+// OnClose releases the channel, whoever closed the connection, unless
+// it still owes responses to a client whose input ended (outlive).
+func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	if r, ok := c.Context().(*refusal); ok {
 		s.forget(r)
 		return gnet.None
@@ -358,16 +364,24 @@ func (s *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 		return gnet.None
 	}
 	c.SetContext(nil)
+	if s.outlive(c, ch, err) {
+		return gnet.None // the orphan has the channel, and its place in open
+	}
 	ch.Closed()
 	s.mu.Lock()
 	delete(s.fresh, ch)
+	s.unpoll(ch)
+	s.mu.Unlock()
+	s.open.Add(-1)
+	return gnet.None
+}
+
+// unpoll forgets a closed channel's poll. s.mu held.
+func (s *Server) unpoll(ch *channel.Channel) {
 	if level, ok := s.polled[ch]; ok {
 		delete(s.polls[level], ch)
 		delete(s.polled, ch)
 	}
-	s.mu.Unlock()
-	s.open.Add(-1)
-	return gnet.None
 }
 
 // pollLevels are the waits a channel can ask for: quick, then
@@ -585,7 +599,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil // Run already returned the reason
 	}
 	s.stopIntake()
-	if err := s.eng.Stop(ctx); err != nil && !errors.Is(err, gerrors.ErrEngineInShutdown) {
+	err := s.eng.Stop(ctx)
+	s.closeOrphans()
+	if err != nil && !errors.Is(err, gerrors.ErrEngineInShutdown) {
 		return fmt.Errorf("carhop: stopping event loops: %w", err)
 	}
 	return nil

@@ -1,0 +1,56 @@
+package channel
+
+// Owes reports whether the channel owes its client responses: a request
+// queued or running, or output not yet written. Any goroutine.
+func (ch *Channel) Owes() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.owes()
+}
+
+// owes is Owes with mu held.
+func (ch *Channel) owes() bool {
+	return !is(ch.state, closed|hijacked) && ch.hijacker() == nil &&
+		(is(ch.state, busy) || ch.head != nil || ch.outLen() > 0)
+}
+
+// Outlive is called by the loop when the client's input has ended (EOF)
+// and the socket layer is letting go of the connection. A client that
+// half-closes its side after sending its requests (shutdown(SHUT_WR), as
+// "nc -N" and some scripts do) still expects the responses, and the
+// connection can carry them; gnet closes at EOF all the same.
+//
+// If the channel still owes responses (Owes), Outlive moves it to conn,
+// which must reach the same socket, and reports true. From then on
+// whoever drives conn is the channel's loop: it calls Received with the
+// input the loop had not parsed (requests pipelined past MaxPipelined),
+// Pump on every Wake, and Closed once conn is closed. The channel closes
+// the connection once it has answered every complete request; a request
+// cut short by the EOF is dropped. If it owes nothing (any more: a worker
+// may have finished since the loop asked Owes), Outlive reports false and
+// the loop goes on to Closed, as for any close.
+//
+// A half-close cannot be told from a close until a write fails, so the
+// requests' contexts end at the EOF, as net/http's do (its background
+// read sees the same EOF): a handler that watches its context stops,
+// and one that does not is still heard. Loop only.
+func (ch *Channel) Outlive(conn Conn) bool {
+	ch.mu.Lock()
+	if !ch.owes() {
+		ch.mu.Unlock()
+		return false
+	}
+	ch.conn = conn
+	ch.lastOut = 0 // the old socket layer held none of our output (the loop checks), conn holds none yet
+	ch.idle = 0
+	put(&ch.state, woken|filled|emptied|timedOut, false)
+	put(&ch.state, ended, true)
+	serving := ch.serving
+	ch.mu.Unlock()
+	ch.cfg.Counters.InputEnded.Add(1)
+	ch.reqStarted.Clear() // no request timeout for one that cannot complete
+	if serving != nil {
+		ch.cancel(serving) // queued ones are cancelled as Run takes them
+	}
+	return true
+}
