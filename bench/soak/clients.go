@@ -35,6 +35,8 @@ func newClient(kind Kind, addr string, worker int) client {
 		return &keepAlive{addr: addr, op: slowHandlerOp}
 	case Pipelined:
 		return &keepAlive{addr: addr, op: pipelinedOp}
+	case HalfClosed:
+		return &halfCloser{addr: addr}
 	case SlowClient:
 		return &slowReader{addr: addr}
 	case Slowloris:

@@ -13,20 +13,21 @@ const (
 	Stream      Kind = "stream"       // chunked response flushed chunk by chunk with pauses
 	SlowHandler Kind = "slow-handler" // the handler sleeps before answering
 	Pipelined   Kind = "pipelined"    // pipelineDepth requests in one write, answers in order
+	HalfClosed  Kind = "half-closed"  // requests, then shutdown(SHUT_WR): every answer, then end of file
 	SlowClient  Kind = "slow-client"  // head dribbled a byte at a time, response read slowly: served
 	Slowloris   Kind = "slowloris"    // head that never ends: cut by the request timeout
 	Bad         Kind = "bad"          // malformed requests: refused with an exact status and a close
 )
 
 // Kinds lists every kind in report order.
-var Kinds = []Kind{Small, Upload, Download, Stream, SlowHandler, Pipelined, SlowClient, Slowloris, Bad}
+var Kinds = []Kind{Small, Upload, Download, Stream, SlowHandler, Pipelined, HalfClosed, SlowClient, Slowloris, Bad}
 
 // DefaultWorkers is how many concurrent workers each kind gets by
 // default: enough to keep every path busy at once, few enough for a
 // machine of two CPUs.
 var DefaultWorkers = map[Kind]int{
 	Small: 4, Upload: 1, Download: 1, Stream: 2, SlowHandler: 2,
-	Pipelined: 2, SlowClient: 1, Slowloris: 1, Bad: 1,
+	Pipelined: 2, HalfClosed: 1, SlowClient: 1, Slowloris: 1, Bad: 1,
 }
 
 // Sizes and pacing of the traffic; Settings reports them.

@@ -46,6 +46,7 @@ func TestSoakEndToEnd(t *testing.T) {
 	assert.Zero(t, res.OpenSpillFiles)
 	assert.Positive(t, res.ServerEnd.Server.SpilledBodies, "uploads went through spill files")
 	assert.Positive(t, res.ServerEnd.Server.SpilledOutputs, "the slow clients' responses went through spill files")
+	assert.Positive(t, res.ServerEnd.Server.InputEnded, "half-closed clients were answered after their EOF")
 	assert.GreaterOrEqual(t, len(res.Samples), 4, "baseline, samples under load, settled")
 	assert.Positive(t, res.RSS.Peak)
 	assert.GreaterOrEqual(t, res.RSS.Peak, res.RSS.Start)
