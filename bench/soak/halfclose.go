@@ -46,21 +46,22 @@ func (h *halfCloser) do(ctx context.Context) outcome {
 	if err := c.c.(*net.TCPConn).CloseWrite(); err != nil {
 		return failure(classify(err), err)
 	}
-	checks := []func(*http.Response) outcome{
-		func(r *http.Response) outcome { return bodyOutcome(r, http.StatusOK, "0\n", start) },
-		func(r *http.Response) outcome { return bodyOutcome(r, http.StatusOK, "slept\n", start) },
-		func(r *http.Response) outcome { return patternOutcome(r, h.seq, halfCloseDownload, start) },
-		func(r *http.Response) outcome { return bodyOutcome(r, http.StatusOK, "3\n", start) },
-	}
+	bodies := []string{"0\n", "slept\n", "", "3\n"} // the third is the download
 	var o outcome
-	for _, check := range checks {
+	for i, body := range bodies {
 		resp, err := http.ReadResponse(c.br, nil)
 		if err != nil {
 			f := failure(classify(err), err)
 			f.served = o.served
 			return f
 		}
-		if one := check(resp); one.failed > 0 {
+		var one outcome
+		if i == 2 {
+			one = patternOutcome(resp, h.seq, halfCloseDownload, start)
+		} else {
+			one = bodyOutcome(resp, http.StatusOK, body, start)
+		}
+		if one.failed > 0 {
 			one.served, one.latency = o.served, 0
 			return one
 		}
