@@ -103,6 +103,10 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 				tmp.Trailer[textproto.CanonicalMIMEHeaderKey(k)] = nil
 			}
 		}
+		// As net/http: the announcement becomes r.Trailer's keys; it is
+		// not a header of the request. (Without chunked framing there are
+		// no trailers, and net/http leaves it in the header.)
+		delete(tmp.Header, "Trailer")
 	}
 	p.ctx.local = ch.LocalAddr()
 	// tmp stays on the stack: WithContext makes the one heap copy.

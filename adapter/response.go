@@ -34,9 +34,19 @@ type response struct {
 	status      int
 	wroteHeader bool // a final status was set
 	committed   bool // the head has gone to the channel
-	held        *bytebufferpool.ByteBuffer
-	isHead      bool
-	keepAlive   bool
+	// head is the status line and the handler's header fields as they
+	// stood at WriteHeader (or the first Write), formatted then: as with
+	// net/http, changing the header afterwards has no effect, trailers
+	// apart. The facts below are the rest of that snapshot, for commit.
+	head       *bytebufferpool.ByteBuffer
+	connection []string // the handler's Connection values
+	sniff      bool     // neither Content-Type nor Content-Encoding: commit detects the type
+	hasDate    bool
+	hasServer  bool
+	prefixed   bool                       // trailers set under http.TrailerPrefix
+	held       *bytebufferpool.ByteBuffer // body not sent yet; for HEAD, its first bytes, to sniff
+	isHead     bool
+	keepAlive  bool
 
 	contentLength int64 // declared by the handler, -1 if not
 	written       int64
@@ -68,6 +78,9 @@ func newResponse(s *Server, ch *channel.Channel, req *http.Request, keepAlive bo
 func (w *response) release() {
 	if w.held != nil {
 		bytebufferpool.Put(w.held)
+	}
+	if w.head != nil {
+		bytebufferpool.Put(w.head)
 	}
 	clear(w.header)
 	clear(w.trailers)
@@ -103,6 +116,37 @@ func (w *response) WriteHeader(code int) {
 			w.header.Del("Content-Length")
 		}
 	}
+	w.snapshot()
+}
+
+// snapshot formats the status line and the header as they stand, and
+// notes what commit needs to know of them. Framing fields are the
+// server's: Transfer-Encoding is never the handler's, Connection is
+// written by commit, and Content-Length only where a body may follow.
+func (w *response) snapshot() {
+	h := w.header
+	for k, vs := range h {
+		switch {
+		case k == "Trailer":
+			for _, v := range vs {
+				w.trailers = append(w.trailers, splitList(v)...)
+			}
+		case strings.HasPrefix(k, http.TrailerPrefix):
+			w.prefixed = true
+		}
+	}
+	_, typed := h["Content-Type"]
+	w.sniff = !typed && h.Get("Content-Encoding") == ""
+	_, w.hasDate = h["Date"]
+	_, w.hasServer = h["Server"]
+	w.connection = h["Connection"]
+	omit := omitTransferEncoding | omitConnection
+	if !bodyAllowed(w.status) {
+		omit |= omitContentLength
+	}
+	w.head = bytebufferpool.Get()
+	writeStatusLine(w.head, w.req.ProtoAtLeast(1, 1), w.status)
+	writeFields(w.head, h, w.trailers, omit)
 }
 
 // informational writes a 1xx response with the header as it stands, as
@@ -111,7 +155,7 @@ func (w *response) informational(code int) {
 	if w.req.ProtoAtLeast(1, 1) {
 		b := bytebufferpool.Get()
 		writeStatusLine(b, true, code)
-		writeFields(b, w.header, nil)
+		writeFields(b, w.header, nil, omitTransferEncoding|omitContentLength)
 		b.B = append(b.B, "\r\n"...)
 		w.send(b.B)
 		bytebufferpool.Put(b)
@@ -150,6 +194,15 @@ func write[T string | []byte](w *response, p T) (int, error) {
 	}
 	w.written += int64(len(p))
 	if w.isHead {
+		if w.sniff && !w.committed {
+			// Nothing is sent, but the type is detected as for GET.
+			if w.held == nil {
+				w.held = bytebufferpool.Get()
+			}
+			if room := sniffLen - len(w.held.B); room > 0 {
+				w.held.B = append(w.held.B, p[:min(room, len(p))]...)
+			}
+		}
 		return len(p), nil
 	}
 	if !w.committed {
@@ -160,9 +213,12 @@ func write[T string | []byte](w *response, p T) (int, error) {
 			w.held.B = append(w.held.B, p...)
 			return len(p), nil
 		}
-		w.commit(false)
+		b := []byte(p)
+		w.commit(false, b)
+		w.body(b)
+	} else {
+		w.body([]byte(p))
 	}
-	w.body([]byte(p))
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -178,7 +234,7 @@ func (w *response) Flush() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(false)
+		w.commit(false, nil)
 	}
 	if err := w.ch.Flush(); err != nil && w.err == nil {
 		w.err = err
@@ -191,54 +247,42 @@ func (w *response) FlushError() error {
 	return w.err
 }
 
-// commit chooses the framing and sends the head and any held body. final
-// means the handler has returned, so the held body is all of it. Like
+// commit chooses the framing and sends the head (snapshot) and any held
+// body. final means the handler has returned, so the held body is all of
+// it; next is the write that made the held body overflow, if any. Like
 // net/http, the fields the server adds (Date, Server, Content-Length,
 // Transfer-Encoding, Connection) are written beside the handler's header,
 // not into it.
-func (w *response) commit(final bool) {
+func (w *response) commit(final bool, next []byte) {
 	w.committed = true
-	h := w.header
 	is11 := w.req.ProtoAtLeast(1, 1)
 	held := 0
 	if w.held != nil {
 		held = len(w.held.B)
 	}
 
-	// Trailers: declared up front in "Trailer", or set later under
-	// http.TrailerPrefix. Either needs chunked framing.
-	prefixed := false
-	for k, vs := range h {
-		switch {
-		case k == "Trailer":
-			for _, v := range vs {
-				w.trailers = append(w.trailers, splitList(v)...)
-			}
-		case strings.HasPrefix(k, http.TrailerPrefix):
-			prefixed = true
-		}
-	}
-	h.Del("Transfer-Encoding") // framing is ours alone
-
 	var extra extraFields
-	if _, ok := h["Content-Type"]; !ok && held > 0 && bodyAllowed(w.status) && h.Get("Content-Encoding") == "" {
-		extra.contentType = http.DetectContentType(w.held.B)
+	if w.sniff && bodyAllowed(w.status) && held+len(next) > 0 {
+		extra.contentType = http.DetectContentType(sniffed(w.held, next))
 	}
-	if _, ok := h["Date"]; !ok {
+	if !w.hasDate {
 		extra.date = w.s.date.get(clock.Now())
 	}
-	if _, ok := h["Server"]; !ok {
+	if !w.hasServer {
 		extra.server = w.s.cfg.ident
 	}
 
-	wantsClose := !w.keepAlive || w.ch.Draining() || httpguts.HeaderValuesContainsToken(h["Connection"], "close")
+	wantsClose := !w.keepAlive || w.ch.Draining() || httpguts.HeaderValuesContainsToken(w.connection, "close")
+	// A HEAD answer says what the GET's would: no length where the GET
+	// would have outgrown the held buffer and been chunked.
+	headOfChunked := w.isHead && w.written > bufferBeforeChunking
 	extra.contentLength = -1
 	switch {
 	case !bodyAllowed(w.status):
-		h.Del("Content-Length")
 	case w.contentLength >= 0:
-		// The handler's own length, already in h; trailers cannot follow it.
-	case final && len(w.trailers) == 0 && !prefixed:
+		// The handler's own length, in the head already; trailers cannot
+		// follow it.
+	case final && len(w.trailers) == 0 && !w.prefixed && !headOfChunked:
 		if !w.isHead || w.written > 0 {
 			extra.contentLength = w.written
 		}
@@ -253,19 +297,18 @@ func (w *response) commit(final bool) {
 	if w.status == http.StatusSwitchingProtocols {
 		wantsClose = false
 	}
-	if wantsClose {
-		w.keepAlive = false
-		extra.connection = "close"
-		h.Del("Connection")
-	} else if !is11 {
-		extra.connection = "keep-alive"
-		h.Del("Connection")
-	}
-
-	b := bytebufferpool.Get()
-	writeStatusLine(b, is11, w.status)
-	writeFields(b, h, w.trailers)
+	b := w.head
+	w.head = nil
 	extra.write(b)
+	switch {
+	case wantsClose:
+		w.keepAlive = false
+		b.B = append(b.B, "Connection: close\r\n"...)
+	case !is11:
+		b.B = append(b.B, "Connection: keep-alive\r\n"...)
+	default:
+		writeField(b, "Connection", w.connection) // the handler's (Upgrade, say)
+	}
 	b.B = append(b.B, "\r\n"...)
 	if held > 0 && !w.isHead { // one write to the channel for head and held body
 		if w.chunked {
@@ -282,11 +325,31 @@ func (w *response) commit(final bool) {
 	}
 }
 
-// extraFields are the header fields the server adds to a response.
+// sniffLen is how much of a body http.DetectContentType reads.
+const sniffLen = 512
+
+// sniffed is the start of the body, for http.DetectContentType: held,
+// then next.
+func sniffed(held *bytebufferpool.ByteBuffer, next []byte) []byte {
+	var h []byte
+	if held != nil {
+		h = held.B
+	}
+	switch {
+	case len(h) >= sniffLen || len(next) == 0:
+		return h
+	case len(h) == 0:
+		return next
+	}
+	return append(h[:len(h):len(h)], next[:min(len(next), sniffLen-len(h))]...)
+}
+
+// extraFields are the header fields the server adds to a response, but
+// Connection.
 type extraFields struct {
-	date, server, contentType, connection string
-	contentLength                         int64
-	chunked                               bool
+	date, server, contentType string
+	contentLength             int64
+	chunked                   bool
 }
 
 func (e *extraFields) write(b *bytebufferpool.ByteBuffer) {
@@ -308,7 +371,6 @@ func (e *extraFields) write(b *bytebufferpool.ByteBuffer) {
 	if e.chunked {
 		b.B = append(b.B, "Transfer-Encoding: chunked\r\n"...)
 	}
-	add("Connection: ", e.connection)
 }
 
 // body sends body bytes with the chosen framing.
@@ -364,7 +426,7 @@ func (w *response) finish() bool {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(true)
+		w.commit(true, nil)
 	}
 	if w.chunked {
 		b := bytebufferpool.Get()
@@ -392,9 +454,15 @@ func (w *response) abort() {
 			bytebufferpool.Put(w.held)
 			w.held = nil
 		}
+		if w.head != nil {
+			bytebufferpool.Put(w.head)
+			w.head = nil
+		}
+		w.trailers, w.prefixed = w.trailers[:0], false
 		w.header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
-		w.status, w.wroteHeader, w.contentLength, w.written = http.StatusInternalServerError, true, -1, 0
+		w.wroteHeader, w.contentLength, w.written = false, -1, 0
 		w.keepAlive = false
+		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte("Internal Server Error\n"))
 		w.finish()
 	}
@@ -415,6 +483,10 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.held != nil {
 		bytebufferpool.Put(w.held)
 		w.held = nil
+	}
+	if w.head != nil {
+		bytebufferpool.Put(w.head)
+		w.head = nil
 	}
 	c, err := fdConn(fd, unread)
 	if err != nil {
@@ -439,14 +511,27 @@ func writeStatusLine(b *bytebufferpool.ByteBuffer, is11 bool, code int) {
 	b.B = append(b.B, "\r\n"...)
 }
 
+// omitted are the framing fields writeFields leaves out.
+type omitted uint8
+
+const (
+	omitTransferEncoding omitted = 1 << iota
+	omitConnection
+	omitContentLength
+)
+
 // writeFields writes the header fields in sorted order, as net/http does,
-// skipping trailer-only ones, invalid names, and turning CR or LF inside
-// values into spaces so that no handler can split a response.
-func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, trailers []string) {
+// skipping trailer-only ones, the framing fields in omit, invalid names,
+// and turning CR or LF inside values into spaces so that no handler can
+// split a response.
+func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, trailers []string, omit omitted) {
 	var stack [16]string
 	keys := stack[:0]
 	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) || isTrailer(k, trailers) {
+		if strings.HasPrefix(k, http.TrailerPrefix) || isTrailer(k, trailers) ||
+			k == "Transfer-Encoding" && omit&omitTransferEncoding != 0 ||
+			k == "Connection" && omit&omitConnection != 0 ||
+			k == "Content-Length" && omit&omitContentLength != 0 {
 			continue
 		}
 		keys = append(keys, k)
