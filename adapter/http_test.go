@@ -371,3 +371,30 @@ func TestConnectionLimit(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.True(t, c.closed())
 }
+
+// "OPTIONS *" asks about the server, not a resource: answered by the
+// server as net/http does (TestMatchesNetHTTP), or passed to the handler
+// when the application wants it.
+func TestGeneralOptionsHandler(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   []Option
+		status int
+		body   string
+	}{
+		{name: "default", status: http.StatusOK},
+		{name: "off", opts: []Option{WithGeneralOptionsHandler(false)}, status: http.StatusAccepted, body: "handler saw *"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusAccepted)
+				_, _ = io.WriteString(w, "handler saw "+r.RequestURI)
+			}), tc.opts...)
+			c := dial(t, addr)
+			c.send("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")
+			resp, body := c.response(http.MethodOptions)
+			assert.Equal(t, tc.status, resp.StatusCode)
+			assert.Equal(t, tc.body, body)
+		})
+	}
+}

@@ -32,6 +32,7 @@ type config struct {
 	ident           string
 	tempDir         string
 	reusePort       bool
+	generalOptions  bool
 	logger          *slog.Logger
 	sockets         socketConfig  // listeners.go
 	restart         restartConfig // restart.go
@@ -68,6 +69,7 @@ func defaultConfig() config {
 		cleanupInterval: DefaultCleanupInterval,
 		shutdownTimeout: DefaultShutdownTimeout,
 		ident:           DefaultIdent,
+		generalOptions:  true,
 		logger:          slog.Default(),
 	}
 }
@@ -203,6 +205,14 @@ func WithTempDir(dir string) Option {
 // processes can serve one port.
 func WithReusePort(on bool) Option {
 	return func(c *config) error { c.reusePort = on; return nil }
+}
+
+// WithGeneralOptionsHandler sets whether the server itself answers
+// "OPTIONS *" (200, empty), as net/http does by default. With false the
+// request goes to the handler, as with net/http's
+// DisableGeneralOptionsHandler. Default true.
+func WithGeneralOptionsHandler(on bool) Option {
+	return func(c *config) error { c.generalOptions = on; return nil }
 }
 
 // WithLogger sets the logger for the server and its parts. Default

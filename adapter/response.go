@@ -44,6 +44,7 @@ type response struct {
 	hasDate    bool
 	hasServer  bool
 	prefixed   bool                       // trailers set under http.TrailerPrefix
+	te         framing                    // what the handler's Transfer-Encoding asks for
 	held       *bytebufferpool.ByteBuffer // body not sent yet; for HEAD, its first bytes, to sniff
 	isHead     bool
 	keepAlive  bool
@@ -135,8 +136,15 @@ func (w *response) snapshot() {
 			w.prefixed = true
 		}
 	}
+	switch te := h.Get("Transfer-Encoding"); {
+	case te == "":
+	case strings.EqualFold(te, "identity"):
+		w.te = closeDelimited
+	default:
+		w.te = chunkedFraming
+	}
 	_, typed := h["Content-Type"]
-	w.sniff = !typed && h.Get("Content-Encoding") == ""
+	w.sniff = !typed && h.Get("Content-Encoding") == "" && w.te == anyFraming
 	_, w.hasDate = h["Date"]
 	_, w.hasServer = h["Server"]
 	w.connection = h["Connection"]
@@ -282,13 +290,13 @@ func (w *response) commit(final bool, next []byte) {
 	case w.contentLength >= 0:
 		// The handler's own length, in the head already; trailers cannot
 		// follow it.
-	case final && len(w.trailers) == 0 && !w.prefixed && !headOfChunked:
+	case final && len(w.trailers) == 0 && !w.prefixed && !headOfChunked && w.te == anyFraming:
 		if !w.isHead || w.written > 0 {
 			extra.contentLength = w.written
 		}
 	case w.isHead:
 		// Nothing follows a HEAD response; leave the length unknown.
-	case is11:
+	case is11 && w.te != closeDelimited:
 		w.chunked = true
 		extra.chunked = true
 	default:
@@ -324,6 +332,20 @@ func (w *response) commit(final bool, next []byte) {
 		w.held = nil
 	}
 }
+
+// framing is what a handler's Transfer-Encoding field asks of the
+// server, which frames the body itself, as net/http does: "chunked" (or
+// any other coding) forces chunked framing even for a body that would
+// get a Content-Length, and "identity" asks for no framing at all, the
+// body ending when the connection does (Server-Sent Events' old advice).
+// Either way the field is not sent as the handler wrote it.
+type framing uint8
+
+const (
+	anyFraming framing = iota
+	chunkedFraming
+	closeDelimited
+)
 
 // sniffLen is how much of a body http.DetectContentType reads.
 const sniffLen = 512

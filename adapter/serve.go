@@ -41,9 +41,22 @@ func (s *Server) run(w *response, r *http.Request) (ok bool) {
 			ok = false
 		}
 	}()
-	s.handler.ServeHTTP(w, r)
+	h := s.handler
+	if r.RequestURI == "*" && r.Method == http.MethodOptions && s.cfg.generalOptions {
+		h = generalOptions
+	}
+	h.ServeHTTP(w, r)
 	return true
 }
+
+// generalOptions answers "OPTIONS *", a question about the server rather
+// than a resource, as net/http does unless its
+// DisableGeneralOptionsHandler is set (WithGeneralOptionsHandler): 200
+// and an empty body. Handlers never see it, so a ServeMux does not answer
+// it 400.
+var generalOptions = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Length", "0")
+})
 
 // errorResponse is the whole response to a refused request.
 func (s *Server) errorResponse(status int, reason string) []byte {
