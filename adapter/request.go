@@ -83,6 +83,13 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 			tmp.Header[k] = values[i : i+1 : i+1]
 		}
 	}
+	// As net/http (RFC 9111 §5.4): an HTTP/1.0 cache's "Pragma: no-cache"
+	// is read as "Cache-Control: no-cache" where the client sent none.
+	if p := tmp.Header["Pragma"]; len(p) > 0 && p[0] == "no-cache" {
+		if _, ok := tmp.Header["Cache-Control"]; !ok {
+			tmp.Header["Cache-Control"] = []string{"no-cache"}
+		}
+	}
 	// As net/http: Host moves from the header to r.Host, and an absolute
 	// target's authority wins over it (RFC 9112 §3.2.2).
 	if h.HasHost {
@@ -146,16 +153,23 @@ func appendAddr(b []byte, a net.Addr) []byte {
 }
 
 // parseTarget is url.ParseRequestURI into u, with a fast path for the
-// common origin-form target without escapes, which it would parse to
-// exactly this (the parser has already vetted every byte).
+// common origin-form target whose path url would leave as it is, which
+// it would parse to exactly this (the parser has already vetted every
+// byte). A path with an escape, or a byte url's EscapedPath escapes ('!',
+// '*', '(' and others), takes the slow way: url then keeps the original
+// in RawPath, and r.URL.String() and EscapedPath() must give it back.
 func parseTarget(u *url.URL, form parser.TargetForm, target string) error {
-	switch {
-	case form == parser.AsteriskForm:
+	switch form {
+	case parser.AsteriskForm:
 		u.Path = "*"
 		return nil
-	case form == parser.OriginForm && strings.IndexByte(target, '%') < 0:
-		u.Path, u.RawQuery, _ = strings.Cut(target, "?")
-		return nil
+	case parser.OriginForm:
+		path, query, hasQuery := strings.Cut(target, "?")
+		if plainPath(path) {
+			u.Path, u.RawQuery = path, query
+			u.ForceQuery = hasQuery && query == "" // "/p?" prints back as it came
+			return nil
+		}
 	}
 	parsed, err := url.ParseRequestURI(target)
 	if err != nil {
@@ -164,6 +178,30 @@ func parseTarget(u *url.URL, form parser.TargetForm, target string) error {
 	*u = *parsed
 	return nil
 }
+
+// plainPath reports whether url's EscapedPath would write path as it is:
+// unreserved bytes and the sub-delimiters it leaves alone in a path.
+func plainPath(path string) bool {
+	for i := 0; i < len(path); i++ {
+		if !pathByte[path[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var pathByte = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "-_.~$&+,/:;=@" {
+		t[c] = true
+	}
+	return t
+}()
 
 // setTrailers fills in the trailers of a chunked request once it is
 // complete, before any handler runs.
