@@ -152,9 +152,19 @@ func (w *response) snapshot() {
 	if !bodyAllowed(w.status) {
 		omit |= omitContentLength
 	}
+	if w.status == http.StatusNotModified {
+		omit |= omitContentType // as net/http: a 304 carries no representation metadata (RFC 9110 §15.4.5)
+	}
+	if w.te == chunkedFraming && w.contentLength >= 0 {
+		// Both cannot frame the body. As net/http: the coding frames it,
+		// the length goes unsent but still bounds the writes.
+		w.s.cfg.logger.Warn("carhop: handler set both Transfer-Encoding and Content-Length; the length is not sent",
+			"path", w.req.URL.Path)
+		omit |= omitContentLength
+	}
 	w.head = bytebufferpool.Get()
 	writeStatusLine(w.head, w.req.ProtoAtLeast(1, 1), w.status)
-	writeFields(w.head, h, w.trailers, omit)
+	writeFields(w.head, h, omit)
 }
 
 // informational writes a 1xx response with the header as it stands, as
@@ -163,7 +173,7 @@ func (w *response) informational(code int) {
 	if w.req.ProtoAtLeast(1, 1) {
 		b := bytebufferpool.Get()
 		writeStatusLine(b, true, code)
-		writeFields(b, w.header, nil, omitTransferEncoding|omitContentLength)
+		writeFields(b, w.header, omitTransferEncoding|omitContentLength)
 		b.B = append(b.B, "\r\n"...)
 		w.send(b.B)
 		bytebufferpool.Put(b)
@@ -197,10 +207,14 @@ func write[T string | []byte](w *response, p T) (int, error) {
 	if !bodyAllowed(w.status) {
 		return 0, http.ErrBodyNotAllowed
 	}
-	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
+	// Counted even when refused, as net/http does: once a handler has
+	// broken its Content-Length, every later write fails too, and the
+	// connection closes after the response (finish), the body being
+	// shorter than it says.
+	w.written += int64(len(p))
+	if w.contentLength >= 0 && w.written > w.contentLength {
 		return 0, http.ErrContentLength
 	}
-	w.written += int64(len(p))
 	if w.isHead {
 		if w.sniff && !w.committed {
 			// Nothing is sent, but the type is detected as for GET.
@@ -287,7 +301,7 @@ func (w *response) commit(final bool, next []byte) {
 	extra.contentLength = -1
 	switch {
 	case !bodyAllowed(w.status):
-	case w.contentLength >= 0:
+	case w.contentLength >= 0 && w.te != chunkedFraming:
 		// The handler's own length, in the head already; trailers cannot
 		// follow it.
 	case final && len(w.trailers) == 0 && !w.prefixed && !headOfChunked && w.te == anyFraming:
@@ -435,7 +449,7 @@ func (w *response) more() int64 {
 	if w.chunked || w.contentLength < 0 || w.isHead || !bodyAllowed(w.status) {
 		return -1
 	}
-	return w.contentLength - w.written
+	return max(w.contentLength-w.written, 0)
 }
 
 // finish completes the response after the handler returned and reports
@@ -458,7 +472,7 @@ func (w *response) finish() bool {
 		w.send(b.B)
 		bytebufferpool.Put(b)
 	}
-	if w.contentLength >= 0 && w.written < w.contentLength && !w.isHead && bodyAllowed(w.status) {
+	if w.contentLength >= 0 && w.written != w.contentLength && !w.isHead && bodyAllowed(w.status) {
 		// The body is shorter than promised: only closing can tell.
 		w.keepAlive = false
 	}
@@ -540,20 +554,23 @@ const (
 	omitTransferEncoding omitted = 1 << iota
 	omitConnection
 	omitContentLength
+	omitContentType
 )
 
 // writeFields writes the header fields in sorted order, as net/http does,
-// skipping trailer-only ones, the framing fields in omit, invalid names,
-// and turning CR or LF inside values into spaces so that no handler can
-// split a response.
-func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, trailers []string, omit omitted) {
+// skipping those under http.TrailerPrefix, the framing fields in omit and
+// invalid names, and turning CR or LF inside values into spaces so that no
+// handler can split a response. A declared trailer already set goes out
+// in the head too, as with net/http: its value at the end is the trailer.
+func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, omit omitted) {
 	var stack [16]string
 	keys := stack[:0]
 	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) || isTrailer(k, trailers) ||
+		if strings.HasPrefix(k, http.TrailerPrefix) ||
 			k == "Transfer-Encoding" && omit&omitTransferEncoding != 0 ||
 			k == "Connection" && omit&omitConnection != 0 ||
-			k == "Content-Length" && omit&omitContentLength != 0 {
+			k == "Content-Length" && omit&omitContentLength != 0 ||
+			k == "Content-Type" && omit&omitContentType != 0 {
 			continue
 		}
 		keys = append(keys, k)
@@ -574,15 +591,6 @@ func writeTrailers(b *bytebufferpool.ByteBuffer, h http.Header, declared []strin
 			writeField(b, name, vs)
 		}
 	}
-}
-
-func isTrailer(k string, trailers []string) bool {
-	for _, t := range trailers {
-		if strings.EqualFold(k, t) {
-			return true
-		}
-	}
-	return false
 }
 
 func writeField(b *bytebufferpool.ByteBuffer, k string, vs []string) {
