@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -143,7 +144,8 @@ func netHTTPExchange(t *testing.T, h http.Handler, req []byte, method string) (r
 // FuzzResponseMatchesNetHTTP runs a handler that follows a script (set
 // and delete header fields, WriteHeader, writes, flushes, a late trailer)
 // on net/http's server and on carhop, for GET, HEAD and POST over HTTP/1.1
-// and 1.0, and requires the same response: status, header fields but
+// and 1.0, with and without a Connection field and a body the handler
+// leaves unread, and requires the same response: status, header fields but
 // Date, framing, body, trailers, persistence. carhop's deliberate
 // differences (docs/design.md, "Checked against net/http") are set aside:
 // its Server field, "Connection: close" on HTTP/1.0, and no 1xx to an
@@ -163,7 +165,10 @@ func FuzzResponseMatchesNetHTTP(f *testing.F) {
 		if kind/3%2 == 1 {
 			proto = "HTTP/1.0"
 		}
-		req := []byte(method + " /s HTTP/" + proto[5:] + "\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
+		conn := []string{"", "Connection: close\r\n", "Connection: keep-alive\r\n"}[kind/6%3]
+		body := []string{"", "abc"}[kind/18%2] // left unread by the handler
+		req := []byte(method + " /s " + proto + "\r\nHost: h\r\n" + conn +
+			"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 		h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { runScript(w, script) })
 
 		wantR, want, wantErr := netHTTPExchange(t, h, req, method)
