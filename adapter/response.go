@@ -75,14 +75,22 @@ func newResponse(s *Server, ch *channel.Channel, req *http.Request, keepAlive bo
 	return w
 }
 
-// release returns w to the pool once the request is finished.
-func (w *response) release() {
+// putBuffers returns the held body and the formatted head, if any, to
+// their pool: they will not be sent.
+func (w *response) putBuffers() {
 	if w.held != nil {
 		bytebufferpool.Put(w.held)
+		w.held = nil
 	}
 	if w.head != nil {
 		bytebufferpool.Put(w.head)
+		w.head = nil
 	}
+}
+
+// release returns w to the pool once the request is finished.
+func (w *response) release() {
+	w.putBuffers()
 	clear(w.header)
 	clear(w.trailers)
 	*w = response{header: w.header, trailers: w.trailers[:0]}
@@ -341,10 +349,7 @@ func (w *response) commit(final bool, next []byte) {
 	}
 	w.send(b.B)
 	bytebufferpool.Put(b)
-	if w.held != nil {
-		bytebufferpool.Put(w.held)
-		w.held = nil
-	}
+	w.putBuffers()
 }
 
 // framing is what a handler's Transfer-Encoding field asks of the
@@ -486,14 +491,7 @@ func (w *response) abort() {
 		return
 	}
 	if !w.committed {
-		if w.held != nil {
-			bytebufferpool.Put(w.held)
-			w.held = nil
-		}
-		if w.head != nil {
-			bytebufferpool.Put(w.head)
-			w.head = nil
-		}
+		w.putBuffers()
 		w.trailers, w.prefixed = w.trailers[:0], false
 		w.header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
 		w.wroteHeader, w.contentLength, w.written = false, -1, 0
@@ -516,14 +514,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.hijacked = true
-	if w.held != nil {
-		bytebufferpool.Put(w.held)
-		w.held = nil
-	}
-	if w.head != nil {
-		bytebufferpool.Put(w.head)
-		w.head = nil
-	}
+	w.putBuffers()
 	c, err := fdConn(fd, unread)
 	if err != nil {
 		return nil, nil, err
@@ -547,7 +538,8 @@ func writeStatusLine(b *bytebufferpool.ByteBuffer, is11 bool, code int) {
 	b.B = append(b.B, "\r\n"...)
 }
 
-// omitted are the framing fields writeFields leaves out.
+// omitted are the fields of the handler's header writeFields leaves out:
+// framing, which is the server's, and what a status may not carry.
 type omitted uint8
 
 const (
