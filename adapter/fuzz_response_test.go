@@ -137,7 +137,7 @@ func netHTTPExchange(t *testing.T, h http.Handler, req []byte, method string) (r
 	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
 	go func() { _, _ = c.Write(req) }()
 	var tee strings.Builder
-	rs, err = readResponses(io.TeeReader(c, &tee), method)
+	rs, err = readResponses(bufio.NewReader(io.TeeReader(c, &tee)), method, 1)
 	return rs, []byte(tee.String()), err
 }
 
@@ -175,7 +175,7 @@ func FuzzResponseMatchesNetHTTP(f *testing.F) {
 		u := newUnit(t, h)
 		u.feed(req)
 		got := u.conn.out.Bytes()
-		gotR, gotErr := readResponses(strings.NewReader(string(got)), method)
+		gotR, gotErr := readResponses(bufio.NewReader(strings.NewReader(string(got))), method, 1)
 		if wantErr != nil || gotErr != nil {
 			if (wantErr == nil) != (gotErr == nil) {
 				t.Fatalf("%s %s %v: net/http %v, carhop %v\nnet/http:\n%q\ncarhop:\n%q", method, proto, script, wantErr, gotErr, want, got)
@@ -208,27 +208,4 @@ func FuzzResponseMatchesNetHTTP(f *testing.F) {
 				method, proto, script, wantR, gotR, want, got)
 		}
 	})
-}
-
-// readResponses reads the responses to one request from r: the interim
-// ones and the final one, whose body is read to its end by its framing.
-func readResponses(r io.Reader, method string) ([]diffResult, error) {
-	br := bufio.NewReader(r)
-	var out []diffResult
-	for {
-		resp, err := http.ReadResponse(br, &http.Request{Method: method})
-		if err != nil {
-			return out, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		r := diffResult{Status: resp.StatusCode, Proto: resp.Proto, Header: resp.Header, ContentLength: resp.ContentLength,
-			TE: resp.TransferEncoding, Close: resp.Close, Body: string(body), Trailer: resp.Trailer}
-		if err != nil {
-			r.BodyErr = err.Error()
-		}
-		out = append(out, r)
-		if resp.StatusCode >= 200 {
-			return out, nil
-		}
-	}
 }

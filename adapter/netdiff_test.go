@@ -170,22 +170,8 @@ func exchange(t *testing.T, addr, raw, method string, finals int) ([]diffResult,
 	_, err = io.WriteString(c, raw)
 	require.NoError(t, err)
 	br := bufio.NewReader(c)
-	var out []diffResult
-	for finals > 0 {
-		resp, err := http.ReadResponse(br, &http.Request{Method: method})
-		require.NoError(t, err, "response %d", len(out))
-		body, err := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		r := diffResult{Status: resp.StatusCode, Proto: resp.Proto, Header: resp.Header, ContentLength: resp.ContentLength,
-			TE: resp.TransferEncoding, Close: resp.Close, Body: string(body), Trailer: resp.Trailer}
-		if err != nil {
-			r.BodyErr = err.Error()
-		}
-		if resp.StatusCode >= 200 {
-			finals--
-		}
-		out = append(out, r)
-	}
+	out, err := readResponses(br, method, finals)
+	require.NoError(t, err, "response %d", len(out))
 	closed := false
 	if last := out[len(out)-1]; last.Close || last.BodyErr != "" {
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -208,6 +194,30 @@ func unbound(r *diffResult) {
 	}
 	r.Header.Set("Content-Type", strings.ReplaceAll(r.Header.Get("Content-Type"), boundary, "BOUNDARY"))
 	r.Body = strings.ReplaceAll(r.Body, boundary, "BOUNDARY")
+}
+
+// readResponses reads responses from br until finals final ones, each
+// body to its end by its framing; the interim (1xx) ones are kept too.
+func readResponses(br *bufio.Reader, method string, finals int) ([]diffResult, error) {
+	var out []diffResult
+	for finals > 0 {
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			return out, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		r := diffResult{Status: resp.StatusCode, Proto: resp.Proto, Header: resp.Header, ContentLength: resp.ContentLength,
+			TE: resp.TransferEncoding, Close: resp.Close, Body: string(body), Trailer: resp.Trailer}
+		if err != nil {
+			r.BodyErr = err.Error()
+		}
+		if resp.StatusCode >= 200 {
+			finals--
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func TestMatchesNetHTTP(t *testing.T) {
