@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/carhop/carhop/internal/clock"
 )
 
 // BenchmarkServe runs whole requests through the server with a keep-alive
@@ -178,4 +180,36 @@ func startBenchCarhop(b *testing.B, h http.Handler) *Server {
 	<-s.Ready()
 	b.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// BenchmarkRequestPath is carhop's own cost per request with the sockets
+// and the event loop taken away (the unit harness): parse, build the
+// *http.Request, run a handler that writes a short body, frame and write
+// the response. It is the part of the ~10 µs a request costs at 50
+// connections that carhop controls (docs/performance.md), measured
+// without the noise of system calls and scheduling.
+func BenchmarkRequestPath(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "Hello, World!")
+	})
+	for _, tc := range []struct{ name, req string }{
+		{"wrk", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"},
+		{"browser", "GET /search?q=carhop HTTP/1.1\r\nHost: example.com\r\nUser-Agent: Mozilla/5.0\r\n" +
+			"Accept: text/html\r\nAccept-Language: en\r\nAccept-Encoding: gzip\r\nConnection: keep-alive\r\n\r\n"},
+	} {
+		b.Run("req="+tc.name, func(b *testing.B) {
+			clock.Start() // as a running server does: the Date comes from its ticker
+			b.Cleanup(clock.Stop)
+			u := newUnit(b, h)
+			req := []byte(tc.req)
+			b.ReportAllocs()
+			for b.Loop() {
+				if u.feed(req) != len(req) {
+					b.Fatal("request not consumed")
+				}
+				u.conn.out.Reset()
+			}
+		})
+	}
 }

@@ -117,7 +117,7 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
-	if cl := w.header.Get("Content-Length"); cl != "" {
+	if cl := first(w.header, "Content-Length"); cl != "" {
 		if n, ok := parser.ParseContentLength([]byte(cl)); ok {
 			w.contentLength = n
 		} else {
@@ -134,17 +134,10 @@ func (w *response) WriteHeader(code int) {
 // written by commit, and Content-Length only where a body may follow.
 func (w *response) snapshot() {
 	h := w.header
-	for k, vs := range h {
-		switch {
-		case k == "Trailer":
-			for _, v := range vs {
-				w.trailers = append(w.trailers, splitList(v)...)
-			}
-		case strings.HasPrefix(k, http.TrailerPrefix):
-			w.prefixed = true
-		}
+	for _, v := range h["Trailer"] {
+		w.trailers = append(w.trailers, splitList(v)...)
 	}
-	switch te := h.Get("Transfer-Encoding"); {
+	switch te := first(h, "Transfer-Encoding"); {
 	case te == "":
 	case strings.EqualFold(te, "identity"):
 		w.te = closeDelimited
@@ -152,7 +145,7 @@ func (w *response) snapshot() {
 		w.te = chunkedFraming
 	}
 	_, typed := h["Content-Type"]
-	w.sniff = !typed && h.Get("Content-Encoding") == "" && w.te == anyFraming
+	w.sniff = !typed && first(h, "Content-Encoding") == "" && w.te == anyFraming
 	_, w.hasDate = h["Date"]
 	_, w.hasServer = h["Server"]
 	w.connection = h["Connection"]
@@ -172,7 +165,16 @@ func (w *response) snapshot() {
 	}
 	w.head = bytebufferpool.Get()
 	writeStatusLine(w.head, w.req.ProtoAtLeast(1, 1), w.status)
-	writeFields(w.head, h, omit)
+	w.prefixed = writeFields(w.head, h, omit)
+}
+
+// first is h.Get(k) for a canonical k, without canonicalizing k again:
+// the response path looks up a few fields for every request.
+func first(h http.Header, k string) string {
+	if vs := h[k]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 // informational writes a 1xx response with the header as it stands, as
@@ -554,15 +556,19 @@ const (
 // invalid names, and turning CR or LF inside values into spaces so that no
 // handler can split a response. A declared trailer already set goes out
 // in the head too, as with net/http: its value at the end is the trailer.
-func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, omit omitted) {
+// It reports whether any field was under http.TrailerPrefix.
+func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, omit omitted) (prefixed bool) {
 	var stack [16]string
 	keys := stack[:0]
 	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) ||
-			k == "Transfer-Encoding" && omit&omitTransferEncoding != 0 ||
-			k == "Connection" && omit&omitConnection != 0 ||
-			k == "Content-Length" && omit&omitContentLength != 0 ||
-			k == "Content-Type" && omit&omitContentType != 0 {
+		switch {
+		case strings.HasPrefix(k, http.TrailerPrefix):
+			prefixed = true
+			continue
+		case k == "Transfer-Encoding" && omit&omitTransferEncoding != 0,
+			k == "Connection" && omit&omitConnection != 0,
+			k == "Content-Length" && omit&omitContentLength != 0,
+			k == "Content-Type" && omit&omitContentType != 0:
 			continue
 		}
 		keys = append(keys, k)
@@ -571,6 +577,7 @@ func writeFields(b *bytebufferpool.ByteBuffer, h http.Header, omit omitted) {
 	for _, k := range keys {
 		writeField(b, k, h[k])
 	}
+	return prefixed
 }
 
 func writeTrailers(b *bytebufferpool.ByteBuffer, h http.Header, declared []string) {
@@ -592,12 +599,14 @@ func writeField(b *bytebufferpool.ByteBuffer, k string, vs []string) {
 	for _, v := range vs {
 		b.B = append(b.B, k...)
 		b.B = append(b.B, ": "...)
-		for i := 0; i < len(v); i++ {
-			c := v[i]
-			if c == '\r' || c == '\n' {
-				c = ' '
+		start := len(b.B)
+		b.B = append(b.B, v...)
+		if strings.ContainsAny(v, "\r\n") {
+			for i, c := range b.B[start:] {
+				if c == '\r' || c == '\n' {
+					b.B[start+i] = ' '
+				}
 			}
-			b.B = append(b.B, c)
 		}
 		b.B = append(b.B, "\r\n"...)
 	}

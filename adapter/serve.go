@@ -14,7 +14,7 @@ import (
 // serve runs the handler for one complete request. It runs on a worker.
 func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
 	p := cr.Value.(*pending)
-	r := p.req
+	r := &p.req
 	if cr.Body != nil {
 		r.Body = cr.Body.Reader()
 	}
