@@ -349,6 +349,16 @@ func (ch *Channel) complete() {
 
 func (ch *Channel) enqueue(r *Request) {
 	ch.mu.Lock()
+	if is(ch.state, closeAfter) {
+		// A response closed the exchange (Finish) while this Received was
+		// parsing what followed its request: as after a client's last
+		// request, nothing more runs or is read. Finish dropped what was
+		// queued then; this one came too late for it.
+		ch.mu.Unlock()
+		put(&ch.lf, last, true)
+		ch.release(r)
+		return
+	}
 	ch.push(r)
 	start := !is(ch.state, busy|closed)
 	if start {
