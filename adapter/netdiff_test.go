@@ -102,6 +102,16 @@ var diffHandlers = map[string]http.HandlerFunc{
 		w.Header().Set("Connection", "close")
 		_, _ = io.WriteString(w, "bye")
 	},
+	"/mutate": func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set("Connection", "close")
+		h.Set("X-State", "at WriteHeader")
+		w.WriteHeader(http.StatusOK)
+		// In place, after the head is fixed: neither change may show.
+		h["Connection"][0] = "keep-alive"
+		h["X-State"][0] = "changed later"
+		_, _ = io.WriteString(w, "snapshot")
+	},
 	"/unread": func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "did not read it") },
 	"/short": func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Length", "10")
@@ -177,6 +187,9 @@ func exchange(t *testing.T, addr, raw, method string, finals int) ([]diffResult,
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, err := br.ReadByte()
 		closed = errors.Is(err, io.EOF)
+		if !closed {
+			t.Logf("%s: after the last response: %v", addr, err)
+		}
 	}
 	return out, closed
 }
@@ -269,6 +282,7 @@ func TestMatchesNetHTTP(t *testing.T) {
 		{name: "103 Early Hints", raw: get("/hints")},
 		{name: "WriteHeader twice", raw: get("/twice")},
 		{name: "handler closes", raw: get("/close")},
+		{name: "header values changed in place after WriteHeader", raw: get("/mutate") + get("/hello")},
 		{name: "body left unread", raw: "POST /unread HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", method: "POST"},
 		{name: "100-continue", raw: "POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", method: "POST"},
 		{name: "shorter than declared", raw: get("/short")},

@@ -148,7 +148,10 @@ func (w *response) snapshot() {
 	w.sniff = !typed && first(h, "Content-Encoding") == "" && w.te == anyFraming
 	_, w.hasDate = h["Date"]
 	_, w.hasServer = h["Server"]
-	w.connection = h["Connection"]
+	// A copy, as the rest of the snapshot is: commit reads it later, and a
+	// handler may still change the header's slices in place. Only
+	// handlers that set Connection pay for it.
+	w.connection = slices.Clone(h["Connection"])
 	omit := omitTransferEncoding | omitConnection
 	if !bodyAllowed(w.status) {
 		omit |= omitContentLength
