@@ -8,10 +8,14 @@ import (
 
 // FuzzChannelReceived feeds a channel arbitrary client bytes, cut into
 // pieces of a fuzzed size, running the worker and the pump after each
-// piece as the loop would. What must hold whatever arrives: Received never
-// claims more than it was given; once a request is refused, no further
-// request reaches NewRequest (nothing hides behind a bad request) and the
-// parser is back in its pool; and nothing panics.
+// piece as the loop would, or (the fuzzer's choice) running each task
+// inside Submit, as a worker on another CPU can finish a request before
+// the loop parses the next. What must hold whatever arrives: Received
+// never claims more than it was given; once a request is refused, no
+// further request reaches NewRequest (nothing hides behind a bad request)
+// and the parser is back in its pool; no request is served after a
+// response that closed the connection (the client's last request, or a
+// handler's close: the harness closes after /close); and nothing panics.
 func FuzzChannelReceived(f *testing.F) {
 	for _, seed := range []struct {
 		in    string
@@ -25,12 +29,30 @@ func FuzzChannelReceived(f *testing.F) {
 		{"GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n", 5},
 		{"BAD\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n", 2},
 		{"GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 16},
+		{"GET /close HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 128 + 31},
 	} {
 		f.Add([]byte(seed.in), seed.piece)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, piece byte) {
-		h := newHarness(t, nil)
-		size := int(piece%31) + 1
+		var h *harness
+		closedBy := "" // the request whose response closed the connection
+		h = newHarness(t, func(c *Config) {
+			serve := c.Serve
+			c.Serve = func(ch *Channel, r *Request) {
+				require.Empty(t, closedBy, "%v served after %s's response closed the connection", r.Value, closedBy)
+				if !r.KeepAlive || r.Value == "/close" {
+					closedBy = r.Value.(string)
+				}
+				serve(ch, r)
+			}
+			if piece >= 128 {
+				c.Submit = func(t interface{ Run() }) error { t.Run(); h.ch.Pump(); return nil }
+			}
+		})
+		size := int(piece%32) + 1 // 32: all of it at once
+		if size == 32 {
+			size = max(len(data), 1)
+		}
 		var pending []byte
 		refusedAt := -1 // requests NewRequest had seen when the refusal came
 		for len(data) > 0 {
