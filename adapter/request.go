@@ -14,10 +14,6 @@ import (
 
 var errBadTarget = &parser.Error{Status: 400, Reason: "invalid request-target"}
 
-// newRequest builds the *http.Request for a parsed head, as net/http's
-// readRequest does. It runs on the event loop, once per request, so it
-// is frugal: the head is copied into one string and every method, target,
-// name and value is a substring of it.
 // pending is everything carhop allocates for one request besides its
 // header map and its head string: one allocation where building them one
 // by one takes eight.
@@ -36,6 +32,10 @@ const pendingValues = 16
 // cancelRequest is channel.Config.Cancel.
 func cancelRequest(cr *channel.Request) { cr.Value.(*pending).ctx.cancel() }
 
+// newRequest builds the *http.Request for a parsed head, as net/http's
+// readRequest does. It runs on the event loop, once per request, so it
+// is frugal: the head is copied into one string and every method, target,
+// name and value is a substring of it.
 func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Request, error) {
 	p := &pending{}
 	p.Value = p
