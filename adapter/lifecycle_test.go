@@ -71,20 +71,3 @@ func TestInformationalResponses(t *testing.T) {
 	assert.Equal(t, "page", body)
 	assert.Empty(t, resp.Header.Get("Link"))
 }
-
-func TestResponseController(t *testing.T) {
-	results := make(chan []error, 1)
-	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		_, _ = io.WriteString(w, "x")
-		results <- []error{rc.Flush(), rc.SetWriteDeadline(time.Now().Add(time.Second)), rc.EnableFullDuplex()}
-	}))
-	resp, err := client(t).Get("http://" + addr + "/")
-	require.NoError(t, err)
-	_, _ = io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	errs := <-results
-	assert.NoError(t, errs[0], "Flush works")
-	assert.ErrorIs(t, errs[1], http.ErrNotSupported, "deadlines are the server's timeouts")
-	assert.ErrorIs(t, errs[2], http.ErrNotSupported, "bodies are read before the handler runs")
-}

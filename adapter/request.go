@@ -22,6 +22,7 @@ type pending struct {
 	ctx    requestContext
 	url    url.URL
 	req    http.Request
+	body   body                  // r.Body, for a request with a body
 	values [pendingValues]string // backing array of r.Header's values for most requests
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,7 +55,10 @@ type response struct {
 	chunked       bool
 	trailers      []string // declared trailer names
 	hijacked      bool
-	err           error // the channel refused a write: the client is gone
+	err           error // the channel refused a write (the client is gone) or the write deadline passed
+
+	writeDeadline deadline
+	readDeadline  *deadline // r.Body's (SetReadDeadline); nil without a body
 }
 
 // responses recycles response writers and their header maps: a handler
@@ -62,10 +66,10 @@ type response struct {
 // and they were two of the allocations every request made.
 var responses = sync.Pool{New: func() any { return &response{header: make(http.Header)} }}
 
-func newResponse(s *Server, ch *channel.Channel, req *http.Request, keepAlive bool) *response {
+func newResponse(s *Server, ch *channel.Channel, req *http.Request, keepAlive bool, rd *deadline) *response {
 	w := responses.Get().(*response)
 	*w = response{
-		s: s, ch: ch, req: req,
+		s: s, ch: ch, req: req, readDeadline: rd,
 		header:        w.header,
 		isHead:        req.Method == http.MethodHead,
 		keepAlive:     keepAlive,
@@ -220,6 +224,12 @@ func write[T string | []byte](w *response, p T) (int, error) {
 	if !bodyAllowed(w.status) {
 		return 0, http.ErrBodyNotAllowed
 	}
+	if w.err == nil && w.writeDeadline.passed() {
+		w.err = os.ErrDeadlineExceeded
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
 	// Counted even when refused, as net/http does: once a handler has
 	// broken its Content-Length, every later write fails too, and the
 	// connection closes after the response (finish), the body being
@@ -268,10 +278,16 @@ func (w *response) Flush() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	if w.err == nil && w.writeDeadline.passed() {
+		w.err = os.ErrDeadlineExceeded
+	}
 	if !w.committed {
 		w.commit(false, nil)
 	}
-	if err := w.ch.Flush(); err != nil && w.err == nil {
+	if w.err != nil {
+		return
+	}
+	if err := w.ch.Flush(); err != nil {
 		w.err = err
 	}
 }
@@ -447,7 +463,7 @@ func (w *response) send(p []byte) {
 	if w.err != nil {
 		return
 	}
-	if err := w.ch.Write(p, w.more()); err != nil {
+	if err := w.ch.WriteBy(p, w.more(), w.writeDeadline.get()); err != nil {
 		w.err = err
 	}
 }

@@ -15,10 +15,12 @@ import (
 func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
 	p := cr.Value.(*pending)
 	r := &p.req
+	var rd *deadline
 	if cr.Body != nil {
-		r.Body = cr.Body.Reader()
+		p.body.rc = cr.Body.Reader()
+		r.Body, rd = &p.body, &p.body.deadline
 	}
-	w := newResponse(s, ch, r, cr.KeepAlive)
+	w := newResponse(s, ch, r, cr.KeepAlive, rd)
 	keepAlive := false
 	if s.run(w, r) {
 		keepAlive = w.finish()

@@ -472,9 +472,20 @@ func (ch *Channel) Run() {
 // OutbufHighWatermark bytes or more, or while p would spill it to disk
 // and spilling would not help (see mustWait), and fails with ErrClosed
 // once the connection is gone. Worker only.
-func (ch *Channel) Write(p []byte, more int64) error {
+func (ch *Channel) Write(p []byte, more int64) error { return ch.WriteBy(p, more, time.Time{}) }
+
+// WriteBy is Write with a deadline, unless it is zero: a Write that would
+// pause past it gives up then and returns os.ErrDeadlineExceeded, having
+// buffered nothing of p (http.ResponseController's SetWriteDeadline).
+func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		wait, now := ch.mustWait(len(p), more)
 		if !wait {
@@ -500,7 +511,26 @@ func (ch *Channel) Write(p []byte, more int64) error {
 			// two goroutines would spin.
 			ch.cfg.Poll(ch, backoff)
 		}
-		<-room
+		var expired <-chan time.Time
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				ch.mu.Lock()
+				return os.ErrDeadlineExceeded
+			}
+			if timer == nil {
+				timer = time.NewTimer(left)
+			} else {
+				timer.Reset(left)
+			}
+			expired = timer.C
+		}
+		select {
+		case <-room:
+		case <-expired:
+			ch.mu.Lock()
+			return os.ErrDeadlineExceeded
+		}
 		ch.mu.Lock()
 	}
 	if is(ch.state, closed) {

@@ -3,6 +3,7 @@ package channel
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -308,5 +309,46 @@ func TestPumpBacksOffWhileTheSocketStaysFull(t *testing.T) {
 		h.ch.Pump()
 		require.Len(t, polls, 1, st.name)
 		assert.Equal(t, st.backoff, polls[0], st.name)
+	}
+}
+
+// TestWriteByGivesUpAtDeadline: a write paused by backpressure returns
+// os.ErrDeadlineExceeded when its deadline passes, having buffered none
+// of its bytes; one whose deadline has passed before it would pause
+// returns at once.
+func TestWriteByGivesUpAtDeadline(t *testing.T) {
+	const watermark = 64 << 10
+	chunk := bytes.Repeat([]byte("x"), 16<<10)
+	for _, wait := range []time.Duration{50 * time.Millisecond, -time.Second} {
+		t.Run(fmt.Sprint(wait), func(t *testing.T) {
+			result := make(chan error, 1)
+			var buffered, after int64
+			h := newHarness(t, func(c *Config) {
+				c.OutbufOverflow, c.OutbufHighWatermark, c.TempDir = watermark, watermark, t.TempDir()
+				c.Serve = func(ch *Channel, _ *Request) {
+					var err error
+					for i := 0; i < 64 && err == nil; i++ { // four times the watermark
+						buffered = ch.outLen()
+						err = ch.WriteBy(chunk, -1, time.Now().Add(wait))
+					}
+					after = ch.outLen()
+					result <- err
+					ch.Finish(false)
+				}
+			})
+			h.conn.limited = true // a client that reads nothing
+			h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
+			ran := make(chan struct{})
+			go func() { defer close(ran); h.runTasks() }()
+			defer func() { <-ran }()
+			select {
+			case err := <-result:
+				require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the paused write did not give up")
+			}
+			assert.Equal(t, buffered, after, "the failed write buffered nothing")
+			assert.GreaterOrEqual(t, after, int64(watermark), "it failed because it was paused")
+		})
 	}
 }
