@@ -151,6 +151,16 @@ var diffHandlers = map[string]http.HandlerFunc{
 		_, _ = io.WriteString(w, "data: two\n\n")
 	},
 	"/zero": func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Content-Length", "0") },
+	"/controller": func(w http.ResponseWriter, r *http.Request) {
+		// A streaming handler's moves: clear the write deadline, go full
+		// duplex, answer, then read the body; each step's error is shown.
+		rc := http.NewResponseController(w)
+		errs := []error{rc.SetWriteDeadline(time.Time{}), rc.SetReadDeadline(time.Now().Add(time.Hour)), rc.EnableFullDuplex()}
+		_, _ = fmt.Fprintf(w, "%v ", errs)
+		errs = append(errs[:0], rc.Flush())
+		b, err := io.ReadAll(r.Body)
+		_, _ = fmt.Fprintf(w, "%v %q %v", errs, b, err)
+	},
 	"/content": func(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "a.txt", time.Unix(1700000000, 0), strings.NewReader("0123456789abcdef"))
 	},
@@ -298,6 +308,7 @@ func TestMatchesNetHTTP(t *testing.T) {
 		{name: "status without a text", raw: get("/odd-status")},
 		{name: "odd header fields", raw: get("/fields")},
 		{name: "Content-Length: 0", raw: get("/zero")},
+		{name: "ResponseController", raw: "POST /controller HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", method: "POST"},
 		{name: "HEAD, Content-Length: 0", raw: "HEAD /zero HTTP/1.1\r\nHost: h\r\n\r\n", method: "HEAD"},
 		{name: "OPTIONS *", raw: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", method: "OPTIONS"},
 		{name: "semicolon in query", raw: get("/echo?a=1;b=2")},
