@@ -9,6 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/http/pprof"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -151,6 +154,21 @@ var diffHandlers = map[string]http.HandlerFunc{
 		_, _ = io.WriteString(w, "data: two\n\n")
 	},
 	"/zero": func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Content-Length", "0") },
+	// The standard library's own handlers and wrappers.
+	"/timeout-slow": http.TimeoutHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // TimeoutHandler cancels it when its time is up
+		_, _ = io.WriteString(w, "too late")
+	}), 20*time.Millisecond, "timed out").ServeHTTP,
+	"/timeout-fast": http.TimeoutHandler(http.HandlerFunc(hello), time.Minute, "timed out").ServeHTTP,
+	"/maxbytes": func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		_, _ = w.Write(b)
+	},
+	"/pprof/cmdline": pprof.Cmdline,
 	"/controller": func(w http.ResponseWriter, r *http.Request) {
 		// A streaming handler's moves: clear the write deadline, go full
 		// duplex, answer, then read the body; each step's error is shown.
@@ -248,6 +266,21 @@ func TestMatchesNetHTTP(t *testing.T) {
 	for path, h := range diffHandlers {
 		mux.Handle(path, h)
 	}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend-Saw", r.URL.String())
+		if r.URL.Path == "/proxy/stream" {
+			for i := range 3 {
+				_, _ = fmt.Fprintf(w, "event %d\n", i)
+				w.(http.Flusher).Flush()
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "from the backend")
+	}))
+	t.Cleanup(backend.Close)
+	backendURL, err := url.Parse(backend.URL)
+	require.NoError(t, err)
+	mux.Handle("/proxy/", httputil.NewSingleHostReverseProxy(backendURL))
 	_, carhop := start(t, mux)
 	ref := httptest.NewUnstartedServer(mux)
 	ref.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -262,7 +295,8 @@ func TestMatchesNetHTTP(t *testing.T) {
 		method string // of the request, when not GET: how to read the response
 		finals int    // final responses to read; 1 if zero
 		// differs names the header fields carhop sends differently on
-		// purpose, which the case then checks on their own.
+		// purpose, which the case then checks on their own; "keep-alive":
+		// carhop keeps a connection net/http closes.
 		differs []string
 	}{
 		{name: "echo GET", raw: "GET /echo?a=1&b=%20&a=2 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Two: 1\r\nX-Two: 2\r\n\r\n"},
@@ -308,6 +342,21 @@ func TestMatchesNetHTTP(t *testing.T) {
 		{name: "status without a text", raw: get("/odd-status")},
 		{name: "odd header fields", raw: get("/fields")},
 		{name: "Content-Length: 0", raw: get("/zero")},
+		{name: "TimeoutHandler, too slow", raw: get("/timeout-slow")},
+		{name: "TimeoutHandler, in time", raw: get("/timeout-fast")},
+		{name: "MaxBytesReader, within", raw: "POST /maxbytes HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nfour", method: "POST"},
+		{
+			// MaxBytesReader tells net/http's writer, through a method no
+			// other package can implement, that a body was left on the
+			// wire, and net/http closes rather than read it. carhop's
+			// bodies are read whole before the handler runs: the
+			// connection is in step, and stays open.
+			name: "MaxBytesReader, over", raw: "POST /maxbytes HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\ntoo much!!",
+			method: "POST", differs: []string{"keep-alive"},
+		},
+		{name: "pprof", raw: get("/pprof/cmdline")},
+		{name: "ReverseProxy", raw: get("/proxy/path?q=1")},
+		{name: "ReverseProxy, streamed", raw: get("/proxy/stream")},
 		{name: "ResponseController", raw: "POST /controller HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", method: "POST"},
 		{name: "HEAD, Content-Length: 0", raw: "HEAD /zero HTTP/1.1\r\nHost: h\r\n\r\n", method: "HEAD"},
 		{name: "OPTIONS *", raw: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", method: "OPTIONS"},
@@ -344,6 +393,12 @@ func TestMatchesNetHTTP(t *testing.T) {
 				assert.Equal(t, http.StatusContinue, got[0].Status)
 				got = got[1:]
 				last := &want[len(want)-1]
+				last.Header.Del("Connection")
+				last.Close, wantClosed = false, false
+			}
+			if slices.Contains(tc.differs, "keep-alive") {
+				last := &want[len(want)-1]
+				require.True(t, last.Close && wantClosed, "net/http closes")
 				last.Header.Del("Connection")
 				last.Close, wantClosed = false, false
 			}
