@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"io"
+	"math"
 	"os"
 	"sync/atomic"
 	"time"
@@ -25,11 +26,19 @@ type deadline struct{ unixNano atomic.Int64 } // 0: none
 
 func (d *deadline) set(t time.Time) {
 	var n int64
-	if !t.IsZero() {
-		n = max(t.UnixNano(), 1) // 1: a time before 1970 has passed too
+	switch {
+	case t.IsZero():
+	case t.After(latest):
+		n = math.MaxInt64 // beyond UnixNano's range: never, in effect
+	case t.Before(earliest):
+		n = 1 // passed as surely, and UnixNano may be out of range
+	default:
+		n = t.UnixNano()
 	}
 	d.unixNano.Store(n)
 }
+
+var latest, earliest = time.Unix(0, math.MaxInt64), time.Unix(0, 1)
 
 // get returns the deadline, or the zero time if there is none.
 func (d *deadline) get() time.Time {

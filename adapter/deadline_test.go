@@ -180,3 +180,26 @@ func TestWriteDeadlineEndsPausedWrite(t *testing.T) {
 		t.Fatal("the write deadline did not end the paused write")
 	}
 }
+
+func TestDeadlineSet(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name   string
+		at     time.Time
+		passed bool
+	}{
+		{"none", time.Time{}, false},
+		{"past", now.Add(-time.Second), true},
+		{"before 1970", time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"before UnixNano's range", time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"future", now.Add(time.Hour), false},
+		{"beyond UnixNano's range", time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d deadline
+			d.set(tc.at)
+			assert.Equal(t, tc.passed, d.passed())
+			assert.Equal(t, tc.at.IsZero(), d.get().IsZero())
+		})
+	}
+}
