@@ -480,12 +480,6 @@ func (ch *Channel) Write(p []byte, more int64) error { return ch.WriteBy(p, more
 func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	for {
 		wait, now := ch.mustWait(len(p), more)
 		if !wait {
@@ -511,27 +505,11 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 			// two goroutines would spin.
 			ch.cfg.Poll(ch, backoff)
 		}
-		var expired <-chan time.Time
-		if !deadline.IsZero() {
-			left := time.Until(deadline)
-			if left <= 0 {
-				ch.mu.Lock()
-				return os.ErrDeadlineExceeded
-			}
-			if timer == nil {
-				timer = time.NewTimer(left)
-			} else {
-				timer.Reset(left)
-			}
-			expired = timer.C
-		}
-		select {
-		case <-room:
-		case <-expired:
-			ch.mu.Lock()
+		roomCame := waitFor(room, deadline)
+		ch.mu.Lock()
+		if !roomCame {
 			return os.ErrDeadlineExceeded
 		}
-		ch.mu.Lock()
 	}
 	if is(ch.state, closed) {
 		return ErrClosed
@@ -555,6 +533,27 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 		ch.wakeLocked()
 	}
 	return nil
+}
+
+// waitFor waits for room to be closed, or until deadline unless it is
+// zero, and reports whether room came first.
+func waitFor(room <-chan struct{}, deadline time.Time) bool {
+	if deadline.IsZero() {
+		<-room
+		return true
+	}
+	left := time.Until(deadline)
+	if left <= 0 {
+		return false
+	}
+	t := time.NewTimer(left)
+	defer t.Stop()
+	select {
+	case <-room:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // mustWait reports whether a Write of n bytes, with more to follow (-1:
