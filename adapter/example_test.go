@@ -1,11 +1,13 @@
 package adapter_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/carhop/carhop/adapter"
 )
@@ -73,4 +75,55 @@ func ExampleServer_Stats() {
 	fmt.Println("requests:", st.Requests, "threads:", st.Tasks.Threads, "open connections:", st.Connections)
 	// Output:
 	// requests: 3 threads: 2 open connections: 0
+}
+
+// A streaming handler (server-sent events here) flushes each event as it
+// is written. Handlers written for net/http often clear the server's
+// write timeout first through http.ResponseController; with carhop the
+// same code works, and a write deadline bounds how long a write may wait
+// for a slow client (docs/design.md, "Timeouts").
+func Example_streaming() {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		rc := http.NewResponseController(w)
+		if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			_, _ = fmt.Fprintf(w, "data: event %d\n\n", i)
+			if err := rc.Flush(); err != nil {
+				return // the client went away
+			}
+		}
+	})
+	srv, err := adapter.New(h, adapter.WithListen("127.0.0.1:0"), adapter.WithThreads(2))
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	<-srv.Ready()
+
+	resp, err := http.Get("http://" + srv.Addrs()[0].String() + "/events")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(resp.Header.Get("Content-Type"), resp.TransferEncoding)
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		if lines.Text() != "" {
+			fmt.Println(lines.Text())
+		}
+	}
+	_ = resp.Body.Close()
+
+	http.DefaultClient.CloseIdleConnections()
+	_ = srv.Shutdown(context.Background())
+	<-done
+	// Output:
+	// text/event-stream [chunked]
+	// data: event 0
+	// data: event 1
+	// data: event 2
 }
