@@ -120,10 +120,11 @@ func Example_streaming() {
 
 	http.DefaultClient.CloseIdleConnections()
 	_ = srv.Shutdown(context.Background())
-	<-done
+	fmt.Println(<-done)
 	// Output:
 	// text/event-stream [chunked]
 	// data: event 0
 	// data: event 1
 	// data: event 2
+	// http: Server closed
 }
