@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -281,6 +283,7 @@ func TestMatchesNetHTTP(t *testing.T) {
 	backendURL, err := url.Parse(backend.URL)
 	require.NoError(t, err)
 	mux.Handle("/proxy/", httputil.NewSingleHostReverseProxy(backendURL))
+	mux.Handle("/chi/", chiMiddleware())
 	_, carhop := start(t, mux)
 	ref := httptest.NewUnstartedServer(mux)
 	ref.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -289,6 +292,9 @@ func TestMatchesNetHTTP(t *testing.T) {
 	netHTTP := ref.Listener.Addr().String()
 
 	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n" }
+	gzipGet := func(path string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n"
+	}
 	tests := []struct {
 		name   string
 		raw    string
@@ -357,6 +363,12 @@ func TestMatchesNetHTTP(t *testing.T) {
 		{name: "pprof", raw: get("/pprof/cmdline")},
 		{name: "ReverseProxy", raw: get("/proxy/path?q=1")},
 		{name: "ReverseProxy, streamed", raw: get("/proxy/stream")},
+		{name: "chi Compress", raw: gzipGet("/chi/page")},
+		{name: "chi Compress, streamed", raw: gzipGet("/chi/stream")},
+		{name: "chi Compress, HEAD", raw: "HEAD /chi/page HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n", method: "HEAD"},
+		{name: "chi Heartbeat", raw: get("/chi/ping")},
+		{name: "chi Timeout", raw: get("/chi/slow")},
+		{name: "chi GetHead", raw: "HEAD /chi/get-only HTTP/1.1\r\nHost: h\r\n\r\n", method: "HEAD"},
 		{name: "ResponseController", raw: "POST /controller HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", method: "POST"},
 		{name: "HEAD, Content-Length: 0", raw: "HEAD /zero HTTP/1.1\r\nHost: h\r\n\r\n", method: "HEAD"},
 		{name: "OPTIONS *", raw: "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", method: "OPTIONS"},
@@ -425,4 +437,31 @@ func TestMatchesNetHTTP(t *testing.T) {
 			assert.Equal(t, wantClosed, gotClosed, "the server closed the connection after")
 		})
 	}
+}
+
+// chiMiddleware is a chi router with the middleware real services stack
+// in front of their handlers, each of which wraps or replaces the
+// ResponseWriter or the request's context in its own way.
+func chiMiddleware() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Heartbeat("/chi/ping"), middleware.NoCache, middleware.GetHead, middleware.Compress(5))
+	r.Get("/chi/page", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, strings.Repeat("<p>compressible</p>\n", 300))
+	})
+	r.Get("/chi/get-only", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "answered for HEAD too")
+	})
+	r.Get("/chi/stream", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		for i := range 3 {
+			_, _ = fmt.Fprintf(w, "line %d %s\n", i, strings.Repeat("x", 100))
+			w.(http.Flusher).Flush()
+		}
+	})
+	r.With(middleware.Timeout(20*time.Millisecond)).Get("/chi/slow", func(_ http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // the middleware's deadline; it answers 504 on the way out
+	})
+	return r
 }
