@@ -14,4 +14,8 @@
 // time). Starting and pinning the child is bench/runner's; the slowloris
 // clients and the latency statistics are bench/load's; the chart layout
 // is bench/report's. The command is bench/cmd/soak.
+//
+// With CARHOP_SOAK_GOROUTINE_DUMPS set to a directory, the server writes
+// every goroutine's stack there (goroutines-N.txt) at each sample whose
+// count N differs from the one before: what a moving count consists of.
 package soak

@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,6 +28,12 @@ const (
 	serveEnv   = "CARHOP_SOAK_SERVE"
 	tempDirEnv = "CARHOP_SOAK_TEMPDIR"
 )
+
+// dumpEnv, set by whoever runs the soak (the child inherits it), names a
+// directory where the server writes all its goroutines' stacks, as
+// goroutines-N.txt, at every sample whose goroutine count N differs from
+// the one before: what a count that moves consists of.
+const dumpEnv = "CARHOP_SOAK_GOROUTINE_DUMPS"
 
 // Child serves as the soak's server if this process was started as one
 // (Run re-executes the running binary with an environment variable set),
@@ -56,7 +64,7 @@ func Child() bool {
 func serveChild(addr, tempDir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	h := &handler{}
+	h := &handler{dumpDir: os.Getenv(dumpEnv)}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := adapter.New(h, append(serverOptions(addr, tempDir), adapter.WithLogger(logger))...)
 	if err != nil {
@@ -94,6 +102,10 @@ type ServerSample struct {
 // traffic, each answering something the client can check exactly.
 type handler struct {
 	stats func() adapter.Stats
+
+	dumpDir string // dumpEnv's
+	mu      sync.Mutex
+	dumped  int // the goroutine count of the last dump
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -141,9 +153,31 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "slept\n")
 	case "/stats":
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(sampleSelf(h.stats()))
+		sm := sampleSelf(h.stats())
+		h.dump(sm.Goroutines)
+		_ = json.NewEncoder(w).Encode(sm)
 	default:
 		http.NotFound(w, r)
+	}
+}
+
+// dump writes every goroutine's stack to dumpDir when the count has
+// changed since the last dump.
+func (h *handler) dump(goroutines int) {
+	if h.dumpDir == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if goroutines == h.dumped {
+		return
+	}
+	h.dumped = goroutines
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	name := filepath.Join(h.dumpDir, fmt.Sprintf("goroutines-%d.txt", goroutines))
+	if err := os.WriteFile(name, buf[:n], 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "soak server: goroutine dump:", err)
 	}
 }
 
