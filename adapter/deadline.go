@@ -18,6 +18,11 @@ import (
 // write paused for the client gives up when it passes. A failed write
 // breaks the response: nothing more of it is sent, and the connection
 // closes once what was sent before is out. A zero time clears a deadline.
+// Two differences remain: a write after the deadline fails at once, where
+// net/http's small writes land in its buffer and fail at the next flush;
+// and once the handler has returned, the server ends its response (the
+// last chunk, say) even if the write deadline has passed, where net/http
+// would find its connection's deadline passed.
 // Handlers written for net/http that clear the server's write timeout
 // for a stream (SetWriteDeadline(time.Time{})) run unchanged.
 
