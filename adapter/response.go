@@ -224,9 +224,7 @@ func write[T string | []byte](w *response, p T) (int, error) {
 	if !bodyAllowed(w.status) {
 		return 0, http.ErrBodyNotAllowed
 	}
-	if w.err == nil && w.writeDeadline.passed() {
-		w.err = os.ErrDeadlineExceeded
-	}
+	w.expire()
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -270,6 +268,13 @@ func write[T string | []byte](w *response, p T) (int, error) {
 	return len(p), nil
 }
 
+// expire breaks the response once the write deadline has passed.
+func (w *response) expire() {
+	if w.err == nil && w.writeDeadline.passed() {
+		w.err = os.ErrDeadlineExceeded
+	}
+}
+
 // Flush sends the head and everything written so far now (http.Flusher).
 func (w *response) Flush() {
 	if w.hijacked {
@@ -278,9 +283,7 @@ func (w *response) Flush() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.err == nil && w.writeDeadline.passed() {
-		w.err = os.ErrDeadlineExceeded
-	}
+	w.expire()
 	if !w.committed {
 		w.commit(false, nil)
 	}
