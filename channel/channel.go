@@ -164,10 +164,12 @@ func (ch *Channel) LocalAddr() net.Addr {
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
 	if is(ch.lf, refused|last) {
+		put(&ch.lf, discarded, is(ch.lf, discarded) || len(in) > 0)
 		return len(in) // nothing after a refused or final request is read, nor counts as activity
 	}
 	closing, late := ch.enter(len(in) > 0)
 	if closing {
+		put(&ch.lf, discarded, is(ch.lf, discarded) || len(in) > 0)
 		return len(in)
 	}
 	if len(in) > 0 {
@@ -228,6 +230,7 @@ func (ch *Channel) Received(in []byte) int {
 		}
 	}
 	if is(ch.lf, refused|last) {
+		put(&ch.lf, discarded, is(ch.lf, discarded) || n < len(in))
 		return len(in)
 	}
 	if len(in)-n > ch.cfg.MaxUnparsed {
@@ -861,7 +864,7 @@ func (ch *Channel) Pump() {
 	if left < ch.cfg.OutbufHighWatermark {
 		ch.wakeWriter()
 	}
-	if is(ch.lf, upgrading) && !is(ch.state, busy) && ch.head == nil {
+	if is(ch.lf, upgrading) && !is(ch.state, busy|closeAfter) && ch.head == nil {
 		// The Upgrade was answered without a hijack. Received has already
 		// run for this wake-up and stopped at the fence, so wake once more:
 		// input the client pipelined behind the Upgrade request is parsed
@@ -876,6 +879,12 @@ func (ch *Channel) Pump() {
 	// not hold the connection open (Outlive).
 	arriving := !is(ch.state, ended) && (ch.receiving() != nil || ch.reqStarted.Load() != 0)
 	done := !is(ch.state, busy) && left == 0 && (is(ch.state, closeAfter) || is(ch.state, draining|ended) && ch.head == nil && !arriving)
+	// A close after a refusal, or one that leaves the client still
+	// sending (input dropped after the last request, a request half
+	// received, or a protocol behind an Upgrade or CONNECT fence never
+	// read), lingers (linger).
+	lingerOnClose := is(ch.lf, refused) ||
+		is(ch.state, closeAfter) && !is(ch.state, ended) && (is(ch.lf, discarded|upgrading) || arriving)
 	h := ch.hijacker()
 	ch.mu.Unlock()
 
@@ -884,7 +893,7 @@ func (ch *Channel) Pump() {
 		ch.cfg.Poll(ch, backoff) // gnet does not say when the socket drains
 	case h != nil:
 		ch.detach(h)
-	case done && is(ch.lf, refused) && ch.cfg.Linger > 0:
+	case done && lingerOnClose && ch.cfg.Linger > 0:
 		ch.linger()
 	case done:
 		_ = ch.conn.Close()
@@ -917,9 +926,12 @@ func (ch *Channel) sendSpilled() (sent, blocked bool) {
 // closing it: the client may still be sending the rest of that request,
 // and a close with unread input makes the kernel answer it with a reset,
 // which can destroy the error response before the client reads it (a
-// 413 for an upload would read as "connection reset"). Input is read and
-// discarded (Received) until the client closes, or Timeouts.Linger has
-// passed (Expire). Loop only.
+// 413 for an upload would read as "connection reset"). The same goes for
+// a response that closed the connection while the client was still
+// sending: requests pipelined after its last one, or what follows a
+// CONNECT accepted without a Hijack (the client sends into the tunnel it
+// was told of). Input is read and discarded (Received) until the client
+// closes, or Timeouts.Linger has passed (Expire). Loop only.
 func (ch *Channel) linger() {
 	ch.mu.Lock()
 	already := is(ch.state, lingering)

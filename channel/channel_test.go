@@ -262,6 +262,32 @@ func TestChannelLingersAfterRefusal(t *testing.T) {
 	assert.True(t, h.conn.closed)
 }
 
+// A response that closes the connection while the client may still be
+// sending lingers as a refusal does; one that leaves nothing unread
+// closes at once.
+func TestChannelLingersWhenClientStillSending(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		in     string
+		linger bool
+	}{
+		{"nothing after the last request", "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false},
+		{"a request after the last one", "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n", true},
+		{"nothing after a response that closes", "GET /close HTTP/1.1\r\nHost: h\r\n\r\n", false},
+		{"a request arriving when a response closes", "GET /close HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nabc", true},
+		{"another protocol behind the fence", "GET /close HTTP/1.1\r\nHost: h\r\nUpgrade: x\r\n\r\n\x16\x03\x01", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.Linger = time.Minute })
+			h.ch.Received([]byte(tt.in))
+			h.runTasks()
+			require.Contains(t, h.output(), "[/")
+			assert.Equal(t, tt.linger, h.conn.halfClosed, "half-closed")
+			assert.Equal(t, !tt.linger, h.conn.closed, "closed")
+		})
+	}
+}
+
 // A small response on a keep-alive connection the loop has nothing more
 // to do for is written by the worker itself, with no wake-up of the loop;
 // whatever the socket does not take, or any work the loop has in hand,

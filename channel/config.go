@@ -34,10 +34,11 @@ type Config struct {
 	// not reading (pipelining ahead of MaxPipelined); a client that sends
 	// more is disconnected.
 	MaxUnparsed int
-	// Linger is how long a connection closed after a refused request goes
-	// on reading and discarding input once the error response is out, so
-	// that the client reads the error rather than a reset; it ends earlier
-	// when the client closes. 0 closes at once.
+	// Linger is how long a connection closed after a refused request, or
+	// closed while the client was still sending (linger), goes on reading
+	// and discarding input once the response is out, so that the client
+	// reads the response rather than a reset; it ends earlier when the
+	// client closes. 0 closes at once.
 	Linger time.Duration
 	// TempDir is where spilled bodies and output go; "" means os.TempDir.
 	TempDir string

@@ -15,6 +15,7 @@ const (
 	handed                          // Received handed the channel to the pool (HandedOff)
 	writing                         // Pump is inside conn.Write with mu held
 	closedMid                       // Closed was called during that Write; Pump runs it after
+	discarded                       // input after the last request read was dropped: the client may still be sending
 )
 
 // muFlags are guarded by the channel's mutex.
@@ -29,7 +30,7 @@ const (
 	hijacked                       // the socket has been handed to a hijacker
 	loopIdle                       // the loop consumed all input and is receiving no request: a finished response needs nothing more of it
 	again                          // Finish found a next request for the worker in Run
-	lingering                      // refused, answered and half-closed; input is discarded until the client closes
+	lingering                      // answered and half-closed; input is discarded until the client closes (linger)
 	timedOut                       // the ticker found the request too slow
 	stalled                        // the ticker closed the connection: the client stopped reading its response
 	filled                         // a worker's write-through found the socket full: the next pump says nothing of the client's speed
