@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	cws "github.com/coder/websocket"
 	"github.com/go-chi/chi/v5"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
@@ -55,6 +57,43 @@ func TestWebsocketOverHijack(t *testing.T) {
 		assert.Equal(t, "echo: "+msg, string(got))
 	}
 	require.NoError(t, ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")))
+}
+
+// coder/websocket writes its 101 with WriteHeader and then hijacks, so the
+// head a handler wrote must go out with the handover.
+func TestCoderWebsocket(t *testing.T) {
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := cws.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer func() { _ = conn.CloseNow() }()
+		conn.SetReadLimit(1 << 20)
+		for {
+			typ, msg, err := conn.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := conn.Write(r.Context(), typ, append([]byte("echo: "), msg...)); err != nil {
+				return
+			}
+		}
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, resp, err := cws.Dial(ctx, "ws://"+addr+"/ws", &cws.DialOptions{HTTPClient: client(t)})
+	require.NoError(t, err)
+	defer func() { _ = ws.CloseNow() }()
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	ws.SetReadLimit(1 << 20)
+	for i := range 5 {
+		msg := fmt.Sprintf("message %d %s", i, strings.Repeat("x", i*10000))
+		require.NoError(t, ws.Write(ctx, cws.MessageText, []byte(msg)))
+		_, got, err := ws.Read(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, "echo: "+msg, string(got))
+	}
+	require.NoError(t, ws.Close(cws.StatusNormalClosure, ""))
 }
 
 func TestHijackSeesBytesSentAfterHead(t *testing.T) {

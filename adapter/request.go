@@ -166,6 +166,16 @@ func parseTarget(u *url.URL, form parser.TargetForm, target string) error {
 	case parser.AsteriskForm:
 		u.Path = "*"
 		return nil
+	case parser.AuthorityForm:
+		// As net/http: the authority goes to u.Host (and so to r.Host),
+		// with no scheme and no path.
+		parsed, err := url.ParseRequestURI("http://" + target)
+		if err != nil {
+			return err
+		}
+		parsed.Scheme = ""
+		*u = *parsed
+		return nil
 	case parser.OriginForm:
 		path, query, hasQuery := strings.Cut(target, "?")
 		if plainPath(path) {

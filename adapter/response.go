@@ -55,6 +55,7 @@ type response struct {
 	chunked       bool
 	trailers      []string // declared trailer names
 	hijacked      bool
+	handover      bool  // Hijack is sending the head: what follows is the handler's to frame
 	err           error // the channel refused a write (the client is gone) or the write deadline passed
 
 	writeDeadline deadline
@@ -121,7 +122,7 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
-	if cl := first(w.header, "Content-Length"); cl != "" {
+	if cl := first(w.header, "Content-Length"); cl != "" && !w.tunnel() {
 		if n, ok := parser.ParseContentLength([]byte(cl)); ok {
 			w.contentLength = n
 		} else {
@@ -157,7 +158,7 @@ func (w *response) snapshot() {
 	// handlers that set Connection pay for it.
 	w.connection = slices.Clone(h["Connection"])
 	omit := omitTransferEncoding | omitConnection
-	if !bodyAllowed(w.status) {
+	if !bodyAllowed(w.status) || w.tunnel() {
 		omit |= omitContentLength
 	}
 	if w.status == http.StatusNotModified {
@@ -332,6 +333,17 @@ func (w *response) commit(final bool, next []byte) {
 	headOfChunked := w.isHead && w.written > bufferBeforeChunking
 	extra.contentLength = -1
 	switch {
+	case w.handover:
+		// The connection is the handler's now: the server frames nothing.
+	case w.tunnel():
+		// RFC 9110 §9.3.6: no Content-Length or Transfer-Encoding in a
+		// 2xx to CONNECT, whose client takes what follows for the
+		// tunnel's. Unless the handler takes the tunnel (Hijack),
+		// whatever it writes ends when the connection does, and nothing
+		// after the CONNECT is read as HTTP: a proxy in front would pass
+		// it on unchecked. No "Connection: close" either: the client has
+		// stopped reading HTTP.
+		w.keepAlive = false
 	case !bodyAllowed(w.status):
 	case w.contentLength >= 0 && w.te != chunkedFraming:
 		// The handler's own length, in the head already; trailers cannot
@@ -355,6 +367,8 @@ func (w *response) commit(final bool, next []byte) {
 	w.head = nil
 	extra.write(b)
 	switch {
+	case w.handover || w.tunnel():
+		writeField(b, "Connection", w.connection)
 	case wantsClose:
 		w.keepAlive = false
 		b.B = append(b.B, "Connection: close\r\n"...)
@@ -526,12 +540,30 @@ func (w *response) abort() {
 	}
 }
 
+// tunnel reports whether the response accepts a CONNECT: a 2xx turns
+// the connection into a tunnel (RFC 9110 §9.3.6).
+func (w *response) tunnel() bool {
+	return w.status/100 == 2 && w.req.Method == http.MethodConnect
+}
+
 // Hijack hands the connection to the handler (http.Hijacker). Output
-// already committed is delivered first; a head not yet sent is dropped, as
-// with net/http.
+// already committed is delivered first. As with net/http, a status the
+// handler has written goes out before the handover, and body bytes it
+// has not flushed do not: coder/websocket writes its 101 that way, and
+// forward proxies the 200 that opens a CONNECT tunnel. Unlike net/http,
+// that head gets no Transfer-Encoding or Content-Length of the server's:
+// the handler frames whatever it writes next, on its own connection.
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked {
 		return nil, nil, http.ErrHijacked
+	}
+	if w.wroteHeader && !w.committed {
+		if w.held != nil {
+			bytebufferpool.Put(w.held)
+			w.held = nil
+		}
+		w.handover = true
+		w.commit(false, nil)
 	}
 	fd, unread, err := w.ch.Hijack()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -194,8 +195,12 @@ func checkBuffers(t *testing.T, p *Parser, lim Limits) {
 // in every respect the parser claims to check.
 func checkHead(t *testing.T, r *Request, lim Limits) {
 	t.Helper()
-	if len(r.Method) == 0 || !allTchar(r.Method) || string(r.Method) == "CONNECT" {
+	if len(r.Method) == 0 || !allTchar(r.Method) {
 		t.Fatalf("accepted method %q", r.Method)
+	}
+	connect := string(r.Method) == "CONNECT"
+	if connect && (!r.Upgrade || r.Chunked || r.ContentLength != 0) {
+		t.Fatalf("CONNECT with Upgrade %v, Chunked %v, ContentLength %d", r.Upgrade, r.Chunked, r.ContentLength)
 	}
 	tg := r.Target
 	if len(tg) == 0 {
@@ -213,6 +218,15 @@ func checkHead(t *testing.T, r *Request, lim Limits) {
 	case OriginForm:
 		if tg[0] != '/' {
 			t.Fatalf("origin-form target %q", tg)
+		}
+	case AuthorityForm:
+		// host ":" port, the port 1..65535 without a sign, no userinfo
+		// or path, and a host url.Parse would take as it is.
+		i := bytes.LastIndexByte(tg, ':')
+		port, err := strconv.Atoi(string(tg[i+1:]))
+		if !connect || i < 1 || err != nil || port < 1 || port > 65535 || tg[i+1] == '+' || tg[i+1] == '-' ||
+			bytes.ContainsAny(tg, "/?@%") {
+			t.Fatalf("authority-form target %q for %q", tg, r.Method)
 		}
 	case AsteriskForm:
 		if string(tg) != "*" || string(r.Method) != "OPTIONS" {
@@ -265,7 +279,7 @@ func checkHead(t *testing.T, r *Request, lim Limits) {
 			}
 		}
 	}
-	if hosts > 1 || hosts == 1 != r.HasHost || http11 && !r.HasHost {
+	if hosts > 1 || hosts == 1 != r.HasHost || http11 && !r.HasHost && r.Form != AuthorityForm {
 		t.Fatalf("%d Host fields, HasHost %v, HTTP/1.%d", hosts, r.HasHost, r.ProtoMinor)
 	}
 	if r.Chunked {
@@ -463,7 +477,8 @@ var weStricter = []diffRule{
 	{"whitespace before the colon", ruleSpaceBeforeColon},
 	{"Transfer-Encoding with Content-Length", ruleTEWithCL},
 	{"Transfer-Encoding in HTTP/1.0", ruleTEInHTTP10},
-	{"CONNECT", ruleConnect},
+	{"CONNECT target", ruleConnectTarget},
+	{"CONNECT with content", ruleConnectContent},
 	{"HTTP version other than 1.0 and 1.1", ruleVersion},
 	{"missing Host", ruleMissingHost},
 	{"invalid Host", ruleInvalidHost},
@@ -496,11 +511,13 @@ func ruleObsFold(c *diffCase) bool {
 
 // ruleSpaceBeforeColon: "Name : value". net/http keeps the field under the
 // uncanonicalised name "Name " (so "Host : a" sets no Host); RFC 9112 §5.1
-// says a server MUST reject it with 400.
+// says a server MUST reject it with 400. The same goes for a trailer field.
 func ruleSpaceBeforeColon(c *diffCase) bool {
-	for k := range c.net.Header {
-		if strings.ContainsAny(k, " ") {
-			return c.ourErr == ErrFieldName
+	for _, h := range []http.Header{c.net.Header, c.net.Trailer} {
+		for k := range h {
+			if strings.ContainsAny(k, " ") {
+				return c.ourErr == ErrFieldName
+			}
 		}
 	}
 	return false
@@ -522,11 +539,21 @@ func ruleTEInHTTP10(c *diffCase) bool {
 		c.net.ProtoMinor == 0 && hasField(c.data, "Transfer-Encoding")
 }
 
-// ruleConnect: CONNECT. carhop is an origin server, not a tunnel: 501.
-// net/http reads a CONNECT target as an authority (even an empty one),
-// which we do not, so a target we refuse as such is this rule too.
-func ruleConnect(c *diffCase) bool {
-	return (c.ourErr == ErrConnect || c.ourErr == ErrTarget) && c.net.Method == http.MethodConnect
+// ruleConnectTarget: a CONNECT target that is not host ":" port with a
+// port from 1 to 65535, nor an origin-form path. net/http reads any other
+// target as an authority (even an empty one, or a port of 99999); a
+// tunnel to nowhere is refused before a handler sees it.
+func ruleConnectTarget(c *diffCase) bool {
+	return c.ourErr == ErrTarget && c.net.Method == http.MethodConnect
+}
+
+// ruleConnectContent: a CONNECT with Content-Length above zero or
+// Transfer-Encoding. net/http reads the body; RFC 9110 §9.3.6 says a
+// CONNECT has none, and what follows its head is the tunnel's, so a framed
+// body is where a proxy in front and this server would disagree.
+func ruleConnectContent(c *diffCase) bool {
+	return c.ourErr == ErrConnectContent && c.net.Method == http.MethodConnect &&
+		(c.net.ContentLength > 0 || len(c.net.TransferEncoding) > 0)
 }
 
 // ruleVersion: HTTP/0.x, HTTP/1.2 and up, HTTP/2.0. net/http's

@@ -1,5 +1,7 @@
 package parser
 
+import "bytes"
+
 // parseHead reads request-head lines until the empty line that ends the
 // head. Each line is validated as soon as it is complete, so every byte is
 // looked at a bounded number of times however the input is split.
@@ -114,12 +116,25 @@ func (p *Parser) version(v []byte) *Error {
 	return nil
 }
 
-// targetForm classifies the request-target. CONNECT (authority form) is
-// refused with 501: carhop is an origin server, not a tunnel.
+// targetForm classifies the request-target. CONNECT takes the authority
+// form (a tunnel to host:port) or, as Go's net/rpc sends it, an origin
+// form; the authority form belongs to CONNECT alone (RFC 9112 §3.2.3).
+// Either way what follows a CONNECT on the connection may not be HTTP,
+// so it fences the input as an Upgrade does.
 func (p *Parser) targetForm(method, t []byte) *Error {
+	if string(method) == "CONNECT" {
+		p.req.Upgrade = true
+		switch {
+		case t[0] == '/':
+			p.req.Form = OriginForm
+		case authority(t):
+			p.req.Form = AuthorityForm
+		default:
+			return ErrTarget
+		}
+		return nil
+	}
 	switch {
-	case string(method) == "CONNECT":
-		return ErrConnect
 	case t[0] == '/':
 		p.req.Form = OriginForm
 	case len(t) == 1 && t[0] == '*':
@@ -145,6 +160,48 @@ func (p *Parser) targetForm(method, t []byte) *Error {
 		p.req.Form = AbsoluteForm
 	}
 	return nil
+}
+
+// authority reports whether t is an authority-form target, uri-host ":"
+// port (RFC 9112 §3.2.3): no userinfo, no path, a host of Host-field bytes
+// (an IP-literal in brackets, or a reg-name or IPv4 address without
+// brackets, colons or percent-encoding, which url.Parse refuses for ASCII)
+// and a port of one to five digits up to 65535. A tunnel to an empty host
+// or port 0 goes nowhere; refusing it here spares every handler the check.
+func authority(t []byte) bool {
+	c := bytes.LastIndexByte(t, ':')
+	if c <= 0 || len(t)-c-1 < 1 || len(t)-c-1 > 5 {
+		return false
+	}
+	port := 0
+	for _, d := range t[c+1:] {
+		if d < '0' || d > '9' {
+			return false
+		}
+		port = port*10 + int(d-'0')
+	}
+	if port == 0 || port > 65535 {
+		return false
+	}
+	host := t[:c]
+	if host[0] == '[' {
+		if len(host) < 3 || host[len(host)-1] != ']' {
+			return false
+		}
+		host = host[1 : len(host)-1]
+		for _, b := range host {
+			if class[b]&cHex == 0 && b != ':' && b != '.' {
+				return false
+			}
+		}
+		return true
+	}
+	for _, b := range host {
+		if class[b]&cHost == 0 || b == ':' || b == '[' || b == ']' || b == '%' {
+			return false
+		}
+	}
+	return true
 }
 
 // fieldLine parses one field line, name ":" OWS value OWS (RFC 9112 §5),
@@ -274,8 +331,16 @@ func (p *Parser) connectionTokens(v []byte) {
 func (p *Parser) endHead() *Error {
 	r := &p.req
 	http11 := r.ProtoMinor == 1
-	if http11 && !r.HasHost {
+	if http11 && !r.HasHost && r.Form != AuthorityForm {
+		// A CONNECT's target names its host; net/http does not ask
+		// for Host there either.
 		return ErrMissingHost
+	}
+	if (p.codings.Present || r.ContentLength > 0) && string(p.head[p.method[0]:p.method[1]]) == "CONNECT" {
+		// A CONNECT has no content (RFC 9110 §9.3.6): what follows its
+		// head is the tunnel's. A framed body would have a proxy in
+		// front and this server disagree on where the tunnel begins.
+		return ErrConnectContent
 	}
 	if p.codings.Present {
 		switch {

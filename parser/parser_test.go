@@ -103,6 +103,21 @@ func TestParseValidRequests(t *testing.T) {
 		want: []parsed{{Method: "OPTIONS", Target: "*", Form: AsteriskForm, Proto: "HTTP/1.1",
 			Headers: []string{"Host: h"}, Host: "h", HasHost: true, KeepAlive: true}},
 	}, {
+		name:  "CONNECT in authority form needs no Host and fences what follows",
+		input: crlf("CONNECT example.com:443 HTTP/1.1\n\n"),
+		want: []parsed{{Method: "CONNECT", Target: "example.com:443", Form: AuthorityForm, Proto: "HTTP/1.1",
+			KeepAlive: true, Upgrade: true}},
+	}, {
+		name:  "CONNECT to an IP literal, with Host and an empty length",
+		input: crlf("CONNECT [2001:db8::1]:8443 HTTP/1.1\nHost: [2001:db8::1]:8443\nContent-Length: 0\n\n"),
+		want: []parsed{{Method: "CONNECT", Target: "[2001:db8::1]:8443", Form: AuthorityForm, Proto: "HTTP/1.1",
+			Headers: []string{"Host: [2001:db8::1]:8443", "Content-Length: 0"}, Host: "[2001:db8::1]:8443", HasHost: true,
+			KeepAlive: true, Upgrade: true}},
+	}, {
+		name:  "CONNECT in origin form, as net/rpc sends it",
+		input: crlf("CONNECT /_goRPC_ HTTP/1.0\n\n"),
+		want:  []parsed{{Method: "CONNECT", Target: "/_goRPC_", Proto: "HTTP/1.0", Upgrade: true}},
+	}, {
 		name:  "extension method and percent-encoded target",
 		input: crlf("PROPFIND /a%20b/%C3%A9 HTTP/1.1\nHost: h\n\n"),
 		want: []parsed{{Method: "PROPFIND", Target: "/a%20b/%C3%A9", Proto: "HTTP/1.1",

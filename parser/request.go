@@ -3,12 +3,12 @@ package parser
 // TargetForm is the form of a request-target (RFC 9112 §3.2).
 type TargetForm uint8
 
-// The request-target forms a server receives. The authority form is only
-// used by CONNECT, which the parser answers with 501.
+// The request-target forms a server receives.
 const (
-	OriginForm   TargetForm = iota // "/path?query"
-	AbsoluteForm                   // "http://host/path", as sent to proxies
-	AsteriskForm                   // "*", OPTIONS only
+	OriginForm    TargetForm = iota // "/path?query"
+	AbsoluteForm                    // "http://host/path", as sent to proxies
+	AsteriskForm                    // "*", OPTIONS only
+	AuthorityForm                   // "host:port", CONNECT only
 )
 
 // Header is one field line as the client sent it: the name keeps its case,
@@ -60,8 +60,9 @@ type Request struct {
 	// 9110 §10.1.1 requires.
 	ExpectContinue bool
 
-	// Upgrade is set when the client sent an Upgrade field: what follows
-	// this request on the connection may not be HTTP.
+	// Upgrade is set when the client sent an Upgrade field or the method
+	// is CONNECT: what follows this request on the connection may not be
+	// HTTP.
 	Upgrade bool
 }
 

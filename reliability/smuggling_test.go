@@ -256,8 +256,17 @@ var smugglingCases = []smuggleCase{
 		[]string{refused(505, "HTTP version not supported")}, nil},
 	{"line/HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + smuggled,
 		[]string{refused(505, "HTTP version not supported")}, nil},
-	{"line/CONNECT", "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n" + smuggled,
-		[]string{refused(501, "CONNECT not supported")}, nil},
+	{"line/CONNECT without a port", "CONNECT h HTTP/1.1\r\nHost: h\r\n\r\n" + smuggled,
+		[]string{refused(400, "invalid request-target")}, nil},
+	{"line/CONNECT with content", "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\nContent-Length: 35\r\n\r\n" + smuggled,
+		[]string{refused(400, "CONNECT with content")}, nil},
+	// A CONNECT the handler accepts without taking the tunnel (Hijack): the
+	// client, and a proxy in front, now treat what follows as the tunnel's,
+	// so it is never read as HTTP. The 2xx carries no framing (RFC 9110
+	// §9.3.6); its body ends with the connection.
+	{"line/CONNECT accepted, not tunnelled", "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n" + smuggled,
+		[]string{"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: *\r\nServer: carhop\r\n\r\nserved \n"},
+		[]string{""}},
 	{"line/unknown expectation", "POST /a HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\nContent-Length: 35\r\n\r\n" + smuggled,
 		[]string{refused(417, "unsupported expectation")}, nil},
 

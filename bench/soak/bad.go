@@ -36,7 +36,7 @@ var badCases = []badCase{
 	{"body over the limit", fmt.Sprintf("POST /upload HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n", host, maxBodyBytes+1), http.StatusRequestEntityTooLarge},
 	{"head over the limit", "GET / HTTP/1.1\r\n" + host + "X: " + strings.Repeat("a", maxHeaderBytes) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
 	{"unsupported transfer coding", "POST /upload HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", http.StatusNotImplemented},
-	{"CONNECT", "CONNECT soak:443 HTTP/1.1\r\nHost: soak:443\r\n\r\n", http.StatusNotImplemented},
+	{"CONNECT with content", "CONNECT soak:443 HTTP/1.1\r\nHost: soak:443\r\nContent-Length: 5\r\n\r\nhello", http.StatusBadRequest},
 	{"HTTP/2.0", "GET / HTTP/2.0\r\n" + host + "\r\n", http.StatusHTTPVersionNotSupported},
 }
 
