@@ -128,3 +128,32 @@ func Example_streaming() {
 	// data: event 2
 	// http: Server closed
 }
+
+type requestIDPrefix struct{}
+
+// WithBaseContext is net/http's BaseContext: every r.Context() carries
+// its values (a logger, a tracer, a prefix) and ends when it does.
+func ExampleWithBaseContext() {
+	base := context.WithValue(context.Background(), requestIDPrefix{}, "eu-1")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = fmt.Fprintf(w, "served by %v", r.Context().Value(requestIDPrefix{}))
+	})
+	srv, err := adapter.New(h, adapter.WithListen("127.0.0.1:0"), adapter.WithBaseContext(base))
+	if err != nil {
+		panic(err)
+	}
+	go func() { _ = srv.Serve() }()
+	<-srv.Ready()
+
+	resp, err := http.Get("http://" + srv.Addrs()[0].String() + "/")
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	fmt.Println(string(body))
+
+	http.DefaultClient.CloseIdleConnections()
+	_ = srv.Shutdown(context.Background())
+	// Output: served by eu-1
+}

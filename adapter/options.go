@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -34,6 +35,7 @@ type config struct {
 	reusePort       bool
 	generalOptions  bool
 	logger          *slog.Logger
+	baseContext     context.Context
 	sockets         socketConfig  // listeners.go
 	restart         restartConfig // restart.go
 
@@ -223,6 +225,22 @@ func WithLogger(l *slog.Logger) Option {
 			return fmt.Errorf("carhop: WithLogger(nil)")
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithBaseContext sets the context every request's context derives from,
+// as http.Server's BaseContext does: r.Context() carries its values and
+// its deadline, and is cancelled when it is (so cancelling it ends every
+// request in flight), on top of ending when the client goes away or the
+// handler returns. One context serves all listeners. Default none, as
+// context.Background().
+func WithBaseContext(ctx context.Context) Option {
+	return func(c *config) error {
+		if ctx == nil {
+			return fmt.Errorf("carhop: WithBaseContext(nil)")
+		}
+		c.baseContext = ctx
 		return nil
 	}
 }

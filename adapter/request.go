@@ -115,7 +115,7 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 		// no trailers, and net/http leaves it in the header.)
 		delete(tmp.Header, "Trailer")
 	}
-	p.ctx.local = ch.LocalAddr()
+	p.ctx.local, p.ctx.parent = ch.LocalAddr(), s.cfg.baseContext
 	// WithContext is the only way to set a request's context, and it
 	// returns a new *http.Request. It is inlined, so its copy stays on the
 	// stack and the request lives in pending (TestRequestAllocations
