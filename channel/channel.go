@@ -163,6 +163,10 @@ func (ch *Channel) LocalAddr() net.Addr {
 // Received parses newly arrived input (in holds every unconsumed byte) and
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
+	if is(ch.lf, detaching) {
+		ch.collect(in)
+		return len(in)
+	}
 	if is(ch.lf, refused|last) {
 		put(&ch.lf, discarded, is(ch.lf, discarded) || len(in) > 0)
 		return len(in) // nothing after a refused or final request is read, nor counts as activity
@@ -992,12 +996,14 @@ func (ch *Channel) Closed() {
 		ch.cfg.Logger.Info("carhop: client not reading its response", "remote", ch.remote())
 	}
 	handedOver := is(ch.state, hijacked)
-	if handedOver {
-		h = nil // answered already
-	}
 	ch.wakeWriter()
 	ch.mu.Unlock()
-	if h != nil {
+	switch {
+	case is(ch.lf, detaching):
+		// gnet has let go of the socket: the hijacker may have it.
+		put(&ch.lf, detaching, false)
+		close(h.done)
+	case h != nil && !handedOver:
 		h.fd, h.err = -1, ErrClosed
 		close(h.done)
 	}

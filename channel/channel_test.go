@@ -40,6 +40,19 @@ type fakeConn struct {
 	wakes   int
 	// onWriteError, if set, makes every Write fail after calling it.
 	onWriteError func()
+	// held is the input gnet holds unconsumed, which Detach hands over;
+	// detached counts Detach calls.
+	held     string
+	detached int
+}
+
+// Detach is gnet's: a dup of the socket and the input it holds. Its close
+// of its own descriptor comes later, and Closed with it.
+func (f *fakeConn) Detach() (int, []byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.detached++
+	return 7, []byte(f.held), nil
 }
 
 func (f *fakeConn) Write(p []byte) (int, error) {
@@ -661,4 +674,51 @@ func TestChannelHandedOff(t *testing.T) {
 	assert.False(t, h.ch.HandedOff(), "queued behind the running task: no new hand-off")
 	h.runTasks()
 	assert.Equal(t, "[/a ][/b ]", h.output())
+}
+
+// gnet closes its descriptor of a hijacked socket after Detach, not in
+// it, and reads the socket until then: what arrives meanwhile (a
+// websocket client's first message, sent as soon as it read the 101 the
+// hijacker wrote) must reach the hijacker, who gets the socket only once
+// gnet has let go of it.
+func TestChannelHijackCollectsInputUntilClosed(t *testing.T) {
+	type result struct {
+		fd     int
+		unread string
+		err    error
+	}
+	got := make(chan result, 1)
+	h := newHarness(t, func(c *Config) {
+		c.Serve = func(ch *Channel, r *Request) {
+			fd, unread, err := ch.Hijack()
+			got <- result{fd, string(unread), err}
+		}
+	})
+	h.conn.held = "early "
+	h.ch.Received([]byte("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: x\r\n\r\n"))
+	require.Len(t, h.tasks, 1)
+	worker := h.tasks[0]
+	h.tasks = nil
+	go worker() // blocks in Hijack until the loop answers
+	for i := 0; i < 2000 && h.conn.detached == 0; i++ {
+		h.ch.Pump() // the loop, woken by the Hijack
+		time.Sleep(time.Millisecond)
+	}
+	require.Equal(t, 1, h.conn.detached, "the loop detached the socket")
+
+	late := "frame one"
+	assert.Equal(t, len(late), h.ch.Received([]byte(late)), "input gnet reads before it closes is taken")
+	select {
+	case r := <-got:
+		t.Fatalf("the hijacker had the socket while gnet still read it: %+v", r)
+	case <-time.After(10 * time.Millisecond):
+	}
+	h.ch.Closed() // gnet's close of its descriptor
+	select {
+	case r := <-got:
+		assert.Equal(t, result{fd: 7, unread: "early frame one"}, r)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Hijack did not return after Closed")
+	}
+	assert.Empty(t, h.output(), "nothing was written for the hijacked request")
 }

@@ -16,6 +16,7 @@ const (
 	writing                         // Pump is inside conn.Write with mu held
 	closedMid                       // Closed was called during that Write; Pump runs it after
 	discarded                       // input after the last request read was dropped: the client may still be sending
+	detaching                       // the socket is dup'ed for a hijacker; gnet still watches it until Closed
 )
 
 // muFlags are guarded by the channel's mutex.

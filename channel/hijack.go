@@ -38,19 +38,36 @@ func (ch *Channel) Hijack() (fd int, unread []byte, err error) {
 	return h.fd, h.unread, h.err
 }
 
-// detach completes a hijack on the loop once all output is written.
+// detach starts a hijack on the loop once all output is written. The
+// hijacker gets the socket only when Closed says gnet has let go of it:
+// gnet closes its descriptor asynchronously, and until then it still
+// reads the socket (a dup shares it), so input that arrives meanwhile,
+// such as the first websocket message of a client answered quickly, is
+// collected here (Received) rather than lost. Loop only.
 func (ch *Channel) detach(h *hijack) {
-	defer close(h.done)
 	d, ok := ch.conn.(Detacher)
 	if !ok {
 		h.fd, h.err = -1, ErrClosed
+		close(h.done)
 		return
 	}
 	ch.mu.Lock()
 	put(&ch.state, hijacked, true)
 	ch.mu.Unlock()
 	h.fd, h.unread, h.err = d.Detach()
-	if h.err == nil {
-		ch.cfg.Counters.Hijacked.Add(1)
+	if h.err != nil {
+		close(h.done)
+		return
 	}
+	ch.cfg.Counters.Hijacked.Add(1)
+	put(&ch.lf, detaching, true) // Closed completes the hand-over
+}
+
+// collect adds input gnet read while letting go of a hijacked socket to
+// what the hijacker gets. Loop only.
+func (ch *Channel) collect(in []byte) {
+	ch.mu.Lock()
+	h := ch.x.hijack
+	ch.mu.Unlock()
+	h.unread = append(h.unread, in...)
 }
