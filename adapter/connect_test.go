@@ -109,43 +109,51 @@ func TestConnectTunnel(t *testing.T) {
 // TestConnectRequest checks the request a CONNECT handler sees, as
 // net/http builds it: the authority in r.Host and r.URL.Host, nothing else
 // in the URL, and what the client sent before the tunnel opened readable
-// after Hijack.
+// after Hijack, also when the CONNECT is the client's last request.
 func TestConnectRequest(t *testing.T) {
 	type seen struct {
 		host, uri, url, early string
 		urlHost               string
 	}
-	got := make(chan seen, 1)
-	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusOK)
-		c, brw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		early := make([]byte, 5)
-		_, _ = io.ReadFull(brw, early)
-		got <- seen{host: r.Host, uri: r.RequestURI, url: r.URL.String(), urlHost: r.URL.Host, early: string(early)}
-		_, _ = io.WriteString(c, "tunnel")
-	}))
-	c := dial(t, addr)
-	// The client does not wait for the 200: the tunnel's first bytes
-	// arrive with the head (a TLS client hello, say).
-	c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nhello")
-	resp, err := http.ReadResponse(c.r, &http.Request{Method: http.MethodConnect})
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Empty(t, resp.Header.Get("Transfer-Encoding"), "a 2xx to CONNECT is not framed (RFC 9110 §9.3.6)")
-	assert.Empty(t, resp.Header.Get("Content-Length"))
-	rest, err := io.ReadAll(c.r)
-	require.NoError(t, err)
-	assert.Equal(t, "tunnel", string(rest))
-	select {
-	case s := <-got:
-		assert.Equal(t, seen{host: "example.com:443", uri: "example.com:443", url: "//example.com:443",
-			urlHost: "example.com:443", early: "hello"}, s)
-	case <-time.After(10 * time.Second):
-		t.Fatal("handler did not run")
+	for _, tt := range []struct{ name, head string }{
+		{"HTTP/1.1", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"},
+		{"HTTP/1.1, the last request", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n"},
+		{"HTTP/1.0", "CONNECT example.com:443 HTTP/1.0\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan seen, 1)
+			_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusOK)
+				c, brw, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				early := make([]byte, 5)
+				_, _ = io.ReadFull(brw, early)
+				got <- seen{host: r.Host, uri: r.RequestURI, url: r.URL.String(), urlHost: r.URL.Host, early: string(early)}
+				_, _ = io.WriteString(c, "tunnel")
+			}))
+			c := dial(t, addr)
+			// The client does not wait for the 200: the tunnel's first
+			// bytes arrive with the head (a TLS client hello, say).
+			c.send(tt.head + "hello")
+			resp, err := http.ReadResponse(c.r, &http.Request{Method: http.MethodConnect})
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Empty(t, resp.Header.Get("Transfer-Encoding"), "a 2xx to CONNECT is not framed (RFC 9110 §9.3.6)")
+			assert.Empty(t, resp.Header.Get("Content-Length"))
+			rest, err := io.ReadAll(c.r)
+			require.NoError(t, err)
+			assert.Equal(t, "tunnel", string(rest))
+			select {
+			case s := <-got:
+				assert.Equal(t, seen{host: "example.com:443", uri: "example.com:443", url: "//example.com:443",
+					urlHost: "example.com:443", early: "hello"}, s)
+			case <-time.After(10 * time.Second):
+				t.Fatal("handler did not run")
+			}
+		})
 	}
 }
 

@@ -167,7 +167,7 @@ func (ch *Channel) Received(in []byte) int {
 		ch.collect(in)
 		return len(in)
 	}
-	if is(ch.lf, refused|last) {
+	if is(ch.lf, refused|last) && !ch.fencedLast() {
 		put(&ch.lf, discarded, is(ch.lf, discarded) || len(in) > 0)
 		return len(in) // nothing after a refused or final request is read, nor counts as activity
 	}
@@ -175,6 +175,9 @@ func (ch *Channel) Received(in []byte) int {
 	if closing {
 		put(&ch.lf, discarded, is(ch.lf, discarded) || len(in) > 0)
 		return len(in)
+	}
+	if ch.fencedLast() {
+		return ch.unparsed(in, 0)
 	}
 	if len(in) > 0 {
 		ch.lastActive.Mark()
@@ -233,10 +236,24 @@ func (ch *Channel) Received(in []byte) int {
 			ch.refuse(err)
 		}
 	}
-	if is(ch.lf, refused|last) {
+	if is(ch.lf, refused|last) && !ch.fencedLast() {
 		put(&ch.lf, discarded, is(ch.lf, discarded) || n < len(in))
 		return len(in)
 	}
+	return ch.unparsed(in, n)
+}
+
+// fencedLast reports whether the last request the client will send
+// (HTTP/1.0, or "Connection: close") is an Upgrade or a CONNECT: what
+// follows it is no request to drop but the input of whoever hijacks the
+// connection, and stays unread for it, as behind any fence.
+func (ch *Channel) fencedLast() bool {
+	return is(ch.lf, last) && is(ch.lf, upgrading) && !is(ch.lf, refused)
+}
+
+// unparsed returns n, the bytes of in consumed, and disconnects a client
+// that leaves more than MaxUnparsed unread behind them.
+func (ch *Channel) unparsed(in []byte, n int) int {
 	if len(in)-n > ch.cfg.MaxUnparsed {
 		ch.cfg.Logger.Warn("carhop: client pipelined too far ahead", "remote", ch.remote(), "unparsed", len(in)-n)
 		_ = ch.conn.Close()
