@@ -379,6 +379,10 @@ func TestMatchesNetHTTP(t *testing.T) {
 		{name: "GET with a body", raw: "GET /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"},
 		{name: "POST without a body", raw: "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", method: "POST"},
 		{name: "handler asks for no framing", raw: get("/identity")},
+		// No handler takes CONNECT here: the mux refuses it, and the
+		// connection goes on with HTTP in both.
+		{name: "CONNECT refused by the mux", raw: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n" + get("/hello"), finals: 2},
+		{name: "CONNECT to a path refused by the mux", raw: "CONNECT /nowhere HTTP/1.1\r\nHost: h\r\n\r\n" + get("/hello"), finals: 2},
 		{
 			// carhop reads the whole body before the handler runs, so it
 			// asks for it at once (Waitress does the same); net/http only
