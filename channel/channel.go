@@ -168,13 +168,11 @@ func (ch *Channel) Received(in []byte) int {
 		return len(in)
 	}
 	if is(ch.lf, refused|last) && !ch.fencedLast() {
-		put(&ch.lf, discarded, is(ch.lf, discarded) || len(in) > 0)
-		return len(in) // nothing after a refused or final request is read, nor counts as activity
+		return ch.drop(in, 0) // nothing after a refused or final request is read, nor counts as activity
 	}
 	closing, late := ch.enter(len(in) > 0)
 	if closing {
-		put(&ch.lf, discarded, is(ch.lf, discarded) || len(in) > 0)
-		return len(in)
+		return ch.drop(in, 0)
 	}
 	if ch.fencedLast() {
 		return ch.unparsed(in, 0)
@@ -237,10 +235,18 @@ func (ch *Channel) Received(in []byte) int {
 		}
 	}
 	if is(ch.lf, refused|last) && !ch.fencedLast() {
-		put(&ch.lf, discarded, is(ch.lf, discarded) || n < len(in))
-		return len(in)
+		return ch.drop(in, n)
 	}
 	return ch.unparsed(in, n)
+}
+
+// drop consumes in past the n bytes parsed, unread, and notes that input
+// was dropped: a close then lingers (Pump).
+func (ch *Channel) drop(in []byte, n int) int {
+	if n < len(in) {
+		put(&ch.lf, discarded, true)
+	}
+	return len(in)
 }
 
 // fencedLast reports whether the last request the client will send
