@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/carhop/carhop/adapter"
@@ -156,4 +158,68 @@ func ExampleWithBaseContext() {
 	http.DefaultClient.CloseIdleConnections()
 	_ = srv.Shutdown(context.Background())
 	// Output: served by eu-1
+}
+
+// Shutdown waits for running handlers, and a handler that hijacked its
+// connection (a websocket, here a line echo) runs until that connection
+// ends: RegisterOnShutdown tells such connections to end when the drain
+// begins.
+func ExampleServer_RegisterOnShutdown() {
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		open[c] = true
+		mu.Unlock()
+		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				break // closed by the hook below
+			}
+			_, _ = io.WriteString(c, line)
+		}
+		mu.Lock()
+		delete(open, c)
+		mu.Unlock()
+		_ = c.Close()
+	})
+	srv, err := adapter.New(h, adapter.WithListen("127.0.0.1:0"))
+	if err != nil {
+		panic(err)
+	}
+	srv.RegisterOnShutdown(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range open {
+			_ = c.Close() // a websocket would send a close frame first
+		}
+	})
+	go func() { _ = srv.Serve() }()
+	<-srv.Ready()
+
+	c, err := net.Dial("tcp", srv.Addrs()[0].String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\nHost: example\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nhello\n")
+	r := bufio.NewReader(c)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		panic(err)
+	}
+	echo, _ := r.ReadString('\n')
+	fmt.Print(resp.Status, ", ", echo)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fmt.Println("drained:", srv.Shutdown(ctx))
+	// Output:
+	// 101 Switching Protocols, hello
+	// drained: <nil>
 }

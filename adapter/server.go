@@ -29,6 +29,10 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopped  chan struct{} // closed once Shutdown or Close has stopped the engine
+
+	hooksMu      sync.Mutex
+	onShutdown   []func()
+	shutdownOnce sync.Once
 }
 
 // New configures a server for h; Serve starts it.
@@ -114,13 +118,35 @@ func (s *Server) Addrs() []net.Addr {
 // finish and their responses reach the clients, closes idle connections,
 // and then stops. If ctx ends first, the remaining connections are closed
 // and ctx's error returned.
+//
+// A handler that hijacked its connection (a websocket) is a running
+// request like any other, and Shutdown waits for it to return; net/http
+// leaves such connections alone. RegisterOnShutdown is how to tell them
+// to end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.loop.Ready()
+	s.shutdownOnce.Do(func() {
+		s.hooksMu.Lock()
+		defer s.hooksMu.Unlock()
+		for _, f := range s.onShutdown {
+			go f()
+		}
+	})
 	err := s.loop.Drain(ctx)
 	if perr := s.pool.Shutdown(ctx); err == nil {
 		err = perr // else the same ctx.Err()
 	}
 	return errors.Join(err, s.stop())
+}
+
+// RegisterOnShutdown registers a function for Shutdown to call, on a
+// goroutine of its own, when a drain begins, as net/http's does: it
+// should start ending long-lived connections its handlers hijacked (send
+// a websocket close frame, say) and not wait for them. Close calls none.
+func (s *Server) RegisterOnShutdown(f func()) {
+	s.hooksMu.Lock()
+	defer s.hooksMu.Unlock()
+	s.onShutdown = append(s.onShutdown, f)
 }
 
 // Close stops at once: connections are closed, queued requests dropped and
