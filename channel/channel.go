@@ -1113,14 +1113,6 @@ func (ch *Channel) Drain() {
 	ch.mu.Unlock()
 }
 
-// Draining reports whether the server is shutting down, so that the
-// response being written should carry "Connection: close". Any goroutine.
-func (ch *Channel) Draining() bool {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	return is(ch.state, draining)
-}
-
 // Wake makes the loop pump this channel soon. Any goroutine.
 func (ch *Channel) Wake() {
 	ch.mu.Lock()
