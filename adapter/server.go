@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/cloudflare/tableflip"
@@ -29,6 +30,11 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopped  chan struct{} // closed once Shutdown or Close has stopped the engine
+
+	// draining is set when Shutdown begins, before the loop marks or
+	// closes any channel, so that a response the drain overtakes on its
+	// way to its channel still says "Connection: close".
+	draining atomic.Bool
 
 	hooksMu      sync.Mutex
 	onShutdown   []func()
@@ -125,6 +131,7 @@ func (s *Server) Addrs() []net.Addr {
 // to end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.loop.Ready()
+	s.draining.Store(true)
 	s.shutdownOnce.Do(func() {
 		s.hooksMu.Lock()
 		defer s.hooksMu.Unlock()

@@ -218,13 +218,6 @@ func (s *Server) Started() bool {
 // adopted ones in the order Adopt gave them.
 func (s *Server) Addrs() []net.Addr { return s.addrs }
 
-// Draining reports whether a drain has begun, so that the response being
-// written should carry "Connection: close". It is set before any channel
-// is marked draining (Channel.Drain) and before any is closed for the
-// drain: a response the drain overtakes on its way to a channel still
-// says it closes. Any goroutine.
-func (s *Server) Draining() bool { return s.draining.Load() }
-
 // OnBoot records the addresses the listeners really bound (":0" included).
 // Ready waits for the first OnTick, when the loops run.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
