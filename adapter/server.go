@@ -33,12 +33,12 @@ type Server struct {
 
 	// draining is set when Shutdown begins, before the loop marks or
 	// closes any channel, so that a response the drain overtakes on its
-	// way to its channel still says "Connection: close".
+	// way to its channel still says "Connection: close". The Shutdown
+	// that sets it runs the hooks.
 	draining atomic.Bool
 
-	hooksMu      sync.Mutex
-	onShutdown   []func()
-	shutdownOnce sync.Once
+	hooksMu    sync.Mutex
+	onShutdown []func()
 }
 
 // New configures a server for h; Serve starts it.
@@ -131,14 +131,13 @@ func (s *Server) Addrs() []net.Addr {
 // to end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.loop.Ready()
-	s.draining.Store(true)
-	s.shutdownOnce.Do(func() {
+	if !s.draining.Swap(true) {
 		s.hooksMu.Lock()
-		defer s.hooksMu.Unlock()
 		for _, f := range s.onShutdown {
 			go f()
 		}
-	})
+		s.hooksMu.Unlock()
+	}
 	err := s.loop.Drain(ctx)
 	if perr := s.pool.Shutdown(ctx); err == nil {
 		err = perr // else the same ctx.Err()
