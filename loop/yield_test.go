@@ -71,5 +71,10 @@ func TestLoopYieldsAfterHandOff(t *testing.T) {
 	require.NoError(t, err)
 	get()
 	assert.Equal(t, int64(2), submits.Load())
+	// The worker may answer from another P before the loop, back from
+	// Submit, reaches its yield: wait for the loop, then count.
+	require.Eventually(t, func() bool { return yields.Load() >= 2 },
+		5*time.Second, time.Millisecond, "the loop yields after the second hand-off")
+	time.Sleep(10 * time.Millisecond) // room for a stray third yield to show
 	assert.Equal(t, submits.Load(), yields.Load(), "one yield per hand-off")
 }
