@@ -189,7 +189,11 @@ func (h *harness) pumpBigResponse(t *testing.T, between, drain func(), want int)
 	h.tasks = nil
 	done := make(chan struct{})
 	go func() { defer close(done); worker() }()
-	deadline := h.pumpUntil(t, done, between, "the worker finished")
+	// Between pumps the worker runs until it waits for the loop or is
+	// done, as it would on an idle machine: on a loaded one the pumps
+	// could otherwise outrun it, keep its output below OutbufOverflow and
+	// make what spills a matter of scheduling.
+	deadline := h.pumpUntil(t, done, func() { h.settle(t, done); between() }, "the worker finished")
 	drain()
 	for time.Now().Before(deadline) && len(h.output()) < want {
 		h.ch.Pump()
@@ -213,6 +217,28 @@ func (h *harness) pumpUntil(t *testing.T, c <-chan struct{}, between func(), wha
 			between()
 			time.Sleep(50 * time.Microsecond)
 		}
+	}
+}
+
+// settle waits, for at most 10 seconds, until the worker that closes done
+// either has or waits in Write for room in the output.
+func (h *harness) settle(t *testing.T, done <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		h.ch.mu.Lock()
+		waiting := h.ch.x != nil && h.ch.x.room != nil
+		h.ch.mu.Unlock()
+		if waiting {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the worker waits or is done")
+		time.Sleep(20 * time.Microsecond)
 	}
 }
 
