@@ -119,18 +119,29 @@ func downloadOp(c *conn, seq uint64) (outcome, bool) {
 	if err != nil {
 		return failure(classify(err), err), false
 	}
-	return patternOutcome(resp, seq, downloadBytes, start), !resp.Close
+	return patternOutcome(resp, seq, downloadBytes, false, start), !resp.Close
 }
 
 func downloadRequest(seq uint64, size int, extra string) []byte {
 	return []byte(fmt.Sprintf("GET /download?seed=%d&size=%d HTTP/1.1\r\n%s%s\r\n", seq, size, host, extra))
 }
 
-// patternOutcome checks a download: status, declared length and every byte.
-func patternOutcome(resp *http.Response, seq uint64, size int, start time.Time) outcome {
+// chunkedDownloadRequest asks for a download whose length the handler
+// does not declare: it comes chunked.
+func chunkedDownloadRequest(seq uint64, size int, extra string) []byte {
+	return []byte(fmt.Sprintf("GET /download?seed=%d&size=%d&chunked=1 HTTP/1.1\r\n%s%s\r\n", seq, size, host, extra))
+}
+
+// patternOutcome checks a download: status, declared length (-1 when
+// chunked) and every byte.
+func patternOutcome(resp *http.Response, seq uint64, size int, chunked bool, start time.Time) outcome {
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusOK && resp.ContentLength != int64(size) {
-		return failure(ErrMismatch, fmt.Errorf("%w: Content-Length %d, want %d", errMismatch, resp.ContentLength, size))
+	want := int64(size)
+	if chunked {
+		want = -1
+	}
+	if resp.StatusCode == http.StatusOK && resp.ContentLength != want {
+		return failure(ErrMismatch, fmt.Errorf("%w: Content-Length %d, want %d", errMismatch, resp.ContentLength, want))
 	}
 	_, match, err := verifyPattern(resp.Body, seq, int64(size), make([]byte, 32<<10))
 	return checked(resp, http.StatusOK, err, match, start)
@@ -219,10 +230,11 @@ func pipelinedOp(c *conn, seq uint64) (outcome, bool) {
 // slowReadPause (about 1 s for slowReaderBytes, never idle near the
 // 10 s channel timeout) through a small receive window, so that the
 // response backs up in the server, past the kernel's send buffer and
-// outbufOverflow: this is the kind that makes outputs spill. Its
-// response, with its Content-Length, is longer than outbufHighWatermark:
-// the writer waits in memory until the rest fits under it, then spills
-// that tail. A new connection each time.
+// outbufOverflow: this is the kind that makes outputs spill. Every other
+// response is chunked, and spills once the socket backs up; the others
+// declare a Content-Length longer than outbufHighWatermark, so that the
+// writer waits in memory until the rest fits under it, then spills that
+// tail if the socket still backs up. A new connection each time.
 type slowReader struct {
 	addr string
 	seq  uint64
@@ -241,7 +253,18 @@ func (s *slowReader) do(ctx context.Context) outcome {
 	if err := c.arm(start.Add(opTimeout)); err != nil {
 		return failure(classify(err), err)
 	}
-	head := downloadRequest(s.seq, slowReaderBytes, "Connection: close\r\n")
+	// Every other response is chunked, the first included: its writer
+	// does not know the rest will not fit under outbufHighWatermark, so
+	// it spills as soon as the socket backs up, during the read stall.
+	// With a Content-Length the writer waits in memory and spills only
+	// the tail, which may not back up at all once the kernel's send
+	// buffer has grown; a short soak would then have no spilled output.
+	chunked := s.seq%2 == 1
+	request := downloadRequest
+	if chunked {
+		request = chunkedDownloadRequest
+	}
+	head := request(s.seq, slowReaderBytes, "Connection: close\r\n")
 	for i := range head {
 		if _, err := c.c.Write(head[i : i+1]); err != nil {
 			return failure(classify(err), err)
@@ -254,7 +277,7 @@ func (s *slowReader) do(ctx context.Context) outcome {
 	if err != nil {
 		return failure(classify(err), err)
 	}
-	return patternOutcome(resp, s.seq, slowReaderBytes, start)
+	return patternOutcome(resp, s.seq, slowReaderBytes, chunked, start)
 }
 
 func (*slowReader) close() {}

@@ -57,7 +57,7 @@ func (h *halfCloser) do(ctx context.Context) outcome {
 		}
 		var one outcome
 		if i == 2 {
-			one = patternOutcome(resp, h.seq, halfCloseDownload, start)
+			one = patternOutcome(resp, h.seq, halfCloseDownload, false, start)
 		} else {
 			one = bodyOutcome(resp, http.StatusOK, body, start)
 		}

@@ -135,7 +135,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad size", http.StatusBadRequest)
 			return
 		}
-		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		if q.Get("chunked") == "" {
+			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		}
 		_, _ = io.Copy(w, newPattern(seed, size))
 	case "/stream":
 		// No Content-Length and a flush per chunk: chunked framing, each
