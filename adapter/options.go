@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -36,8 +38,9 @@ type config struct {
 	generalOptions  bool
 	logger          *slog.Logger
 	baseContext     context.Context
-	sockets         socketConfig  // listeners.go
-	restart         restartConfig // restart.go
+	connState       func(net.Conn, http.ConnState) // connstate.go
+	sockets         socketConfig                   // listeners.go
+	restart         restartConfig                  // restart.go
 
 	// Behind a proxy and access log: options and middleware in proxy_options.go.
 	proxy proxyConfig
@@ -266,7 +269,7 @@ func positiveDuration(name string, d time.Duration, set func(*config)) Option {
 }
 
 func (c *config) channelConfig() channel.Config {
-	return channel.Config{
+	cfg := channel.Config{
 		Limits:              c.limits,
 		InbufOverflow:       c.inbufOverflow,
 		OutbufOverflow:      c.outbufOverflow,
@@ -275,4 +278,8 @@ func (c *config) channelConfig() channel.Config {
 		Logger:              c.logger,
 		Linger:              lingerTimeout,
 	}
+	if c.connState != nil {
+		cfg.ConnState = reportConnState(c.connState)
+	}
+	return cfg
 }

@@ -128,6 +128,7 @@ func (ch *Channel) receiving() *Request {
 type extra struct {
 	room   chan struct{} // made by a paused writer, closed when output drains or the connection goes
 	hijack *hijack
+	conn   *connTracked // set in Init when states are reported (Config.ConnState); never changes
 }
 
 // Init readies a zero Channel for a freshly accepted connection. The
@@ -138,6 +139,9 @@ type extra struct {
 func (ch *Channel) Init(cfg *Config, conn Conn, local *net.Addr) {
 	ch.cfg, ch.conn, ch.local = cfg, conn, local
 	ch.lastActive.Mark()
+	if cfg.ConnState != nil {
+		ch.track()
+	}
 }
 
 // RemoteAddr is the client's address. Loop only: see Conn.RemoteAddr.
@@ -319,6 +323,7 @@ func (ch *Channel) startRequest() {
 		r.Body = buffers.New(ch.cfg.InbufOverflow, ch.cfg.TempDir)
 	}
 	ch.rx.cur = r
+	ch.began()
 	if h.ExpectContinue && h.ContentLength != 0 {
 		r.wantContinue = true
 		ch.sendContinue()
@@ -438,6 +443,8 @@ func (ch *Channel) refuse(err error) {
 	if r := ch.receiving(); r != nil {
 		ch.release(r)
 		ch.rx.cur = nil
+	} else {
+		ch.began() // the refused head; a refused body's head began already
 	}
 	if ch.rx != nil {
 		// Nothing more is parsed here, and the connection may linger for
@@ -656,6 +663,7 @@ func (ch *Channel) Finish(keepAlive bool) {
 	if is(ch.state, closeAfter) {
 		dropped = ch.takeAll()
 	}
+	ch.answered()
 	next := ch.head != nil && !is(ch.state, closed)
 	put(&ch.state, busy, next)
 	put(&ch.state, again, next) // Run serves it
@@ -986,7 +994,7 @@ func (ch *Channel) wakeWriter() {
 	if ch.x != nil && ch.x.room != nil {
 		close(ch.x.room)
 		ch.x.room = nil
-		if ch.x.hijack == nil {
+		if ch.x.hijack == nil && ch.x.conn == nil {
 			ch.x = nil
 		}
 	}
@@ -1020,6 +1028,9 @@ func (ch *Channel) Closed() {
 	}
 	handedOver := is(ch.state, hijacked)
 	ch.wakeWriter()
+	if ch.cfg.ConnState != nil && !handedOver {
+		ch.cfg.ConnState(ch, StateClosed)
+	}
 	ch.mu.Unlock()
 	switch {
 	case is(ch.lf, detaching):

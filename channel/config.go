@@ -84,6 +84,16 @@ type Config struct {
 	// socket; it must not block, and is never called with the channel's
 	// mutex held.
 	Poll func(ch *Channel, backoff int)
+
+	// ConnState, if set, is told each connection's state changes, as
+	// net/http's Server.ConnState: StateNew, then StateActive and
+	// StateIdle in turn, request by request, then StateHijacked or
+	// StateClosed. It is called on the loop, or on the worker that
+	// finished a request, with the channel's mutex held, so that one
+	// connection's reports never overtake each other; it must return
+	// quickly and must not call the channel back, except
+	// ConnRemoteAddr, LocalAddr and Close.
+	ConnState func(ch *Channel, s ConnState)
 }
 
 // MaxBackoff is the most Config.Poll's backoff says.

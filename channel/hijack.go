@@ -53,6 +53,9 @@ func (ch *Channel) detach(h *hijack) {
 	}
 	ch.mu.Lock()
 	put(&ch.state, hijacked, true)
+	if ch.cfg.ConnState != nil {
+		ch.cfg.ConnState(ch, StateHijacked)
+	}
 	ch.mu.Unlock()
 	h.fd, h.unread, h.err = d.Detach()
 	if h.err != nil {

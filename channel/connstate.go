@@ -1,0 +1,120 @@
+package channel
+
+import (
+	"net"
+	"slices"
+)
+
+// ConnState is where a connection stands, as Config.ConnState reports it.
+// The states and their order are net/http's ConnState, which the adapter
+// passes them on as.
+type ConnState uint8
+
+const (
+	// StateNew is a connection just accepted, reported once, before any
+	// request.
+	StateNew ConnState = iota
+	// StateActive says that bytes of a request have arrived; it is not
+	// reported again until the request has been answered.
+	StateActive
+	// StateIdle says that the request was answered and the connection
+	// waits for the next. A request already pipelined behind it makes it
+	// active again at once.
+	StateIdle
+	// StateHijacked says that a handler took the socket. Terminal: no
+	// StateClosed follows.
+	StateHijacked
+	// StateClosed says that the connection is gone. Terminal.
+	StateClosed
+)
+
+// connTracked is what a channel keeps when Config.ConnState is set. Under
+// the channel's mutex, except remote, which never changes.
+type connTracked struct {
+	// remote is the client's address, copied when the connection opens,
+	// so that whoever the hook gives it to may ask for it from any
+	// goroutine, at any time; the socket layer's copy is loop only and
+	// released on close.
+	remote net.Addr
+	// begun counts the requests whose heads arrived (or were refused) and
+	// that no worker has finished yet: the connection is active while it
+	// is above zero. A count rather than a flag, because a pipelined
+	// request may arrive while the one before it is being served.
+	begun int
+}
+
+// track starts reporting states for a new connection. Loop only, from Init.
+func (ch *Channel) track() {
+	ch.x = &extra{conn: &connTracked{remote: ownAddr(ch.conn.RemoteAddr())}}
+	ch.cfg.ConnState(ch, StateNew)
+}
+
+// ownAddr copies a TCP address whose zone lives in memory the socket
+// layer reuses once the connection closes (gnet pools it).
+func ownAddr(a net.Addr) net.Addr {
+	if t, ok := a.(*net.TCPAddr); ok && t.Zone != "" {
+		c := *t
+		c.IP = slices.Clone(t.IP)
+		c.Zone = string([]byte(t.Zone))
+		return &c
+	}
+	return a
+}
+
+// ConnRemoteAddr is the client's address, from any goroutine, for a
+// channel whose states are reported (Config.ConnState); nil otherwise.
+func (ch *Channel) ConnRemoteAddr() net.Addr {
+	// x and x.conn are set in Init, before the channel is shared, and
+	// never change when ConnState is set: no lock needed.
+	if ch.cfg.ConnState == nil {
+		return nil
+	}
+	return ch.x.conn.remote
+}
+
+// began reports StateActive when a request's head has arrived (or was
+// refused) and no earlier request is still unanswered, as net/http does
+// once it has read a head. Loop only.
+func (ch *Channel) began() {
+	if ch.cfg.ConnState == nil {
+		return
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	ch.x.conn.begun++
+	if ch.x.conn.begun == 1 && !is(ch.state, closed|hijacked) {
+		ch.cfg.ConnState(ch, StateActive)
+	}
+}
+
+// answered reports StateIdle when a worker finished a request on a
+// connection that stays open, and StateActive right after if the next
+// request's head has already arrived (as net/http does for pipelined
+// requests). Worker only, mu held.
+func (ch *Channel) answered() {
+	if ch.cfg.ConnState == nil {
+		return
+	}
+	t := ch.x.conn
+	t.begun = max(t.begun-1, 0)
+	if is(ch.state, closeAfter|closed|hijacked) {
+		return
+	}
+	ch.cfg.ConnState(ch, StateIdle)
+	if t.begun > 0 {
+		ch.cfg.ConnState(ch, StateActive)
+	}
+}
+
+// Disconnect closes the connection, from any goroutine, ConnState's hook
+// included: it holds the channel's mutex, which Disconnect must take to
+// find the socket (Outlive may have moved it), so the close happens on a
+// goroutine of its own, shortly after.
+func (ch *Channel) Disconnect() {
+	go func() {
+		ch.mu.Lock()
+		conn := ch.conn
+		ch.mu.Unlock()
+		_ = conn.Close()
+	}()
+}
