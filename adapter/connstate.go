@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -29,6 +30,33 @@ func WithConnState(f func(net.Conn, http.ConnState)) Option {
 		c.connState = f
 		return nil
 	}
+}
+
+// WithConnContext sets a function that makes each connection's context
+// from the base context (WithBaseContext's, or context.Background()), as
+// http.Server's ConnContext: every request on the connection has the
+// context it returns as its parent, so its values reach r.Context(), and
+// cancelling it ends those requests. It is called once per connection,
+// on the event loop, before WithConnState's StateNew: it must return
+// quickly. Its net.Conn is WithConnState's. Where net/http panics on a nil
+// context, carhop uses the base context. Default none.
+func WithConnContext(f func(ctx context.Context, c net.Conn) context.Context) Option {
+	return func(c *config) error {
+		c.connContext = f
+		return nil
+	}
+}
+
+// newConnContext makes a channel's context with the user's function.
+func (c *config) newConnContext(ch *channel.Channel) any {
+	base := c.baseContext
+	if base == nil {
+		base = context.Background()
+	}
+	if ctx := c.connContext(base, connView{ch}); ctx != nil {
+		return ctx
+	}
+	return base
 }
 
 // ErrConnNotYours is returned by the I/O methods of the net.Conn given to

@@ -2,12 +2,14 @@ package adapter
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,4 +249,73 @@ func ExampleWithConnState() {
 	defer mu.Unlock()
 	fmt.Println(counts[http.StateNew], "new,", counts[http.StateActive], "active,", counts[http.StateIdle], "idle,", counts[http.StateClosed], "closed")
 	// Output: 1 new, 1 active, 0 idle, 1 closed
+}
+
+type connKey struct{}
+
+// Each connection's requests see the context WithConnContext made for
+// it, derived from the base context; another connection has its own.
+func TestConnContext(t *testing.T) {
+	type baseKey struct{}
+	var (
+		mu    sync.Mutex
+		made  int
+		conns = map[net.Conn]int{}
+	)
+	base, cancelBase := context.WithCancel(context.WithValue(context.Background(), baseKey{}, "base"))
+	defer cancelBase()
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = fmt.Fprintf(w, "%v %v", r.Context().Value(connKey{}), r.Context().Value(baseKey{}))
+	}), WithBaseContext(base), WithConnContext(func(ctx context.Context, c net.Conn) context.Context {
+		mu.Lock()
+		defer mu.Unlock()
+		made++
+		conns[c] = made
+		return context.WithValue(ctx, connKey{}, fmt.Sprintf("conn%d from %s", made, c.RemoteAddr()))
+	}))
+	for i, r := range []*raw{dial(t, addr), dial(t, addr)} {
+		want := fmt.Sprintf("conn%d from %s base", i+1, r.c.LocalAddr())
+		for range 2 { // both requests on a connection see its context
+			r.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			_, body := r.response(http.MethodGet)
+			assert.Equal(t, want, body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 2, made, "once per connection")
+	assert.Len(t, conns, 2)
+}
+
+// ExampleWithConnContext gives every request the connection's sequence
+// number, as a logger might tag each line with it.
+func ExampleWithConnContext() {
+	var conns atomic.Int64
+	s, err := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = fmt.Fprintf(w, "connection %d", r.Context().Value(connKey{}))
+	}), WithListen("127.0.0.1:0"), WithLogger(slog.New(slog.DiscardHandler)),
+		WithConnContext(func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, conns.Add(1))
+		}))
+	if err != nil {
+		panic(err)
+	}
+	go func() { _ = s.Serve() }()
+	<-s.Ready()
+	defer func() { _ = s.Close() }()
+
+	for range 2 {
+		tr := &http.Transport{} // a new connection each time
+		resp, err := (&http.Client{Transport: tr}).Get("http://" + s.Addrs()[0].String() + "/")
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		tr.CloseIdleConnections()
+		fmt.Println(string(body))
+	}
+	// Output:
+	// connection 1
+	// connection 2
 }

@@ -38,9 +38,10 @@ type config struct {
 	generalOptions  bool
 	logger          *slog.Logger
 	baseContext     context.Context
-	connState       func(net.Conn, http.ConnState) // connstate.go
-	sockets         socketConfig                   // listeners.go
-	restart         restartConfig                  // restart.go
+	connState       func(net.Conn, http.ConnState)                  // connstate.go
+	connContext     func(context.Context, net.Conn) context.Context // connstate.go
+	sockets         socketConfig                                    // listeners.go
+	restart         restartConfig                                   // restart.go
 
 	// Behind a proxy and access log: options and middleware in proxy_options.go.
 	proxy proxyConfig
@@ -280,6 +281,9 @@ func (c *config) channelConfig() channel.Config {
 	}
 	if c.connState != nil {
 		cfg.ConnState = reportConnState(c.connState)
+	}
+	if c.connContext != nil {
+		cfg.ConnValue = c.newConnContext
 	}
 	return cfg
 }

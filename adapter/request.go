@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -116,6 +117,9 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 		delete(tmp.Header, "Trailer")
 	}
 	p.ctx.local, p.ctx.parent = ch.LocalAddr(), s.cfg.baseContext
+	if conn, ok := ch.ConnValue().(context.Context); ok {
+		p.ctx.parent = conn // WithConnContext's, made from the base context
+	}
 	// WithContext is the only way to set a request's context, and it
 	// returns a new *http.Request. It is inlined, so its copy stays on the
 	// stack and the request lives in pending (TestRequestAllocations

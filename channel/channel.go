@@ -128,7 +128,7 @@ func (ch *Channel) receiving() *Request {
 type extra struct {
 	room   chan struct{} // made by a paused writer, closed when output drains or the connection goes
 	hijack *hijack
-	conn   *connTracked // set in Init when states are reported (Config.ConnState); never changes
+	conn   *connTracked // set in Init for Config.ConnState or ConnValue; never changes
 }
 
 // Init readies a zero Channel for a freshly accepted connection. The
@@ -139,7 +139,7 @@ type extra struct {
 func (ch *Channel) Init(cfg *Config, conn Conn, local *net.Addr) {
 	ch.cfg, ch.conn, ch.local = cfg, conn, local
 	ch.lastActive.Mark()
-	if cfg.ConnState != nil {
+	if cfg.tracks() {
 		ch.track()
 	}
 }

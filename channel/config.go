@@ -94,7 +94,17 @@ type Config struct {
 	// quickly and must not call the channel back, except
 	// ConnRemoteAddr, LocalAddr and Close.
 	ConnState func(ch *Channel, s ConnState)
+
+	// ConnValue, if set, is called once per connection when it opens, on
+	// the loop, before ConnState's StateNew; the channel keeps what it
+	// returns for the connection's life (Channel.ConnValue). The adapter
+	// makes net/http's per-connection context with it (ConnContext).
+	ConnValue func(ch *Channel) any
 }
+
+// tracks reports whether channels keep a connTracked: what ConnState and
+// ConnValue need.
+func (c *Config) tracks() bool { return c.ConnState != nil || c.ConnValue != nil }
 
 // MaxBackoff is the most Config.Poll's backoff says.
 const MaxBackoff = 6

@@ -28,8 +28,9 @@ const (
 	StateClosed
 )
 
-// connTracked is what a channel keeps when Config.ConnState is set. Under
-// the channel's mutex, except remote, which never changes.
+// connTracked is what a channel keeps when Config.ConnState or ConnValue
+// is set. Under the channel's mutex, except remote and value, which never
+// change.
 type connTracked struct {
 	// remote is the client's address, copied when the connection opens,
 	// so that whoever the hook gives it to may ask for it from any
@@ -41,12 +42,30 @@ type connTracked struct {
 	// is above zero. A count rather than a flag, because a pipelined
 	// request may arrive while the one before it is being served.
 	begun int
+	// value is Config.ConnValue's.
+	value any
 }
 
-// track starts reporting states for a new connection. Loop only, from Init.
+// track starts tracking a new connection: its value, then its states.
+// Loop only, from Init.
 func (ch *Channel) track() {
-	ch.x = &extra{conn: &connTracked{remote: ownAddr(ch.conn.RemoteAddr())}}
-	ch.cfg.ConnState(ch, StateNew)
+	t := &connTracked{remote: ownAddr(ch.conn.RemoteAddr())}
+	ch.x = &extra{conn: t}
+	if ch.cfg.ConnValue != nil {
+		t.value = ch.cfg.ConnValue(ch)
+	}
+	if ch.cfg.ConnState != nil {
+		ch.cfg.ConnState(ch, StateNew)
+	}
+}
+
+// ConnValue is what Config.ConnValue returned when the connection opened,
+// from any goroutine; nil without ConnValue.
+func (ch *Channel) ConnValue() any {
+	if ch.cfg.ConnValue == nil {
+		return nil
+	}
+	return ch.x.conn.value
 }
 
 // ownAddr copies a TCP address whose zone lives in memory the socket
@@ -62,11 +81,11 @@ func ownAddr(a net.Addr) net.Addr {
 }
 
 // ConnRemoteAddr is the client's address, from any goroutine, for a
-// channel whose states are reported (Config.ConnState); nil otherwise.
+// tracked channel (Config.ConnState or ConnValue); nil otherwise.
 func (ch *Channel) ConnRemoteAddr() net.Addr {
 	// x and x.conn are set in Init, before the channel is shared, and
-	// never change when ConnState is set: no lock needed.
-	if ch.cfg.ConnState == nil {
+	// never change on a tracked channel: no lock needed.
+	if !ch.cfg.tracks() {
 		return nil
 	}
 	return ch.x.conn.remote
