@@ -92,7 +92,7 @@ type Config struct {
 	// finished a request, with the channel's mutex held, so that one
 	// connection's reports never overtake each other; it must return
 	// quickly and must not call the channel back, except
-	// ConnRemoteAddr, LocalAddr and Close.
+	// ConnRemoteAddr, ConnValue, LocalAddr and Disconnect.
 	ConnState func(ch *Channel, s ConnState)
 
 	// ConnValue, if set, is called once per connection when it opens, on
