@@ -50,6 +50,7 @@ func FuzzRequestMatchesNetHTTP(f *testing.F) {
 		"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
 		"CONNECT [::1]:8443 HTTP/1.1\r\n\r\n",
 		"CONNECT /_goRPC_ HTTP/1.0\r\n\r\n",
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 		"GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\nPragma: no-cache\r\n\r\n",
 		"POST /f HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\nx=1&y=2",
 		"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n3\r\nabc\r\n0\r\nX-T: v\r\nX-U: w\r\n\r\n",

@@ -383,6 +383,9 @@ func TestMatchesNetHTTP(t *testing.T) {
 		// connection goes on with HTTP in both.
 		{name: "CONNECT refused by the mux", raw: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n" + get("/hello"), finals: 2},
 		{name: "CONNECT to a path refused by the mux", raw: "CONNECT /nowhere HTTP/1.1\r\nHost: h\r\n\r\n" + get("/hello"), finals: 2},
+		// Nor the HTTP/2 preface (no h2c handler here): the mux answers
+		// 400 and both close, leaving what follows unread.
+		{name: "HTTP/2 preface refused by the mux", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + get("/hello")},
 		{
 			// carhop reads the whole body before the handler runs, so it
 			// asks for it at once (Waitress does the same); net/http only

@@ -100,6 +100,11 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 		tmp.Host = u.Host
 	}
 	tmp.ContentLength = h.ContentLength
+	if h.ProtoMajor == 2 {
+		// The HTTP/2 preface, "neither chunked, nor declared", as
+		// net/http has it for a handler that hijacks it (h2c).
+		tmp.ContentLength = -1
+	}
 	if h.Chunked {
 		tmp.TransferEncoding = []string{"chunked"}
 		delete(tmp.Header, "Transfer-Encoding")

@@ -43,6 +43,7 @@ var (
 	ErrChunkedWithLength = newError(400, "Transfer-Encoding with Content-Length")
 	ErrTEInHTTP10        = newError(400, "Transfer-Encoding in HTTP/1.0 request")
 	ErrConnectContent    = newError(400, "CONNECT with content")
+	ErrPreface           = newError(400, "HTTP/2 preface with header fields")
 	ErrExpectation       = newError(417, "unsupported expectation")
 	ErrBodyTooLarge      = newError(413, "request body too large")
 	ErrChunkSize         = newError(400, "invalid chunk size")

@@ -202,6 +202,11 @@ func checkHead(t *testing.T, r *Request, lim Limits) {
 	if connect && (!r.Upgrade || r.Chunked || r.ContentLength != 0) {
 		t.Fatalf("CONNECT with Upgrade %v, Chunked %v, ContentLength %d", r.Upgrade, r.Chunked, r.ContentLength)
 	}
+	if r.ProtoMajor == 2 && (string(r.Method) != "PRI" || string(r.Target) != "*" || !r.Upgrade || r.KeepAlive ||
+		r.ContentLength != 0 || len(r.Headers) > 0) {
+		t.Fatalf("HTTP/2.0 request %q %q, Upgrade %v, KeepAlive %v, ContentLength %d, %d fields",
+			r.Method, r.Target, r.Upgrade, r.KeepAlive, r.ContentLength, len(r.Headers))
+	}
 	tg := r.Target
 	if len(tg) == 0 {
 		t.Fatalf("accepted an empty target")
@@ -229,7 +234,8 @@ func checkHead(t *testing.T, r *Request, lim Limits) {
 			t.Fatalf("authority-form target %q for %q", tg, r.Method)
 		}
 	case AsteriskForm:
-		if string(tg) != "*" || string(r.Method) != "OPTIONS" {
+		preface := string(r.Method) == "PRI" && r.ProtoMajor == 2
+		if string(tg) != "*" || string(r.Method) != "OPTIONS" && !preface {
 			t.Fatalf("asterisk-form %q %q", r.Method, tg)
 		}
 	case AbsoluteForm:
@@ -245,7 +251,7 @@ func checkHead(t *testing.T, r *Request, lim Limits) {
 	default:
 		t.Fatalf("unknown target form %d", r.Form)
 	}
-	if r.ProtoMajor != 1 || r.ProtoMinor > 1 {
+	if (r.ProtoMajor != 1 || r.ProtoMinor > 1) && (r.ProtoMajor != 2 || r.ProtoMinor != 0) {
 		t.Fatalf("accepted HTTP/%d.%d", r.ProtoMajor, r.ProtoMinor)
 	}
 	http11 := r.ProtoMinor == 1
@@ -480,6 +486,7 @@ var weStricter = []diffRule{
 	{"CONNECT target", ruleConnectTarget},
 	{"CONNECT with content", ruleConnectContent},
 	{"HTTP version other than 1.0 and 1.1", ruleVersion},
+	{"HTTP/2 preface with fields", rulePreface},
 	{"missing Host", ruleMissingHost},
 	{"invalid Host", ruleInvalidHost},
 	{"unsupported Expect", ruleExpect},
@@ -558,9 +565,19 @@ func ruleConnectContent(c *diffCase) bool {
 
 // ruleVersion: HTTP/0.x, HTTP/1.2 and up, HTTP/2.0. net/http's
 // ParseHTTPVersion accepts any "HTTP/d.d"; we answer 505 to all but 1.0 and
-// 1.1.
+// 1.1, and the HTTP/2 preface's "PRI * HTTP/2.0".
 func ruleVersion(c *diffCase) bool {
-	return c.ourErr == ErrHTTPVersion && (c.net.ProtoMajor != 1 || c.net.ProtoMinor > 1)
+	return c.ourErr == ErrHTTPVersion && (c.net.ProtoMajor != 1 || c.net.ProtoMinor > 1) &&
+		(c.net.ProtoMajor != 2 || c.net.ProtoMinor != 0 || c.net.Method != "PRI" || c.net.RequestURI != "*")
+}
+
+// rulePreface: "PRI * HTTP/2.0" followed by header fields. net/http takes
+// it (its h2c handler then passes it on as an ordinary request); it is no
+// HTTP/2 preface, whose request line is followed by an empty line, so we
+// refuse it rather than fence a connection for a client that speaks
+// neither protocol.
+func rulePreface(c *diffCase) bool {
+	return c.ourErr == ErrPreface && c.net.Method == "PRI" && c.net.ProtoMajor == 2
 }
 
 // ruleMissingHost: an HTTP/1.1 request without Host. ReadRequest leaves that
@@ -823,7 +840,18 @@ func compareAccepted(t *testing.T, c *diffCase) {
 	require.Equal(t, ours.Method, nr.Method, msg)
 	require.Equal(t, ours.Target, nr.RequestURI, msg)
 	require.Equal(t, ours.Proto, nr.Proto, msg)
-	require.Equal(t, 1, nr.ProtoMajor, msg)
+	// The HTTP/2 preface: net/http sets Close on it, so that a handler
+	// that does not hijack ends the connection, and ContentLength -1,
+	// "neither chunked, nor declared"; the parser reports the framing (no
+	// body) and leaves -1 to the adapter.
+	preface := nr.Method == "PRI" && nr.RequestURI == "*" && nr.ProtoMajor == 2 && nr.ProtoMinor == 0
+	if preface {
+		require.True(t, nr.Close, msg)
+		require.Equal(t, int64(-1), nr.ContentLength, msg)
+		nr.ContentLength = 0
+	} else {
+		require.Equal(t, 1, nr.ProtoMajor, msg)
+	}
 	require.Equal(t, ours.Proto == "HTTP/1.1", nr.ProtoMinor == 1, msg)
 	// An absolute-form target's authority overrides Host in net/http (RFC
 	// 9112 §3.2.2); we report the Host field and leave that to the adapter.

@@ -89,7 +89,26 @@ func (p *Parser) requestLine(line []byte) *Error {
 	}
 	// Offsets, not slices: p.head may move while the fields arrive.
 	p.method, p.target = [2]int32{0, int32(m)}, [2]int32{int32(t0), int32(t)}
+	if p.req.ProtoMajor == 2 {
+		return p.preface(line[:m], line[t0:t])
+	}
 	return p.targetForm(line[:m], line[t0:t])
+}
+
+// preface takes the one HTTP/2.0 request line an HTTP/1 server accepts:
+// "PRI * HTTP/2.0", which opens the HTTP/2 connection preface (RFC 9113
+// §3.4) of a client that knows the server speaks HTTP/2 over cleartext
+// (h2c). As net/http, the server passes it to the handler, which may
+// hijack the connection and serve HTTP/2 on it (golang.org/x/net's h2c
+// does); the rest of the preface and the frames that follow are not
+// HTTP/1, so the request fences the input as an Upgrade does, and the
+// connection closes after it. Any other HTTP/2.0 request gets 505.
+func (p *Parser) preface(method, t []byte) *Error {
+	if string(method) != "PRI" || string(t) != "*" {
+		return ErrHTTPVersion
+	}
+	p.req.Form, p.req.Upgrade = AsteriskForm, true
+	return nil
 }
 
 // badByte returns ErrBareCR when the byte at i is a CR, so that the error
@@ -102,14 +121,15 @@ func badByte(line []byte, i int, err *Error) *Error {
 }
 
 // version parses "HTTP/" DIGIT "." DIGIT. A well-formed version other than
-// 1.0 or 1.1 gets 505; anything else is garbage and gets 400.
+// 1.0 or 1.1 gets 505 (2.0 only with the HTTP/2 preface: see preface);
+// anything else is garbage and gets 400.
 func (p *Parser) version(v []byte) *Error {
 	if len(v) != 8 || string(v[:5]) != "HTTP/" || v[6] != '.' ||
 		v[5]-'0' > 9 || v[7]-'0' > 9 {
 		return badByte(v, len(v)-1, ErrVersion)
 	}
 	major, minor := int(v[5]-'0'), int(v[7]-'0')
-	if major != 1 || minor > 1 {
+	if (major != 1 || minor > 1) && (major != 2 || minor != 0) {
 		return ErrHTTPVersion
 	}
 	p.req.ProtoMajor, p.req.ProtoMinor = major, minor
@@ -342,6 +362,12 @@ func (p *Parser) endHead() *Error {
 		// front and this server disagree on where the tunnel begins.
 		return ErrConnectContent
 	}
+	if r.ProtoMajor == 2 && (p.codings.Present || p.hasLength || r.HasHost || len(p.fields) > 0) {
+		// The HTTP/2 preface's request line is followed by an empty
+		// line and "SM": a field here is no preface, and a body would
+		// blur where HTTP/2 begins.
+		return ErrPreface
+	}
 	if p.codings.Present {
 		switch {
 		case !http11:
@@ -366,7 +392,7 @@ func (p *Parser) endHead() *Error {
 	if r.ContentLength > p.lim.MaxBodyBytes {
 		return ErrBodyTooLarge
 	}
-	r.KeepAlive = !p.connClose && (http11 || p.connKeep)
+	r.KeepAlive = !p.connClose && (http11 || p.connKeep) && r.ProtoMajor == 1
 	r.Head = p.head
 	r.Method, r.Target = p.head[p.method[0]:p.method[1]], p.head[p.target[0]:p.target[1]]
 	if r.HasHost {

@@ -118,6 +118,10 @@ func TestParseValidRequests(t *testing.T) {
 		input: crlf("CONNECT /_goRPC_ HTTP/1.0\n\n"),
 		want:  []parsed{{Method: "CONNECT", Target: "/_goRPC_", Proto: "HTTP/1.0", Upgrade: true}},
 	}, {
+		name:  "the HTTP/2 preface's request line fences what follows and closes",
+		input: crlf("PRI * HTTP/2.0\n\n"),
+		want:  []parsed{{Method: "PRI", Target: "*", Form: AsteriskForm, Proto: "HTTP/2.0", Upgrade: true}},
+	}, {
 		name:  "extension method and percent-encoded target",
 		input: crlf("PROPFIND /a%20b/%C3%A9 HTTP/1.1\nHost: h\n\n"),
 		want: []parsed{{Method: "PROPFIND", Target: "/a%20b/%C3%A9", Proto: "HTTP/1.1",

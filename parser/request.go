@@ -60,9 +60,10 @@ type Request struct {
 	// 9110 §10.1.1 requires.
 	ExpectContinue bool
 
-	// Upgrade is set when the client sent an Upgrade field or the method
-	// is CONNECT: what follows this request on the connection may not be
-	// HTTP.
+	// Upgrade is set when the client sent an Upgrade field, the method
+	// is CONNECT, or the request is the HTTP/2 preface ("PRI *
+	// HTTP/2.0", ProtoMajor 2, never KeepAlive): what follows this
+	// request on the connection may not be HTTP/1.
 	Upgrade bool
 }
 
@@ -72,7 +73,10 @@ func (r *Request) Offset(b []byte) int { return cap(r.Head) - cap(b) }
 
 // Proto returns the protocol version as net/http spells it.
 func (r *Request) Proto() string {
-	if r.ProtoMinor == 0 {
+	switch {
+	case r.ProtoMajor == 2:
+		return "HTTP/2.0" // the preface: see Upgrade
+	case r.ProtoMinor == 0:
 		return "HTTP/1.0"
 	}
 	return "HTTP/1.1"
