@@ -12,8 +12,8 @@ import (
 
 // WithConnState sets a function told of each connection's state changes,
 // as http.Server's ConnState: http.StateNew once accepted, then
-// http.StateActive when a request starts arriving and http.StateIdle once
-// it is answered, request by request, and last http.StateHijacked or
+// http.StateActive once a request's head has arrived (or been refused)
+// and http.StateIdle once it is answered, request by request, and last http.StateHijacked or
 // http.StateClosed. Connections refused at the connection limit or during
 // a shutdown get no channel and are not reported.
 //
@@ -60,7 +60,8 @@ func (c *config) newConnContext(ch *channel.Channel) any {
 }
 
 // ErrConnNotYours is returned by the I/O methods of the net.Conn given to
-// WithConnState's function: the event loop reads and writes the socket.
+// WithConnState's and WithConnContext's functions: the event loop reads
+// and writes the socket.
 var ErrConnNotYours = errors.New("carhop: the event loop owns this connection's I/O")
 
 // reportConnState passes a channel's state on to the user's function.

@@ -14,8 +14,9 @@ const (
 	// StateNew is a connection just accepted, reported once, before any
 	// request.
 	StateNew ConnState = iota
-	// StateActive says that bytes of a request have arrived; it is not
-	// reported again until the request has been answered.
+	// StateActive says that a request's head has arrived (or was
+	// refused); it is not reported again until the request has been
+	// answered.
 	StateActive
 	// StateIdle says that the request was answered and the connection
 	// waits for the next. A request already pipelined behind it makes it
