@@ -327,7 +327,8 @@ func (w *response) commit(final bool, next []byte) {
 		extra.server = w.s.cfg.ident
 	}
 
-	wantsClose := !w.keepAlive || w.s.draining.Load() || httpguts.HeaderValuesContainsToken(w.connection, "close")
+	wantsClose := !w.keepAlive || w.s.draining.Load() || w.s.noKeepAlive.Load() ||
+		httpguts.HeaderValuesContainsToken(w.connection, "close")
 	// A HEAD answer says what the GET's would: no length where the GET
 	// would have outgrown the held buffer and been chunked.
 	headOfChunked := w.isHead && w.written > bufferBeforeChunking

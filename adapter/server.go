@@ -36,6 +36,8 @@ type Server struct {
 	// way to its channel still says "Connection: close". The Shutdown
 	// that sets it runs the hooks.
 	draining atomic.Bool
+	// noKeepAlive is SetKeepAlivesEnabled(false): every response closes.
+	noKeepAlive atomic.Bool
 
 	hooksMu    sync.Mutex
 	onShutdown []func()
@@ -143,6 +145,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = perr // else the same ctx.Err()
 	}
 	return errors.Join(err, s.stop())
+}
+
+// SetKeepAlivesEnabled turns keep-alive on or off, as http.Server's does;
+// it is on by default. Off, every response says "Connection: close" and
+// ends its connection, and connections with no request in progress are
+// closed now (those that have sent nothing yet keep a few seconds for
+// their first request), while new connections are still accepted: for a
+// server leaving a load balancer's rotation before it stops. On again,
+// responses keep their connections from then on; a connection marked
+// while it was off still closes when next idle.
+func (s *Server) SetKeepAlivesEnabled(v bool) {
+	s.noKeepAlive.Store(!v)
+	if !v && s.loop != nil && s.loop.Started() {
+		s.loop.CloseIdle()
+	}
 }
 
 // RegisterOnShutdown registers a function for Shutdown to call, on a

@@ -529,6 +529,13 @@ func (s *Server) Drain(ctx context.Context) error {
 	return nil
 }
 
+// CloseIdle closes every connection once it has no request in progress
+// (at once for those idle now), as a drain does, but goes on accepting
+// and serving new connections: http.Server's SetKeepAlivesEnabled(false).
+// A connection that has sent nothing yet keeps newConnGrace for its first
+// request. The mark stays: a connection marked closes when next idle.
+func (s *Server) CloseIdle() { s.drainSettled() }
+
 // drainSettled marks draining every channel past its newConnGrace and
 // returns how many channels are still open.
 func (s *Server) drainSettled() int {
