@@ -1017,6 +1017,7 @@ func (ch *Channel) Closed() {
 	}
 	put(&ch.lf, refused, true) // read nothing more: Received may be below us on the stack
 	ch.mu.Lock()
+	wasClosed := is(ch.state, closed) // StateClosed is reported once, however often Closed runs
 	put(&ch.state, closed, true)
 	queued := ch.takeAll()
 	serving := ch.serving
@@ -1028,7 +1029,7 @@ func (ch *Channel) Closed() {
 	}
 	handedOver := is(ch.state, hijacked)
 	ch.wakeWriter()
-	if ch.cfg.ConnState != nil && !handedOver {
+	if ch.cfg.ConnState != nil && !handedOver && !wasClosed {
 		ch.cfg.ConnState(ch, StateClosed)
 	}
 	ch.mu.Unlock()
