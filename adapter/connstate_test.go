@@ -118,6 +118,11 @@ func TestConnStateMatchesNetHTTP(t *testing.T) {
 			ok(r)
 			require.True(r.t, r.closed())
 		}, []http.ConnState{http.StateNew, http.StateActive, http.StateClosed}},
+		{"Connection: close with a request pipelined behind", false, func(r *raw) {
+			r.send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			ok(r)
+			require.True(r.t, r.closed())
+		}, []http.ConnState{http.StateNew, http.StateActive, http.StateClosed}},
 		{"bad request", false, func(r *raw) {
 			r.send("GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n")
 			resp, _ := r.response(http.MethodGet)

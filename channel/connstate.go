@@ -102,7 +102,9 @@ func (ch *Channel) began() {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	ch.x.conn.begun++
-	if ch.x.conn.begun == 1 && !is(ch.state, closed|hijacked) {
+	// After a response that closes the connection, what the loop still
+	// parses is dropped, not served: the connection is not active again.
+	if ch.x.conn.begun == 1 && !is(ch.state, closed|hijacked|closeAfter) {
 		ch.cfg.ConnState(ch, StateActive)
 	}
 }

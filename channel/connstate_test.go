@@ -127,3 +127,21 @@ func TestChannelConnValue(t *testing.T) {
 	go func() { got <- h.ch.ConnValue() }()
 	assert.Equal(t, "192.0.2.1:1234", <-got)
 }
+
+// A head the loop parses after a response closed the connection is
+// dropped, not served: the connection does not become active again.
+// Tasks run inside Submit here, so the worker finishes while the loop is
+// still in the input that holds the next head (FuzzChannelReceived found
+// a second StateActive there).
+func TestChannelConnStateNothingAfterClosingResponse(t *testing.T) {
+	log := &stateLog{}
+	var h *harness
+	h = newHarness(t, func(c *Config) {
+		c.ConnState = log.hook
+		c.Submit = func(t interface{ Run() }) error { t.Run(); h.ch.Pump(); return nil }
+	})
+	h.ch.Received([]byte("GET /close HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	h.ch.Closed()
+	assert.Equal(t, "new active closed", log.String())
+	assert.Equal(t, "[/close ]", h.output())
+}

@@ -36,9 +36,15 @@ func FuzzChannelReceived(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, piece byte) {
 		var h *harness
 		closedBy := "" // the request whose response closed the connection
+		var states []ConnState
 		h = newHarness(t, func(c *Config) {
+			c.ConnState = func(_ *Channel, s ConnState) {
+				checkConnState(t, states, s)
+				states = append(states, s)
+			}
 			serve := c.Serve
 			c.Serve = func(ch *Channel, r *Request) {
+				require.Equal(t, StateActive, states[len(states)-1], "%v served while the connection is reported %v", r.Value, states)
 				require.Empty(t, closedBy, "%v served after %s's response closed the connection", r.Value, closedBy)
 				if !r.KeepAlive || r.Value == "/close" {
 					closedBy = r.Value.(string)
@@ -73,5 +79,24 @@ func FuzzChannelReceived(f *testing.F) {
 				require.Len(t, h.heads, refusedAt, "a request after the refusal reached NewRequest: %q", h.heads)
 			}
 		}
+		h.ch.Closed()
+		require.Equal(t, StateClosed, states[len(states)-1], "states %v", states)
 	})
+}
+
+// checkConnState fails t unless s may follow the states reported so far:
+// new first, then active and idle in turn, closed last, nothing after it.
+func checkConnState(t *testing.T, before []ConnState, s ConnState) {
+	t.Helper()
+	prev := ConnState(255)
+	if len(before) > 0 {
+		prev = before[len(before)-1]
+	}
+	ok := map[ConnState][]ConnState{
+		255:         {StateNew},
+		StateNew:    {StateActive, StateClosed},
+		StateActive: {StateIdle, StateHijacked, StateClosed},
+		StateIdle:   {StateActive, StateClosed},
+	}[prev]
+	require.Contains(t, ok, s, "state %v after %v", s, before)
 }
