@@ -2,7 +2,7 @@ package channel
 
 import (
 	"net"
-	"slices"
+	"strings"
 )
 
 // ConnState is where a connection stands, as Config.ConnState reports it.
@@ -69,13 +69,13 @@ func (ch *Channel) ConnValue() any {
 	return ch.x.conn.value
 }
 
-// ownAddr copies a TCP address whose zone lives in memory the socket
-// layer reuses once the connection closes (gnet pools it).
+// ownAddr copies a TCP address whose zone string the socket layer hands
+// back to its byte pool once the connection closes (gnet's release); the
+// rest of the address is the connection's own.
 func ownAddr(a net.Addr) net.Addr {
 	if t, ok := a.(*net.TCPAddr); ok && t.Zone != "" {
 		c := *t
-		c.IP = slices.Clone(t.IP)
-		c.Zone = string([]byte(t.Zone))
+		c.Zone = strings.Clone(t.Zone)
 		return &c
 	}
 	return a
@@ -94,11 +94,15 @@ func (ch *Channel) ConnRemoteAddr() net.Addr {
 
 // began reports StateActive when a request's head has arrived (or was
 // refused) and no earlier request is still unanswered, as net/http does
-// once it has read a head. Loop only.
+// once it has read a head. Loop only. Small enough to inline, so that a
+// server without the hook pays a nil check per request, not a call.
 func (ch *Channel) began() {
-	if ch.cfg.ConnState == nil {
-		return
+	if ch.cfg.ConnState != nil {
+		ch.reportBegan()
 	}
+}
+
+func (ch *Channel) reportBegan() {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	ch.x.conn.begun++
@@ -112,11 +116,14 @@ func (ch *Channel) began() {
 // answered reports StateIdle when a worker finished a request on a
 // connection that stays open, and StateActive right after if the next
 // request's head has already arrived (as net/http does for pipelined
-// requests). Worker only, mu held.
+// requests). Worker only, mu held; inlined as began is.
 func (ch *Channel) answered() {
-	if ch.cfg.ConnState == nil {
-		return
+	if ch.cfg.ConnState != nil {
+		ch.reportAnswered()
 	}
+}
+
+func (ch *Channel) reportAnswered() {
 	t := ch.x.conn
 	t.begun = max(t.begun-1, 0)
 	if is(ch.state, closeAfter|closed|hijacked) {

@@ -362,10 +362,11 @@ func (p *Parser) endHead() *Error {
 		// front and this server disagree on where the tunnel begins.
 		return ErrConnectContent
 	}
-	if r.ProtoMajor == 2 && (p.codings.Present || p.hasLength || r.HasHost || len(p.fields) > 0) {
+	if r.ProtoMajor == 2 && len(p.fields) > 0 {
 		// The HTTP/2 preface's request line is followed by an empty
-		// line and "SM": a field here is no preface, and a body would
-		// blur where HTTP/2 begins.
+		// line and "SM": a field here (Host, a framing field for a body
+		// that would blur where HTTP/2 begins) is no preface. Without
+		// fields it is read as HTTP/1.0 is, so it is never KeepAlive.
 		return ErrPreface
 	}
 	if p.codings.Present {
@@ -392,7 +393,7 @@ func (p *Parser) endHead() *Error {
 	if r.ContentLength > p.lim.MaxBodyBytes {
 		return ErrBodyTooLarge
 	}
-	r.KeepAlive = !p.connClose && (http11 || p.connKeep) && r.ProtoMajor == 1
+	r.KeepAlive = !p.connClose && (http11 || p.connKeep)
 	r.Head = p.head
 	r.Method, r.Target = p.head[p.method[0]:p.method[1]], p.head[p.target[0]:p.target[1]]
 	if r.HasHost {
