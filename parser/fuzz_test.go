@@ -233,6 +233,9 @@ func checkHead(t *testing.T, r *Request, lim Limits) {
 			bytes.ContainsAny(tg, "/?@%") {
 			t.Fatalf("authority-form target %q for %q", tg, r.Method)
 		}
+		if tg[0] == '[' && (tg[i-1] != ']' || !urlTakesIPv6(string(tg[1:i-1]))) {
+			t.Fatalf("authority-form target %q: brackets without an IPv6 address", tg)
+		}
 	case AsteriskForm:
 		preface := string(r.Method) == "PRI" && r.ProtoMajor == 2
 		if string(tg) != "*" || string(r.Method) != "OPTIONS" && !preface {

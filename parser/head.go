@@ -184,7 +184,7 @@ func (p *Parser) targetForm(method, t []byte) *Error {
 
 // authority reports whether t is an authority-form target, uri-host ":"
 // port (RFC 9112 §3.2.3): no userinfo, no path, a host of Host-field bytes
-// (an IP-literal in brackets, or a reg-name or IPv4 address without
+// (an IPv6 address in brackets, or a reg-name or IPv4 address without
 // brackets, colons or percent-encoding, which url.Parse refuses for ASCII)
 // and a port of one to five digits up to 65535. A tunnel to an empty host
 // or port 0 goes nowhere; refusing it here spares every handler the check.
@@ -208,13 +208,7 @@ func authority(t []byte) bool {
 		if len(host) < 3 || host[len(host)-1] != ']' {
 			return false
 		}
-		host = host[1 : len(host)-1]
-		for _, b := range host {
-			if class[b]&cHex == 0 && b != ':' && b != '.' {
-				return false
-			}
-		}
-		return true
+		return ipv6(host[1 : len(host)-1])
 	}
 	for _, b := range host {
 		if class[b]&cHost == 0 || b == ':' || b == '[' || b == ']' || b == '%' {
