@@ -31,9 +31,7 @@ func newUnit(t testing.TB, h http.Handler) *unit {
 	cfg.ErrorResponse, cfg.Trailers = s.errorResponse, setTrailers
 	cfg.Submit = func(t interface{ Run() }) error { u.tasks = append(u.tasks, t); return nil }
 	cfg.Poll = func(*channel.Channel, int) {}
-	cfg = cfg.WithDefaults()
-	var local net.Addr = &net.TCPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 80}
-	u.ch.Init(&cfg, &u.conn, &local)
+	u.ch.Init(&channel.Site{Config: cfg.WithDefaults(), Local: &net.TCPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 80}}, &u.conn)
 	t.Cleanup(u.ch.Closed)
 	return u
 }

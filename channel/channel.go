@@ -76,17 +76,18 @@ type Request struct {
 //
 // An idle keep-alive connection costs its Channel and gnet's connection,
 // nothing else (parser and output buffer go back to pools between
-// requests), so the struct is kept to 96 bytes, which the loop keeps with
-// gnet's Conn in one object of the 112-byte size class (Init): the
+// requests), so the struct is kept to 80 bytes, which the loop keeps with
+// gnet's Conn in one object of the 96-byte size class (Init): the
 // booleans are bits (flags.go), times are 32-bit stamps, what a request
 // needs while it arrives or while a worker waits is behind a pointer
-// (receiver, extra), the local address is shared by its listener's
-// connections, and the remote one is the socket layer's. See
+// (receiver, extra), the request being served stays at the head of the
+// ready queue rather than in a field of its own, the configuration and
+// the local address are one pointer shared by the connections to that
+// address (Site), and the remote address is the socket layer's. See
 // docs/performance.md before adding a field.
 type Channel struct {
-	cfg   *Config
-	conn  Conn
-	local *net.Addr // shared by every connection to the same address
+	site *Site // shared by every connection to the same address
+	conn Conn
 
 	rx *receiver // loop only: the request being received; nil between requests
 
@@ -96,8 +97,7 @@ type Channel struct {
 	reqStarted clock.AtomicStamp // the current head's first byte, cleared between heads
 
 	mu      sync.Mutex
-	head    *Request // the ready queue: complete requests waiting for a worker
-	serving *Request
+	head    *Request // the ready queue: complete requests, the first being served while the serving flag is set
 	out     *buffers.Overflowable
 	x       *extra    // made by a paused writer or a hijack
 	lastOut int32     // OutboundBuffered at the last pump, written by the loop under mu
@@ -134,12 +134,12 @@ type extra struct {
 // Init readies a zero Channel for a freshly accepted connection. The
 // caller allocates it as part of a structure of its own: the loop keeps
 // each channel in one object with gnet's Conn, and conn is that object.
-// cfg must have been through WithDefaults. local is shared: connections
-// to the same address may hold the same pointer.
-func (ch *Channel) Init(cfg *Config, conn Conn, local *net.Addr) {
-	ch.cfg, ch.conn, ch.local = cfg, conn, local
+// site is shared by the connections to its address, and its Config must
+// have been through WithDefaults.
+func (ch *Channel) Init(site *Site, conn Conn) {
+	ch.site, ch.conn = site, conn
 	ch.lastActive.Mark()
-	if cfg.tracks() {
+	if site.tracks() {
 		ch.track()
 	}
 }
@@ -157,12 +157,7 @@ func (ch *Channel) remote() string {
 }
 
 // LocalAddr is the address the client connected to.
-func (ch *Channel) LocalAddr() net.Addr {
-	if ch.local == nil {
-		return nil
-	}
-	return *ch.local
-}
+func (ch *Channel) LocalAddr() net.Addr { return ch.site.Local }
 
 // Received parses newly arrived input (in holds every unconsumed byte) and
 // returns how many bytes were consumed. Loop only.
@@ -192,7 +187,7 @@ func (ch *Channel) Received(in []byte) int {
 		if len(in) == 0 {
 			return 0
 		}
-		ch.rx = ch.cfg.pools.receiver()
+		ch.rx = ch.site.pools.receiver()
 	}
 	rx := ch.rx
 	n := 0
@@ -202,7 +197,7 @@ func (ch *Channel) Received(in []byte) int {
 		// stop at refused, before it reads rx.
 		between := !is(ch.lf, refused) && n == len(in) && rx.cur == nil && rx.p.Idle()
 		if between {
-			ch.cfg.pools.putReceiver(rx)
+			ch.site.pools.putReceiver(rx)
 			ch.rx = nil
 		}
 		ch.mu.Lock()
@@ -210,7 +205,7 @@ func (ch *Channel) Received(in []byte) int {
 		ch.mu.Unlock()
 	}()
 	for !is(ch.lf, refused|last) {
-		if rx.cur == nil && (is(ch.lf, upgrading) || ch.queued() >= ch.cfg.MaxPipelined) {
+		if rx.cur == nil && (is(ch.lf, upgrading) || ch.queued() >= ch.site.MaxPipelined) {
 			break // parse no further ahead; the input waits
 		}
 		k, ev, err := rx.p.Parse(in[n:])
@@ -226,7 +221,7 @@ func (ch *Channel) Received(in []byte) int {
 			ch.startRequest()
 		case parser.EventBody:
 			if _, err := rx.cur.Body.Write(rx.p.Body()); err != nil {
-				ch.cfg.Logger.Error("carhop: cannot buffer request body", "remote", ch.remote(), "err", err)
+				ch.site.Logger.Error("carhop: cannot buffer request body", "remote", ch.remote(), "err", err)
 				ch.refuse(errSpill)
 			}
 		case parser.EventDone:
@@ -264,8 +259,8 @@ func (ch *Channel) fencedLast() bool {
 // unparsed returns n, the bytes of in consumed, and disconnects a client
 // that leaves more than MaxUnparsed unread behind them.
 func (ch *Channel) unparsed(in []byte, n int) int {
-	if len(in)-n > ch.cfg.MaxUnparsed {
-		ch.cfg.Logger.Warn("carhop: client pipelined too far ahead", "remote", ch.remote(), "unparsed", len(in)-n)
+	if len(in)-n > ch.site.MaxUnparsed {
+		ch.site.Logger.Warn("carhop: client pipelined too far ahead", "remote", ch.remote(), "unparsed", len(in)-n)
 		_ = ch.conn.Close()
 	}
 	return n
@@ -301,7 +296,7 @@ func (ch *Channel) queued() int {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	n := 0
-	for r := ch.head; r != nil && n < ch.cfg.MaxPipelined; r = r.next {
+	for r := ch.waiting(); r != nil && n < ch.site.MaxPipelined; r = r.next {
 		n++
 	}
 	return n
@@ -309,7 +304,7 @@ func (ch *Channel) queued() int {
 
 func (ch *Channel) startRequest() {
 	h := ch.rx.p.Request()
-	r, err := ch.cfg.NewRequest(ch, h)
+	r, err := ch.site.NewRequest(ch, h)
 	if err != nil {
 		var perr *parser.Error
 		if !errors.As(err, &perr) {
@@ -320,7 +315,7 @@ func (ch *Channel) startRequest() {
 	}
 	r.KeepAlive, r.upgrade = h.KeepAlive, h.Upgrade
 	if h.ContentLength != 0 {
-		r.Body = buffers.New(ch.cfg.InbufOverflow, ch.cfg.TempDir)
+		r.Body = buffers.New(ch.site.InbufOverflow, ch.site.TempDir)
 	}
 	ch.rx.cur = r
 	ch.began()
@@ -344,7 +339,7 @@ func (ch *Channel) sendContinue() {
 	if idle {
 		r.wantContinue = false
 		if _, err := ch.conn.Write(continueLine); err == nil {
-			ch.cfg.Counters.BytesOut.Add(uint64(len(continueLine)))
+			ch.site.Counters.BytesOut.Add(uint64(len(continueLine)))
 			if pending := ch.conn.OutboundBuffered(); pending > 0 {
 				// The socket is backed up and gnet holds part of the
 				// line: no worker may write around gnet's buffer
@@ -352,7 +347,7 @@ func (ch *Channel) sendContinue() {
 				ch.mu.Lock()
 				ch.lastOut = int32(pending)
 				ch.mu.Unlock()
-				ch.cfg.Poll(ch, 0)
+				ch.site.Poll(ch, 0)
 			}
 		}
 	}
@@ -365,10 +360,10 @@ func (ch *Channel) complete() {
 	r := ch.rx.cur
 	ch.rx.cur = nil
 	if r.Body != nil && r.Body.Spilled() {
-		ch.cfg.Counters.SpilledBodies.Add(1)
+		ch.site.Counters.SpilledBodies.Add(1)
 	}
-	if t := ch.rx.p.Request().Trailers; len(t) > 0 && ch.cfg.Trailers != nil {
-		ch.cfg.Trailers(r, t)
+	if t := ch.rx.p.Request().Trailers; len(t) > 0 && ch.site.Trailers != nil {
+		ch.site.Trailers(r, t)
 	}
 	if r.upgrade {
 		put(&ch.lf, upgrading, true)
@@ -416,7 +411,7 @@ func (ch *Channel) HandedOff() bool {
 }
 
 func (ch *Channel) submit() {
-	if err := ch.cfg.Submit(ch); err != nil {
+	if err := ch.site.Submit(ch); err != nil {
 		// The pool is shutting down: nobody will serve this connection.
 		_ = ch.socket().Close()
 	}
@@ -452,11 +447,11 @@ func (ch *Channel) refuse(err error) {
 		// the parser can serve another connection. Received, which may be
 		// below us on the stack, touches its receiver no more once refused
 		// is set (its deferred check stops at refused).
-		ch.cfg.pools.putReceiver(ch.rx)
+		ch.site.pools.putReceiver(ch.rx)
 		ch.rx = nil
 	}
-	ch.cfg.Logger.Info("carhop: refused request", "remote", ch.remote(), "status", perr.Status, "reason", perr.Reason)
-	ch.cfg.Counters.Refuse(perr.Status)
+	ch.site.Logger.Info("carhop: refused request", "remote", ch.remote(), "status", perr.Status, "reason", perr.Reason)
+	ch.site.Counters.Refuse(perr.Status)
 	ch.enqueue(&Request{Err: perr})
 }
 
@@ -474,24 +469,24 @@ func (ch *Channel) Run() {
 			ch.mu.Unlock()
 			return
 		}
-		if served == ch.cfg.MaxPipelined {
+		if served == ch.site.MaxPipelined {
 			ch.mu.Unlock()
 			ch.submit() // busy stays set: this is still the channel's one task
 			return
 		}
-		r := ch.pop()
-		ch.serving = r
+		r := ch.head // served in place: Finish takes it off the queue
+		put(&ch.state, serving, true)
 		inputEnded := is(ch.state, ended)
 		ch.mu.Unlock()
 		if inputEnded {
 			ch.cancel(r) // as its client's context would have been at EOF (Outlive)
 		}
 		if r.Err != nil {
-			_ = ch.Write(ch.cfg.ErrorResponse(r.Err.Status, r.Err.Reason), 0)
+			_ = ch.Write(ch.site.ErrorResponse(r.Err.Status, r.Err.Reason), 0)
 			ch.Finish(false)
 		} else {
-			ch.cfg.Counters.Requests.Add(1)
-			ch.cfg.Serve(ch, r)
+			ch.site.Counters.Requests.Add(1)
+			ch.site.Serve(ch, r)
 		}
 		ch.mu.Lock()
 		more := is(ch.state, again)
@@ -540,7 +535,7 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 			// The loop's next poll pumps, and wakes us if output moved:
 			// a wake-up now would find the socket still full, and the
 			// two goroutines would spin.
-			ch.cfg.Poll(ch, backoff)
+			ch.site.Poll(ch, backoff)
 		}
 		roomCame := waitFor(room, deadline)
 		ch.mu.Lock()
@@ -554,14 +549,14 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 	// A pump's worth of output is sent at once, as the loop would be woken
 	// to: by the worker itself when it may (writeThrough), which spares
 	// copying it into the buffer and the loop's round trip.
-	full := ch.outLen()+int64(len(p)) >= int64(ch.cfg.SendBytes)
+	full := ch.outLen()+int64(len(p)) >= int64(ch.site.SendBytes)
 	if full {
 		if p = p[ch.writeThrough(p):]; len(p) == 0 {
 			return nil
 		}
 	}
 	if ch.out == nil {
-		ch.out = ch.cfg.pools.output()
+		ch.out = ch.site.pools.output()
 	}
 	if _, err := ch.out.Write(p); err != nil {
 		return fmt.Errorf("carhop: buffering response: %w", err)
@@ -622,16 +617,16 @@ func (ch *Channel) mustWait(n int, more int64) (wait, now bool) {
 		return false, false
 	}
 	out := ch.outLen()
-	if out >= ch.cfg.OutbufHighWatermark {
+	if out >= ch.site.OutbufHighWatermark {
 		return true, true
 	}
-	if out == 0 || out+int64(n) <= int64(ch.cfg.OutbufOverflow) || ch.out.Spilled() {
+	if out == 0 || out+int64(n) <= int64(ch.site.OutbufOverflow) || ch.out.Spilled() {
 		return false, false
 	}
-	if int(ch.lastOut) < ch.cfg.SendBytes {
+	if int(ch.lastOut) < ch.site.SendBytes {
 		return true, true
 	}
-	return more >= 0 && out+int64(n)+more > ch.cfg.OutbufHighWatermark, false
+	return more >= 0 && out+int64(n)+more > ch.site.OutbufHighWatermark, false
 }
 
 // Flush sends what has been written so far: itself when it may, as
@@ -654,8 +649,11 @@ func (ch *Channel) Flush() error {
 // the same worker (Run). Worker only, from Config.Serve.
 func (ch *Channel) Finish(keepAlive bool) {
 	ch.mu.Lock()
-	r := ch.serving
-	ch.serving = nil
+	var r *Request
+	if is(ch.state, serving) {
+		r = ch.pop()
+		put(&ch.state, serving, false)
+	}
 	if !keepAlive {
 		put(&ch.state, closeAfter, true)
 	}
@@ -704,9 +702,9 @@ func (ch *Channel) sendNow() bool {
 // it spilled: idle connections hold no output buffer. Channel mutex held.
 func (ch *Channel) dropOutput() {
 	if ch.out.HasSpilled() { // drained: its file is closed by now
-		ch.cfg.Counters.SpilledOutputs.Add(1)
+		ch.site.Counters.SpilledOutputs.Add(1)
 	}
-	ch.cfg.pools.putOutput(ch.out)
+	ch.site.pools.putOutput(ch.out)
 	ch.out = nil
 }
 
@@ -731,7 +729,7 @@ func (ch *Channel) writeThrough(p []byte) int {
 	if n == 0 {
 		return 0
 	}
-	ch.cfg.Counters.BytesOut.Add(uint64(n))
+	ch.site.Counters.BytesOut.Add(uint64(n))
 	ch.lastActive.Mark()
 	k := min(n, len(pre))
 	if k > 0 {
@@ -770,20 +768,42 @@ func (ch *Channel) pop() *Request {
 	return r
 }
 
-// takeAll empties the ready queue and returns its requests, linked by
-// next. Channel mutex held.
+// takeAll empties the ready queue of the requests no worker has taken
+// and returns them, linked by next; one being served stays for Finish.
+// Channel mutex held.
 func (ch *Channel) takeAll() *Request {
-	r := ch.head
-	ch.head = nil
+	at := &ch.head
+	if is(ch.state, serving) {
+		at = &ch.head.next
+	}
+	r := *at
+	*at = nil
 	return r
+}
+
+// current is the request a worker is serving, if any. Channel mutex held.
+func (ch *Channel) current() *Request {
+	if is(ch.state, serving) {
+		return ch.head
+	}
+	return nil
+}
+
+// waiting is the first request of the ready queue no worker has taken.
+// Channel mutex held.
+func (ch *Channel) waiting() *Request {
+	if is(ch.state, serving) {
+		return ch.head.next
+	}
+	return ch.head
 }
 
 // cancel tells Config.Cancel that r's client is gone. A refusal is the
 // channel's own request, not one NewRequest made: there is nothing of the
 // caller's to cancel, and its Value is nil.
 func (ch *Channel) cancel(r *Request) {
-	if r.Err == nil && ch.cfg.Cancel != nil {
-		ch.cfg.Cancel(r)
+	if r.Err == nil && ch.site.Cancel != nil {
+		ch.site.Cancel(r)
 	}
 }
 
@@ -820,7 +840,7 @@ func (ch *Channel) Pump() {
 	moved := false
 	for ch.outLen() > 0 {
 		queued := ch.conn.OutboundBuffered()
-		if queued >= ch.cfg.SendBytes {
+		if queued >= ch.site.SendBytes {
 			break
 		}
 		if queued == 0 {
@@ -833,10 +853,10 @@ func (ch *Channel) Pump() {
 				continue
 			}
 		}
-		chunk, err := ch.out.Peek(ch.cfg.SendBytes)
+		chunk, err := ch.out.Peek(ch.site.SendBytes)
 		if err != nil {
 			ch.mu.Unlock()
-			ch.cfg.Logger.Error("carhop: reading buffered response", "remote", ch.remote(), "err", err)
+			ch.site.Logger.Error("carhop: reading buffered response", "remote", ch.remote(), "err", err)
 			_ = ch.conn.Close()
 			return
 		}
@@ -859,7 +879,7 @@ func (ch *Channel) Pump() {
 			}
 			return
 		}
-		ch.cfg.Counters.BytesOut.Add(uint64(len(chunk)))
+		ch.site.Counters.BytesOut.Add(uint64(len(chunk)))
 		ch.out.Discard(len(chunk))
 		moved = true
 	}
@@ -891,12 +911,12 @@ func (ch *Channel) Pump() {
 		// nothing of this pump's offer: no sign of a slow client yet
 		// (mustWait). The next pump, a poll later, judges.
 		put(&ch.state, filled, false)
-		if pending >= ch.cfg.SendBytes && ch.cfg.SendBytes > 1 {
-			ch.lastOut = int32(ch.cfg.SendBytes - 1) // still not 0: gnet holds output (sendable)
+		if pending >= ch.site.SendBytes && ch.site.SendBytes > 1 {
+			ch.lastOut = int32(ch.site.SendBytes - 1) // still not 0: gnet holds output (sendable)
 		}
 	}
 	left := ch.outLen()
-	if left < ch.cfg.OutbufHighWatermark {
+	if left < ch.site.OutbufHighWatermark {
 		ch.wakeWriter()
 	}
 	if is(ch.lf, upgrading) && !is(ch.state, busy|closeAfter) && ch.head == nil {
@@ -925,10 +945,10 @@ func (ch *Channel) Pump() {
 
 	switch {
 	case left > 0 || pending > 0:
-		ch.cfg.Poll(ch, backoff) // gnet does not say when the socket drains
+		ch.site.Poll(ch, backoff) // gnet does not say when the socket drains
 	case h != nil:
 		ch.detach(h)
-	case done && lingerOnClose && ch.cfg.Linger > 0:
+	case done && lingerOnClose && ch.site.Linger > 0:
 		ch.linger()
 	case done:
 		_ = ch.conn.Close()
@@ -950,7 +970,7 @@ func (ch *Channel) sendSpilled() (sent, blocked bool) {
 	}
 	k, err := ch.conn.SendFile(f, off, n)
 	if k > 0 {
-		ch.cfg.Counters.BytesOut.Add(uint64(k))
+		ch.site.Counters.BytesOut.Add(uint64(k))
 		ch.out.Discard(k)
 		return true, false
 	}
@@ -1020,17 +1040,17 @@ func (ch *Channel) Closed() {
 	wasClosed := is(ch.state, closed) // StateClosed is reported once, however often Closed runs
 	put(&ch.state, closed, true)
 	queued := ch.takeAll()
-	serving := ch.serving
+	serving := ch.current()
 	out := ch.out
 	ch.out = nil
 	h := ch.hijacker()
 	if is(ch.state, stalled) {
-		ch.cfg.Logger.Info("carhop: client not reading its response", "remote", ch.remote())
+		ch.site.Logger.Info("carhop: client not reading its response", "remote", ch.remote())
 	}
 	handedOver := is(ch.state, hijacked)
 	ch.wakeWriter()
-	if ch.cfg.ConnState != nil && !handedOver && !wasClosed {
-		ch.cfg.ConnState(ch, StateClosed)
+	if ch.site.ConnState != nil && !handedOver && !wasClosed {
+		ch.site.ConnState(ch, StateClosed)
 	}
 	ch.mu.Unlock()
 	switch {
@@ -1055,7 +1075,7 @@ func (ch *Channel) Closed() {
 	}
 	if out != nil {
 		if out.HasSpilled() {
-			ch.cfg.Counters.SpilledOutputs.Add(1)
+			ch.site.Counters.SpilledOutputs.Add(1)
 		}
 		out.Close()
 	}
@@ -1088,7 +1108,7 @@ func (ch *Channel) Expire(now time.Time, t Timeouts) bool {
 		// The loop's registry drops closed channels lazily; the Conn of
 		// one may no longer be ours to close.
 	case is(state, lingering):
-		if since > ch.cfg.Linger {
+		if since > ch.site.Linger {
 			_ = conn.Close()
 			return true
 		}

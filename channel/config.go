@@ -2,13 +2,15 @@ package channel
 
 import (
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/carhop/carhop/parser"
 )
 
-// Config is shared by every channel of a server and read-only once the
-// server runs. Zero sizes take the defaults below.
+// Config is the same for every channel of a server and read-only once
+// the server runs; each Site holds a copy. Zero sizes take the defaults
+// below.
 type Config struct {
 	// Limits are the parser's limits.
 	Limits parser.Limits
@@ -100,6 +102,17 @@ type Config struct {
 	// returns for the connection's life (Channel.ConnValue). The adapter
 	// makes net/http's per-connection context with it (ConnContext).
 	ConnValue func(ch *Channel) any
+}
+
+// Site is what the connections to one local address share: the server's
+// Config and the address the clients reached. A channel holds one
+// pointer for both, where two would take it out of its size class
+// (Channel); the loop makes one Site per address it has seen, which
+// is a handful however many connections there are. Counters and pools
+// are pointers, so every Site of a server shares them.
+type Site struct {
+	Config
+	Local net.Addr // nil if unknown
 }
 
 // tracks reports whether channels keep a connTracked: what ConnState and

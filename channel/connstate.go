@@ -52,18 +52,18 @@ type connTracked struct {
 func (ch *Channel) track() {
 	t := &connTracked{remote: ownAddr(ch.conn.RemoteAddr())}
 	ch.x = &extra{conn: t}
-	if ch.cfg.ConnValue != nil {
-		t.value = ch.cfg.ConnValue(ch)
+	if ch.site.ConnValue != nil {
+		t.value = ch.site.ConnValue(ch)
 	}
-	if ch.cfg.ConnState != nil {
-		ch.cfg.ConnState(ch, StateNew)
+	if ch.site.ConnState != nil {
+		ch.site.ConnState(ch, StateNew)
 	}
 }
 
 // ConnValue is what Config.ConnValue returned when the connection opened,
 // from any goroutine; nil without ConnValue.
 func (ch *Channel) ConnValue() any {
-	if ch.cfg.ConnValue == nil {
+	if ch.site.ConnValue == nil {
 		return nil
 	}
 	return ch.x.conn.value
@@ -86,7 +86,7 @@ func ownAddr(a net.Addr) net.Addr {
 func (ch *Channel) ConnRemoteAddr() net.Addr {
 	// x and x.conn are set in Init, before the channel is shared, and
 	// never change on a tracked channel: no lock needed.
-	if !ch.cfg.tracks() {
+	if !ch.site.tracks() {
 		return nil
 	}
 	return ch.x.conn.remote
@@ -97,7 +97,7 @@ func (ch *Channel) ConnRemoteAddr() net.Addr {
 // once it has read a head. Loop only. Small enough to inline, so that a
 // server without the hook pays a nil check per request, not a call.
 func (ch *Channel) began() {
-	if ch.cfg.ConnState != nil {
+	if ch.site.ConnState != nil {
 		ch.reportBegan()
 	}
 }
@@ -109,7 +109,7 @@ func (ch *Channel) reportBegan() {
 	// After a response that closes the connection, what the loop still
 	// parses is dropped, not served: the connection is not active again.
 	if ch.x.conn.begun == 1 && !is(ch.state, closed|hijacked|closeAfter) {
-		ch.cfg.ConnState(ch, StateActive)
+		ch.site.ConnState(ch, StateActive)
 	}
 }
 
@@ -118,7 +118,7 @@ func (ch *Channel) reportBegan() {
 // request's head has already arrived (as net/http does for pipelined
 // requests). Worker only, mu held; inlined as began is.
 func (ch *Channel) answered() {
-	if ch.cfg.ConnState != nil {
+	if ch.site.ConnState != nil {
 		ch.reportAnswered()
 	}
 }
@@ -129,9 +129,9 @@ func (ch *Channel) reportAnswered() {
 	if is(ch.state, closeAfter|closed|hijacked) {
 		return
 	}
-	ch.cfg.ConnState(ch, StateIdle)
+	ch.site.ConnState(ch, StateIdle)
 	if t.begun > 0 {
-		ch.cfg.ConnState(ch, StateActive)
+		ch.site.ConnState(ch, StateActive)
 	}
 }
 

@@ -1,7 +1,7 @@
 package channel
 
-// A channel's booleans are bits: fifteen bool fields would take a
-// connection's Channel out of the 128-byte size class, 64 bytes more for
+// A channel's booleans are bits: a bool field each would take a
+// connection's Channel out of its size class, 16 bytes or more for
 // every idle connection. The two sets have different owners and live in
 // different bytes, so that the loop never writes a byte a worker writes.
 
@@ -37,6 +37,7 @@ const (
 	filled                         // a worker's write-through found the socket full: the next pump says nothing of the client's speed
 	emptied                        // a pump found the socket emptied since the last: the client can read faster than long polls let it (Poll's backoff)
 	ended                          // the client's input ended while responses were owed: they go to the Conn given to Outlive
+	serving                        // a worker is serving the ready queue's first request (Run); Finish takes it off
 )
 
 // is reports whether any of the flags in f is set.

@@ -53,8 +53,8 @@ func (ch *Channel) detach(h *hijack) {
 	}
 	ch.mu.Lock()
 	put(&ch.state, hijacked, true)
-	if ch.cfg.ConnState != nil {
-		ch.cfg.ConnState(ch, StateHijacked)
+	if ch.site.ConnState != nil {
+		ch.site.ConnState(ch, StateHijacked)
 	}
 	ch.mu.Unlock()
 	h.fd, h.unread, h.err = d.Detach()
@@ -62,7 +62,7 @@ func (ch *Channel) detach(h *hijack) {
 		close(h.done)
 		return
 	}
-	ch.cfg.Counters.Hijacked.Add(1)
+	ch.site.Counters.Hijacked.Add(1)
 	put(&ch.lf, detaching, true) // Closed completes the hand-over
 }
 

@@ -45,9 +45,9 @@ func (ch *Channel) Outlive(conn Conn) bool {
 	ch.idle = 0
 	put(&ch.state, woken|filled|emptied|timedOut, false)
 	put(&ch.state, ended, true)
-	serving := ch.serving
+	serving := ch.current()
 	ch.mu.Unlock()
-	ch.cfg.Counters.InputEnded.Add(1)
+	ch.site.Counters.InputEnded.Add(1)
 	ch.reqStarted.Clear() // no request timeout for one that cannot complete
 	if serving != nil {
 		ch.cancel(serving) // queued ones are cancelled as Run takes them

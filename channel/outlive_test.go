@@ -48,10 +48,10 @@ func TestChannelOutlivesItsInput(t *testing.T) {
 			orphan := &fakeConn{}
 			assert.Equal(t, tc.outlives, h.ch.Outlive(orphan))
 			if !tc.outlives {
-				assert.Zero(t, h.ch.cfg.Counters.InputEnded.Load())
+				assert.Zero(t, h.ch.site.Counters.InputEnded.Load())
 				return
 			}
-			assert.EqualValues(t, 1, h.ch.cfg.Counters.InputEnded.Load())
+			assert.EqualValues(t, 1, h.ch.site.Counters.InputEnded.Load())
 			// The new Conn's owner plays the loop: input first, then pumps.
 			for range 5 {
 				in = in[h.ch.Received(in):]

@@ -37,7 +37,7 @@ func TestWriterWaitsForFastClientInsteadOfSpilling(t *testing.T) {
 				h.conn.mu.Unlock()
 			}, chunks*size)
 			assertChunksInOrder(t, h.output(), size, chunks)
-			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
+			assert.Equal(t, tc.spilled, h.ch.site.Counters.SpilledOutputs.Load())
 			if tc.spilled > 0 {
 				assert.Positive(t, h.conn.fromFile, "what spilled is sent from the file")
 			} else {
@@ -90,7 +90,7 @@ func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
 			}
 			h.pumpBigResponse(t, between, drain, chunks*size)
 			assertChunksInOrder(t, h.output(), size, chunks)
-			assert.Equal(t, tc.spilled, h.ch.cfg.Counters.SpilledOutputs.Load())
+			assert.Equal(t, tc.spilled, h.ch.site.Counters.SpilledOutputs.Load())
 		})
 	}
 }
@@ -131,14 +131,14 @@ func TestWriterSpillsOnlyWhatFreesIt(t *testing.T) {
 			// How much spills depends on when the worker runs against the
 			// pumps; a known length bounds it, and its tail may not spill
 			// at all if the client keeps up at the end.
-			if spilled := h.ch.cfg.Counters.SpilledOutputs.Load(); tc.known {
+			if spilled := h.ch.site.Counters.SpilledOutputs.Load(); tc.known {
 				assert.LessOrEqual(t, spilled, uint64(1))
 			} else {
 				assert.Equal(t, uint64(1), spilled)
 			}
 			assert.GreaterOrEqual(t, h.conn.fromFile, tc.minFile, "bytes sent from the spill file")
 			assert.LessOrEqual(t, h.conn.fromFile, tc.maxFile, "bytes sent from the spill file")
-			assert.LessOrEqual(t, inMemory, int64(h.ch.cfg.OutbufOverflow+size), "memory held while waiting")
+			assert.LessOrEqual(t, inMemory, int64(h.ch.site.OutbufOverflow+size), "memory held while waiting")
 		})
 	}
 }
@@ -290,7 +290,7 @@ func TestSpilledOutputIsCountedWhoeverSendsTheLastByte(t *testing.T) {
 	close(drained)
 	<-done
 	assert.Equal(t, chunks*size+len("end"), len(h.output()))
-	assert.Equal(t, uint64(1), h.ch.cfg.Counters.SpilledOutputs.Load())
+	assert.Equal(t, uint64(1), h.ch.site.Counters.SpilledOutputs.Load())
 }
 
 // TestPumpBacksOffWhileTheSocketStaysFull: each pump that finds the

@@ -35,7 +35,7 @@ func TestCountersFollowTraffic(t *testing.T) {
 			})
 			h.ch.Received([]byte(tt.in))
 			h.runTasks()
-			c := h.ch.cfg.Counters
+			c := h.ch.site.Counters
 			assert.Equal(t, tt.requests, c.Requests.Load())
 			assert.Equal(t, tt.refused, c.Refused())
 			assert.Equal(t, tt.spilledBody, c.SpilledBodies.Load())

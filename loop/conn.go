@@ -12,7 +12,7 @@ import (
 
 // link is a connection as the loop holds it: its channel, and gnet's Conn,
 // which the link adapts to channel.Conn and channel.Detacher. One object
-// of 112 bytes: the channel's Conn is the link itself, not a 16-byte box
+// of 96 bytes: the channel's Conn is the link itself, not a 16-byte box
 // around gnet's (an idle connection costs this and gnet's own state).
 type link struct {
 	ch channel.Channel

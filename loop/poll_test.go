@@ -36,9 +36,10 @@ func TestTickerWakesEachChannelWhenItsWaitIsUp(t *testing.T) {
 	s.ticked = true // no engine: nothing to boot
 	var qc, ac, bc wakeConn
 	var q, a, b channel.Channel
-	q.Init(&s.ch, &qc, nil)
-	a.Init(&s.ch, &ac, nil)
-	b.Init(&s.ch, &bc, nil)
+	site := &channel.Site{Config: s.ch}
+	q.Init(site, &qc)
+	a.Init(site, &ac)
+	b.Init(site, &bc)
 	for _, ch := range []*channel.Channel{&q, &a, &b} {
 		t.Cleanup(ch.Closed)
 	}

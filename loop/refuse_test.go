@@ -172,9 +172,9 @@ func TestSpecificLocalAddr(t *testing.T) {
 	}
 }
 
-// Every connection costs one link besides gnet's own state: past 112
+// Every connection costs one link besides gnet's own state: past 96
 // bytes it moves up a size class (docs/performance.md, memory per idle
 // connection).
 func TestLinkFitsItsSizeClass(t *testing.T) {
-	assert.LessOrEqual(t, unsafe.Sizeof(link{}), uintptr(112))
+	assert.LessOrEqual(t, unsafe.Sizeof(link{}), uintptr(96))
 }

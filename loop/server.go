@@ -94,7 +94,7 @@ type Server struct {
 	orphans  map[*orphan]struct{}
 	orphaned sync.WaitGroup
 	lastScan time.Time
-	locals   sync.Map // netip.AddrPort or socket path -> *net.Addr (local)
+	sites    sync.Map // netip.AddrPort, socket path or unknownAddr -> *channel.Site
 }
 
 // New prepares a server; Run starts it.
@@ -254,10 +254,11 @@ func sockaddr(sa unix.Sockaddr) net.Addr {
 	return nil
 }
 
-// local returns the address c's client reached, shared by every
-// connection that reached it: a Channel keeps a pointer to it, not an
-// interface value of its own (8 bytes less per connection).
-func (s *Server) local(c gnet.Conn) *net.Addr {
+// site returns the channel.Site of the address c's client reached,
+// shared by every connection that reached it: a Channel keeps one pointer
+// for the configuration and the address, where an interface value of its
+// own would take 16 bytes more per connection.
+func (s *Server) site(c gnet.Conn) *channel.Site {
 	// gnet reports the listener's configured address (":0", "0.0.0.0");
 	// handlers want the address the client really reached. Only a
 	// wildcard or unresolved address needs asking the kernel: that is a
@@ -268,30 +269,36 @@ func (s *Server) local(c gnet.Conn) *net.Addr {
 		return s.intern(a.(*net.TCPAddr).AddrPort(), func() net.Addr { return a })
 	}
 	sa, err := unix.Getsockname(c.Fd())
-	if err != nil {
-		return &a
+	if err == nil {
+		switch sa := sa.(type) {
+		case *unix.SockaddrInet4:
+			return s.intern(netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), func() net.Addr { return sockaddr(sa) })
+		case *unix.SockaddrInet6:
+			return s.intern(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)), func() net.Addr { return sockaddr(sa) })
+		case *unix.SockaddrUnix:
+			return s.intern(sa.Name, func() net.Addr { return sockaddr(sa) })
+		}
 	}
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		return s.intern(netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), func() net.Addr { return sockaddr(sa) })
-	case *unix.SockaddrInet6:
-		return s.intern(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)), func() net.Addr { return sockaddr(sa) })
-	case *unix.SockaddrUnix:
-		return s.intern(sa.Name, func() net.Addr { return sockaddr(sa) })
+	// The kernel would not say: gnet's report it is, shared by value.
+	key := unknownAddr{}
+	if a != nil {
+		key = unknownAddr{a.Network(), a.String()}
 	}
-	return &a
+	return s.intern(key, func() net.Addr { return a })
 }
 
-// intern returns the one holder of the local address known by key (an
+// unknownAddr keys the Site of an address the kernel did not report.
+type unknownAddr struct{ network, addr string }
+
+// intern returns the one Site of the local address known by key (an
 // address and port, or a socket path: there are as many as listening
 // addresses), making it with addr the first time.
-func (s *Server) intern(key any, addr func() net.Addr) *net.Addr {
-	if p, ok := s.locals.Load(key); ok {
-		return p.(*net.Addr)
+func (s *Server) intern(key any, addr func() net.Addr) *channel.Site {
+	if p, ok := s.sites.Load(key); ok {
+		return p.(*channel.Site)
 	}
-	a := addr()
-	p, _ := s.locals.LoadOrStore(key, &a)
-	return p.(*net.Addr)
+	p, _ := s.sites.LoadOrStore(key, &channel.Site{Config: s.ch, Local: addr()})
+	return p.(*channel.Site)
 }
 
 // specific reports whether a, as gnet reports it for an accepted TCP
@@ -319,7 +326,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return s.refuse(c)
 	}
 	l := &link{c: c}
-	l.ch.Init(&s.ch, l, s.local(c))
+	l.ch.Init(s.site(c), l)
 	ch := &l.ch
 	c.SetContext((*fresh)(ch))
 	s.mu.Lock()
