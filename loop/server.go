@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -94,7 +93,7 @@ type Server struct {
 	orphans  map[*orphan]struct{}
 	orphaned sync.WaitGroup
 	lastScan time.Time
-	sites    sync.Map // netip.AddrPort, socket path or unknownAddr -> *channel.Site
+	sites    siteTable
 }
 
 // New prepares a server; Run starts it.
@@ -252,62 +251,6 @@ func sockaddr(sa unix.Sockaddr) net.Addr {
 		return &net.UnixAddr{Name: a.Name, Net: "unix"}
 	}
 	return nil
-}
-
-// site returns the channel.Site of the address c's client reached,
-// shared by every connection that reached it: a Channel keeps one pointer
-// for the configuration and the address, where an interface value of its
-// own would take 16 bytes more per connection.
-func (s *Server) site(c gnet.Conn) *channel.Site {
-	// gnet reports the listener's configured address (":0", "0.0.0.0");
-	// handlers want the address the client really reached. Only a
-	// wildcard or unresolved address needs asking the kernel: that is a
-	// system call per connection, 3 % of the CPU with a connection per
-	// request.
-	a := c.LocalAddr()
-	if specific(a) {
-		return s.intern(a.(*net.TCPAddr).AddrPort(), func() net.Addr { return a })
-	}
-	sa, err := unix.Getsockname(c.Fd())
-	if err == nil {
-		switch sa := sa.(type) {
-		case *unix.SockaddrInet4:
-			return s.intern(netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), func() net.Addr { return sockaddr(sa) })
-		case *unix.SockaddrInet6:
-			return s.intern(netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)), func() net.Addr { return sockaddr(sa) })
-		case *unix.SockaddrUnix:
-			return s.intern(sa.Name, func() net.Addr { return sockaddr(sa) })
-		}
-	}
-	// The kernel would not say: gnet's report it is, shared by value.
-	key := unknownAddr{}
-	if a != nil {
-		key = unknownAddr{a.Network(), a.String()}
-	}
-	return s.intern(key, func() net.Addr { return a })
-}
-
-// unknownAddr keys the Site of an address the kernel did not report.
-type unknownAddr struct{ network, addr string }
-
-// intern returns the one Site of the local address known by key (an
-// address and port, or a socket path: there are as many as listening
-// addresses), making it with addr the first time.
-func (s *Server) intern(key any, addr func() net.Addr) *channel.Site {
-	if p, ok := s.sites.Load(key); ok {
-		return p.(*channel.Site)
-	}
-	p, _ := s.sites.LoadOrStore(key, &channel.Site{Config: s.ch, Local: addr()})
-	return p.(*channel.Site)
-}
-
-// specific reports whether a, as gnet reports it for an accepted TCP
-// connection, is already the address the client reached: an IP that is
-// not a wildcard, and a port. (For Unix sockets gnet does not report the
-// path.)
-func specific(a net.Addr) bool {
-	ta, ok := a.(*net.TCPAddr)
-	return ok && ta.Port != 0 && ta.IP != nil && !ta.IP.IsUnspecified()
 }
 
 // OnOpen admits a connection, or answers 503 and closes it when the server

@@ -24,7 +24,7 @@ func (c addrConn) Fd() int             { return c.fd }
 
 // listenerFD is the descriptor of a listener bound to address on network,
 // for getsockname to report, or -1 if the machine cannot bind it.
-func listenerFD(t *testing.T, network, address string) (int, net.Addr) {
+func listenerFD(t testing.TB, network, address string) (int, net.Addr) {
 	t.Helper()
 	ln, err := net.Listen(network, address)
 	if err != nil {
@@ -87,4 +87,27 @@ func TestSiteIsTheAddressReached(t *testing.T) {
 	}
 	assert.NotSame(t, s.site(addrConn{local: specific, fd: -1}), s.site(addrConn{fd: v4}),
 		"different addresses have Sites of their own")
+}
+
+// BenchmarkSite is the cost of site per accepted connection once its
+// address is known: none but a scan of the table for a specific
+// address, and getsockname for a wildcard listener's.
+func BenchmarkSite(b *testing.B) {
+	fd, _ := listenerFD(b, "tcp4", "127.0.0.1:0")
+	require.NotEqual(b, -1, fd)
+	for _, bc := range []struct {
+		name string
+		conn *addrConn // a pointer, so that passing it as a gnet.Conn allocates nothing
+	}{
+		{"specific", &addrConn{local: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, fd: -1}},
+		{"wildcard", &addrConn{local: &net.TCPAddr{IP: net.IPv4zero}, fd: fd}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := New(Config{})
+			b.ReportAllocs()
+			for b.Loop() {
+				s.site(bc.conn)
+			}
+		})
+	}
 }
