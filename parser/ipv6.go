@@ -35,7 +35,7 @@ func ipv6(b []byte) bool {
 			if !ellipsis && groups != full-2 || groups+2 > full || !ipv4(b) {
 				return false
 			}
-			return ellipsis && groups+2 < full || !ellipsis
+			return !ellipsis || groups+2 < full // a "::" stands for a group at least
 		}
 		groups++
 		if b = b[n:]; len(b) == 0 {
