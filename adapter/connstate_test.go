@@ -195,9 +195,9 @@ func TestConnStateConn(t *testing.T) {
 	require.True(t, r.closed())
 
 	mu.Lock()
-	defer mu.Unlock()
 	require.Len(t, conns, 1)
 	c := conns[0]
+	mu.Unlock()
 	assert.Equal(t, r.c.LocalAddr().String(), c.RemoteAddr().String())
 	assert.Equal(t, addr, c.LocalAddr().String())
 	_, err := c.Read(make([]byte, 1))
@@ -205,7 +205,19 @@ func TestConnStateConn(t *testing.T) {
 	_, err = c.Write([]byte("x"))
 	assert.ErrorIs(t, err, ErrConnNotYours)
 	assert.ErrorIs(t, c.SetDeadline(time.Now()), ErrConnNotYours)
-	assert.NoError(t, c.Close(), "closing a connection that is gone does nothing")
+
+	// The kernel gives the next connection the file descriptor the first
+	// had: closing the first one's view must leave the newcomer alone.
+	next := dial(t, addr)
+	next.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	_, body = next.response(http.MethodGet)
+	require.Equal(t, "ok", body)
+	_ = c.Close() // asynchronous: what it does shows on the next requests
+	for range 3 {
+		next.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		_, body = next.response(http.MethodGet)
+		assert.Equal(t, "ok", body, "closing a connection that is gone closed another")
+	}
 }
 
 // ExampleWithConnState counts the connections open and active, as a
