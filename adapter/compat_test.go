@@ -187,3 +187,43 @@ func TestCurl(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "POST /a 5GET /b 0", string(out))
 }
+
+// A handler may hijack a connection whose client asked for no hijack
+// (no Upgrade, no CONNECT) and sent its next request right behind. carhop
+// has then most likely parsed that request already: the hijack fails
+// with ErrPipelined and both requests are answered as usual. Should the
+// handler have won the race, the request must reach the hijacker whole.
+func TestHijackBehindPipelinedRequest(t *testing.T) {
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/hijack" {
+			_, _ = io.WriteString(w, "served "+r.URL.Path)
+			return
+		}
+		c, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			assert.ErrorIs(t, err, ErrPipelined)
+			_, _ = io.WriteString(w, "not hijacked")
+			return
+		}
+		defer c.Close()
+		line, _ := brw.ReadString('\n')
+		_, _ = io.WriteString(c, "raw "+line)
+	}))
+	for range 20 {
+		c := dial(t, addr)
+		c.send("GET /hijack HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n")
+		peek, err := c.r.Peek(4)
+		require.NoError(t, err)
+		if string(peek) == "raw " {
+			line, err := c.r.ReadString('\n')
+			require.NoError(t, err)
+			assert.Equal(t, "raw GET /b HTTP/1.1\r\n", line)
+			continue
+		}
+		_, body := c.response(http.MethodGet)
+		assert.Equal(t, "not hijacked", body)
+		_, body = c.response(http.MethodGet)
+		assert.Equal(t, "served /b", body)
+		require.NoError(t, c.c.Close())
+	}
+}

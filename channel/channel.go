@@ -195,17 +195,21 @@ func (ch *Channel) Received(in []byte) int {
 		// Between requests the parser goes back to the pool. Once
 		// refused, rx is in the pool already (refuse): the check must
 		// stop at refused, before it reads rx.
-		between := !is(ch.lf, refused) && n == len(in) && rx.cur == nil && rx.p.Idle()
+		clean := !is(ch.lf, refused) && rx.cur == nil && rx.p.Idle() // no request read in part
+		between := clean && n == len(in)
 		if between {
 			ch.site.pools.putReceiver(rx)
 			ch.rx = nil
 		}
 		ch.mu.Lock()
 		put(&ch.state, loopIdle, between && !is(ch.lf, last|upgrading))
+		if clean {
+			put(&ch.state, midRequest, false)
+		}
 		ch.mu.Unlock()
 	}()
 	for !is(ch.lf, refused|last) {
-		if rx.cur == nil && (is(ch.lf, upgrading) || ch.queued() >= ch.site.MaxPipelined) {
+		if rx.cur == nil && (is(ch.lf, upgrading) || ch.fenced()) {
 			break // parse no further ahead; the input waits
 		}
 		k, ev, err := rx.p.Parse(in[n:])
@@ -289,12 +293,27 @@ func (ch *Channel) enter(input bool) (closing, late bool) {
 	return is(ch.state, closeAfter), late
 }
 
-// queued counts complete requests not yet being served, up to
-// MaxPipelined: all that the loop needs to know. The queue is that short,
-// and a count of it would be another field in every Channel.
-func (ch *Channel) queued() int {
+// fenced reports whether the loop must parse no further ahead, before the
+// next request: MaxPipelined requests wait already, or a worker claimed
+// the socket for a hijack, whose hijacker gets what follows unparsed.
+// Otherwise it marks the loop as reading into a request, in the same
+// critical section in which Hijack looks for one: either the hijack sees
+// the loop's claim, or the loop sees the hijack's. Loop only.
+func (ch *Channel) fenced() bool {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	if ch.hijacker() != nil || ch.queued() >= ch.site.MaxPipelined {
+		return true
+	}
+	put(&ch.state, midRequest, true)
+	return false
+}
+
+// queued counts complete requests not yet being served, up to
+// MaxPipelined: all that the loop needs to know. The queue is that short,
+// and a count of it would be another field in every Channel. Channel
+// mutex held.
+func (ch *Channel) queued() int {
 	n := 0
 	for r := ch.waiting(); r != nil && n < ch.site.MaxPipelined; r = r.next {
 		n++
@@ -379,6 +398,7 @@ func (ch *Channel) complete() {
 
 func (ch *Channel) enqueue(r *Request) {
 	ch.mu.Lock()
+	put(&ch.state, midRequest, false) // the request is whole: a hijack finds it queued instead
 	if is(ch.state, closeAfter) {
 		// A response closed the exchange (Finish) while this Received was
 		// parsing what followed its request: as after a client's last
@@ -941,12 +961,13 @@ func (ch *Channel) Pump() {
 	lingerOnClose := is(ch.lf, refused) ||
 		is(ch.state, closeAfter) && !is(ch.state, ended) && (is(ch.lf, discarded|upgrading) || arriving)
 	h := ch.hijacker()
+	handOver := h != nil && h.ready
 	ch.mu.Unlock()
 
 	switch {
 	case left > 0 || pending > 0:
 		ch.site.Poll(ch, backoff) // gnet does not say when the socket drains
-	case h != nil:
+	case handOver:
 		ch.detach(h)
 	case done && lingerOnClose && ch.site.Linger > 0:
 		ch.linger()

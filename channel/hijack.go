@@ -1,5 +1,7 @@
 package channel
 
+import "errors"
+
 // Detacher is implemented by a Conn that can hand its socket over to a
 // handler (http.Hijacker).
 type Detacher interface {
@@ -9,30 +11,58 @@ type Detacher interface {
 	Detach() (fd int, unread []byte, err error)
 }
 
+// ErrPipelined is Hijack's answer, with nothing taken, when the client
+// has already sent another request, or part of one, behind the request
+// being served: the loop has parsed those bytes, so a hijacker would read
+// the stream from the middle. The request goes on as an ordinary one, and
+// what the client pipelined is answered after it. net/http hands such
+// bytes to the hijacker unparsed, because it reads no request ahead; an
+// Upgrade or CONNECT request, which is how a client asks for a hijack,
+// is never parsed past here either, so this concerns only hijacks the
+// client did not ask for.
+var ErrPipelined = errors.New("carhop: cannot hijack: the client pipelined another request behind this one")
+
 // hijack is a worker's request for the socket, answered by the loop.
 type hijack struct {
 	done   chan struct{}
+	ready  bool // the output before the hand-over is written: the loop may detach once it has gone out
 	fd     int
 	unread []byte
 	err    error
 }
 
-// Hijack takes the connection away from the server: once the output
-// written so far has reached the socket, the loop stops serving the
-// connection and hands over a file descriptor for it and the bytes the
-// client sent after this request's head. Worker only.
-func (ch *Channel) Hijack() (fd int, unread []byte, err error) {
+// Hijack takes the connection away from the server. It first claims the
+// socket, after which the loop parses nothing more, and fails with
+// ErrPipelined if the loop has read into another request already; then
+// it calls before, in which the worker writes what must precede the
+// hand-over (a status line it owes), and once all output has reached
+// the socket the loop stops serving the connection and hands over a file
+// descriptor for it and the bytes the client sent after this request.
+// Worker only.
+func (ch *Channel) Hijack(before func()) (fd int, unread []byte, err error) {
 	h := &hijack{done: make(chan struct{})}
 	ch.mu.Lock()
 	if is(ch.state, closed) || ch.hijacker() != nil {
 		ch.mu.Unlock()
 		return -1, nil, ErrClosed
 	}
+	if ch.waiting() != nil || is(ch.state, midRequest) {
+		ch.mu.Unlock()
+		return -1, nil, ErrPipelined
+	}
 	if ch.x == nil {
 		ch.x = &extra{}
 	}
 	ch.x.hijack = h
-	ch.wakeLocked()
+	ch.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	ch.mu.Lock()
+	h.ready = true
+	if !is(ch.state, closed) {
+		ch.wakeLocked()
+	}
 	ch.mu.Unlock()
 	<-h.done
 	return h.fd, h.unread, h.err
