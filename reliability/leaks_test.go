@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/carhop/carhop/internal/leakcheck"
 )
 
 // leakWatch counts what a server may leak: goroutines, file descriptors
@@ -81,7 +83,7 @@ func (l *leakWatch) stopped(t *testing.T) {
 	t.Helper()
 	ok := settle(func() bool { return countFDs(t) <= l.fds })
 	assert.True(t, ok, "descriptors: %d open, %d before the server: %v", countFDs(t), l.fds, listFDs())
-	assert.NoError(t, goleak.Find(append([]goleak.Option{l.goroutines}, leakOptions...)...))
+	assert.NoError(t, goleak.Find(leakcheck.Options(l.goroutines)...))
 }
 
 // listFDs names the open descriptors, for failure messages.

@@ -18,17 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/carhop/carhop/adapter"
+	"github.com/carhop/carhop/internal/leakcheck"
 )
-
-// gnet's shared goroutine pool (ants) keeps its purge goroutines for the
-// life of the process; they are not ours to leak.
-var leakOptions = []goleak.Option{
-	goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*Pool).purgeStaleWorkers"),
-	goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*Pool).ticktock"),
-	goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
-	goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
-	goleak.IgnoreAnyFunction("github.com/panjf2000/gnet/v2/pkg/pool/goroutine.init.0.func1"),
-}
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
@@ -45,7 +36,7 @@ func TestMain(m *testing.M) {
 	// runs many inputs); it ends here, before the leak check.
 	stopFuzzServer()
 	if code == 0 && !fuzzWorker() {
-		if err := goleak.Find(leakOptions...); err != nil {
+		if err := goleak.Find(leakcheck.Options()...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
 			code = 1
 		}
