@@ -548,8 +548,9 @@ func (w *response) tunnel() bool {
 }
 
 // ErrPipelined is the error http.Hijacker's Hijack returns, taking
-// nothing, when the client has already sent another request (or part of
-// one) behind the request being served and that request asked for no
+// nothing, when the server has already read what the client sent behind
+// the request being served (another request, part of one, or bytes after
+// a request that said it was the last) and that request asked for no
 // hijack: see the Hijack method of the response writer.
 var ErrPipelined = channel.ErrPipelined
 

@@ -195,7 +195,7 @@ func (ch *Channel) Received(in []byte) int {
 		// Between requests the parser goes back to the pool. Once
 		// refused, rx is in the pool already (refuse): the check must
 		// stop at refused, before it reads rx.
-		clean := !is(ch.lf, refused) && rx.cur == nil && rx.p.Idle() // no request read in part
+		clean := !is(ch.lf, refused|discarded) && rx.cur == nil && rx.p.Idle() // nothing read ahead
 		between := clean && n == len(in)
 		if between {
 			ch.site.pools.putReceiver(rx)
@@ -204,7 +204,7 @@ func (ch *Channel) Received(in []byte) int {
 		ch.mu.Lock()
 		put(&ch.state, loopIdle, between && !is(ch.lf, last|upgrading))
 		if clean {
-			put(&ch.state, midRequest, false)
+			put(&ch.state, readAhead, false)
 		}
 		ch.mu.Unlock()
 	}()
@@ -248,6 +248,9 @@ func (ch *Channel) Received(in []byte) int {
 func (ch *Channel) drop(in []byte, n int) int {
 	if n < len(in) {
 		put(&ch.lf, discarded, true)
+		ch.mu.Lock()
+		put(&ch.state, readAhead, true) // no hijacker may have what follows: it has a hole
+		ch.mu.Unlock()
 	}
 	return len(in)
 }
@@ -305,7 +308,7 @@ func (ch *Channel) fenced() bool {
 	if ch.hijacker() != nil || ch.queued() >= ch.site.MaxPipelined {
 		return true
 	}
-	put(&ch.state, midRequest, true)
+	put(&ch.state, readAhead, true)
 	return false
 }
 
@@ -398,7 +401,7 @@ func (ch *Channel) complete() {
 
 func (ch *Channel) enqueue(r *Request) {
 	ch.mu.Lock()
-	put(&ch.state, midRequest, false) // the request is whole: a hijack finds it queued instead
+	put(&ch.state, readAhead, false) // the request is whole: a hijack finds it queued instead
 	if is(ch.state, closeAfter) {
 		// A response closed the exchange (Finish) while this Received was
 		// parsing what followed its request: as after a client's last

@@ -38,7 +38,7 @@ const (
 	emptied                        // a pump found the socket emptied since the last: the client can read faster than long polls let it (Poll's backoff)
 	ended                          // the client's input ended while responses were owed: they go to the Conn given to Outlive
 	serving                        // a worker is serving the ready queue's first request (Run); Finish takes it off
-	midRequest                     // the loop has read into a request it has not queued: a hijack now would leave the hijacker a stream with a hole (Hijack)
+	readAhead                      // the loop consumed input behind the queued requests (part of a request, or what it dropped after the client's last): a hijack now would leave the hijacker a stream with a hole (Hijack)
 )
 
 // is reports whether any of the flags in f is set.

@@ -1,9 +1,13 @@
 package channel
 
 import (
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/parser"
 )
 
 // FuzzChannelReceived feeds a channel arbitrary client bytes, cut into
@@ -16,6 +20,12 @@ import (
 // and the parser is back in its pool; no request is served after a
 // response that closed the connection (the client's last request, or a
 // handler's close: the harness closes after /close); and nothing panics.
+//
+// A request for /hijack tries to hijack the connection (when the worker
+// runs after the loop's read): either Hijack fails with ErrPipelined,
+// because the loop had read past the request, and the request is served
+// as usual, or the hijacker gets exactly what followed the request, which
+// an independent parse of the input locates.
 func FuzzChannelReceived(f *testing.F) {
 	for _, seed := range []struct {
 		in    string
@@ -30,6 +40,9 @@ func FuzzChannelReceived(f *testing.F) {
 		{"BAD\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n", 2},
 		{"GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 16},
 		{"GET /close HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 128 + 31},
+		{"GET /hijack HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 31},
+		{"GET /hijack HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 20},
+		{"GET /hijack HTTP/1.0\r\n\r\nraw", 3},
 	} {
 		f.Add([]byte(seed.in), seed.piece)
 	}
@@ -37,6 +50,11 @@ func FuzzChannelReceived(f *testing.F) {
 		var h *harness
 		closedBy := "" // the request whose response closed the connection
 		var states []ConnState
+		input := append([]byte(nil), data...)
+		consumed := 0     // bytes Received has taken
+		served := 0       // requests Serve was given
+		hijacked := false // the connection is the hijacker's
+		var unconsumed []byte
 		h = newHarness(t, func(c *Config) {
 			c.ConnState = func(_ *Channel, s ConnState) {
 				checkConnState(t, states, s)
@@ -46,6 +64,20 @@ func FuzzChannelReceived(f *testing.F) {
 			c.Serve = func(ch *Channel, r *Request) {
 				require.Equal(t, StateActive, states[len(states)-1], "%v served while the connection is reported %v", r.Value, states)
 				require.Empty(t, closedBy, "%v served after %s's response closed the connection", r.Value, closedBy)
+				served++
+				if r.Value == "/hijack" && piece < 128 {
+					h.conn.held = string(unconsumed) // gnet's
+					unread, err := playHijack(t, h)
+					end := requestEnd(h.ch.site.Limits, input, served)
+					if err == nil {
+						require.Equal(t, end, consumed, "the hijacker got the socket with input read past its request: %q", h.heads)
+						require.Equal(t, string(unconsumed), string(unread))
+						hijacked = true
+						return
+					}
+					require.ErrorIs(t, err, ErrPipelined)
+					require.Greater(t, consumed, end, "a hijack refused with nothing read past the request")
+				}
 				if !r.KeepAlive || r.Value == "/close" {
 					closedBy = r.Value.(string)
 				}
@@ -61,13 +93,15 @@ func FuzzChannelReceived(f *testing.F) {
 		}
 		var pending []byte
 		refusedAt := -1 // requests NewRequest had seen when the refusal came
-		for len(data) > 0 {
+		for len(data) > 0 && !hijacked {
 			k := min(size, len(data))
 			pending = append(pending, data[:k]...)
 			data = data[k:]
 			n := h.ch.Received(pending)
 			require.True(t, n >= 0 && n <= len(pending), "Received claimed %d of %d bytes", n, len(pending))
+			consumed += n
 			pending = append([]byte(nil), pending[n:]...)
+			unconsumed = pending
 			if is(h.ch.lf, refused) {
 				if refusedAt < 0 {
 					refusedAt = len(h.heads)
@@ -79,9 +113,62 @@ func FuzzChannelReceived(f *testing.F) {
 				require.Len(t, h.heads, refusedAt, "a request after the refusal reached NewRequest: %q", h.heads)
 			}
 		}
+		if hijacked {
+			require.Equal(t, StateHijacked, states[len(states)-1], "states %v", states)
+			return
+		}
 		h.ch.Closed()
 		require.Equal(t, StateClosed, states[len(states)-1], "states %v", states)
 	})
+}
+
+// playHijack runs Hijack for the request being served on a goroutine of
+// its own, playing the loop meanwhile: pumps until the socket is detached,
+// then gnet's close. It returns what the hijacker got.
+func playHijack(t *testing.T, h *harness) ([]byte, error) {
+	type result struct {
+		unread []byte
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		_, unread, err := h.ch.Hijack(nil)
+		got <- result{unread, err}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		select {
+		case r := <-got:
+			return r.unread, r.err
+		default:
+		}
+		h.ch.Pump()
+		if h.conn.detached > 0 {
+			h.ch.Closed()
+			r := <-got
+			return r.unread, r.err
+		}
+		runtime.Gosched()
+	}
+	t.Fatal("Hijack did not return")
+	return nil, nil
+}
+
+// requestEnd is the offset in input just past its nth request (n from 1),
+// by the parser alone.
+func requestEnd(lim parser.Limits, input []byte, n int) int {
+	p := parser.New(lim)
+	off := 0
+	for done := 0; done < n; {
+		k, ev, _ := p.Parse(input[off:])
+		off += k
+		switch ev {
+		case parser.EventDone:
+			done++
+		case parser.EventNeedMore, parser.EventError:
+			return -1
+		}
+	}
+	return off
 }
 
 // checkConnState fails t unless s may follow the states reported so far:

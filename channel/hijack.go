@@ -11,16 +11,16 @@ type Detacher interface {
 	Detach() (fd int, unread []byte, err error)
 }
 
-// ErrPipelined is Hijack's answer, with nothing taken, when the client
-// has already sent another request, or part of one, behind the request
-// being served: the loop has parsed those bytes, so a hijacker would read
-// the stream from the middle. The request goes on as an ordinary one, and
-// what the client pipelined is answered after it. net/http hands such
-// bytes to the hijacker unparsed, because it reads no request ahead; an
-// Upgrade or CONNECT request, which is how a client asks for a hijack,
-// is never parsed past here either, so this concerns only hijacks the
-// client did not ask for.
-var ErrPipelined = errors.New("carhop: cannot hijack: the client pipelined another request behind this one")
+// ErrPipelined is Hijack's answer, with nothing taken, when the loop has
+// already read input behind the request being served: another request,
+// or part of one, or bytes after a request the client said was its last
+// (which the loop drops). A hijacker would read the stream from the
+// middle. The request goes on as an ordinary one, and what the client
+// pipelined is answered after it. net/http hands such bytes to the
+// hijacker unparsed, because it reads no request ahead; an Upgrade or
+// CONNECT request, which is how a client asks for a hijack, is never read
+// past either, so this concerns only hijacks the client did not ask for.
+var ErrPipelined = errors.New("carhop: cannot hijack: the server has read what the client sent behind this request")
 
 // hijack is a worker's request for the socket, answered by the loop.
 type hijack struct {
@@ -33,7 +33,7 @@ type hijack struct {
 
 // Hijack takes the connection away from the server. It first claims the
 // socket, after which the loop parses nothing more, and fails with
-// ErrPipelined if the loop has read into another request already; then
+// ErrPipelined if the loop has read past this request already; then
 // it calls before, in which the worker writes what must precede the
 // hand-over (a status line it owes), and once all output has reached
 // the socket the loop stops serving the connection and hands over a file
@@ -46,7 +46,7 @@ func (ch *Channel) Hijack(before func()) (fd int, unread []byte, err error) {
 		ch.mu.Unlock()
 		return -1, nil, ErrClosed
 	}
-	if ch.waiting() != nil || is(ch.state, midRequest) {
+	if ch.waiting() != nil || is(ch.state, readAhead) {
 		ch.mu.Unlock()
 		return -1, nil, ErrPipelined
 	}

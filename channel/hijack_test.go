@@ -77,17 +77,19 @@ func TestChannelHijackTakesWhatFollowsUnparsed(t *testing.T) {
 // the request is answered as usual, then what was pipelined.
 func TestChannelHijackRefusedBehindPipelinedInput(t *testing.T) {
 	first := "GET /hijack HTTP/1.1\r\nHost: h\r\n\r\n"
+	last := "GET /hijack HTTP/1.0\r\n\r\n"
 	for _, tc := range []struct {
-		name, behind, rest, want string
+		name, first, behind, rest, want string
 	}{
-		{"a whole request", "GET /b HTTP/1.1\r\nHost: h\r\n\r\n", "", "[/b ]"},
-		{"part of a head", "GET /b HTTP/1.1\r\nHo", "st: h\r\n\r\n", "[/b ]"},
-		{"part of a body", "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab", "cd", "[/b abcd]"},
-		{"a request refused", "GET /b HTTP/9.9\r\nHost: h\r\n\r\n", "", "[505 "},
+		{"a whole request", first, "GET /b HTTP/1.1\r\nHost: h\r\n\r\n", "", "[/b ]"},
+		{"part of a head", first, "GET /b HTTP/1.1\r\nHo", "st: h\r\n\r\n", "[/b ]"},
+		{"part of a body", first, "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab", "cd", "[/b abcd]"},
+		{"a request refused", first, "GET /b HTTP/9.9\r\nHost: h\r\n\r\n", "", "[505 "},
+		{"bytes after the last request", last, "raw bytes", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, got := hijackHarness(t)
-			in := first + tc.behind
+			in := tc.first + tc.behind
 			require.Equal(t, len(in), h.ch.Received([]byte(in)))
 			require.Len(t, h.tasks, 1)
 			worker := h.tasks[0]
