@@ -318,7 +318,10 @@ func TestPumpBacksOffWhileTheSocketStaysFull(t *testing.T) {
 		reads   bool // the client reads what gnet holds before the pump
 		backoff int
 	}
-	steps := []step{{"first pump: output moves to gnet", false, 0}}
+	// The worker found the socket full (a write-through that took
+	// nothing): the first pump moves output to gnet and asks for a quick
+	// poll, whose pump judges the client.
+	steps := []step{{"first pump: output moves to gnet", false, -1}}
 	for i := 1; i <= MaxBackoff+1; i++ {
 		steps = append(steps, step{"still full", false, min(i, MaxBackoff)})
 	}
