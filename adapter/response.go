@@ -1,8 +1,6 @@
 package adapter
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -545,51 +543,6 @@ func (w *response) abort() {
 // the connection into a tunnel (RFC 9110 §9.3.6).
 func (w *response) tunnel() bool {
 	return w.status/100 == 2 && w.req.Method == http.MethodConnect
-}
-
-// ErrPipelined is the error http.Hijacker's Hijack returns, taking
-// nothing, when the server has already read what the client sent behind
-// the request being served (another request, part of one, or bytes after
-// a request that said it was the last) and that request asked for no
-// hijack: see the Hijack method of the response writer.
-var ErrPipelined = channel.ErrPipelined
-
-// Hijack hands the connection to the handler (http.Hijacker). Output
-// already committed is delivered first. As with net/http, a status the
-// handler has written goes out before the handover, and body bytes it
-// has not flushed do not: coder/websocket writes its 101 that way, and
-// forward proxies the 200 that opens a CONNECT tunnel. Unlike net/http,
-// that head gets no Transfer-Encoding or Content-Length of the server's:
-// the handler frames whatever it writes next, on its own connection.
-//
-// Unlike net/http, it fails with ErrPipelined when the client has
-// already sent more requests behind this one and the request asked for
-// no hijack (Upgrade, CONNECT): carhop parsed them ahead, and hands over
-// no stream with a hole in it. The response then goes on as usual.
-func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if w.hijacked {
-		return nil, nil, http.ErrHijacked
-	}
-	fd, unread, err := w.ch.Hijack(func() {
-		if w.wroteHeader && !w.committed {
-			if w.held != nil {
-				bytebufferpool.Put(w.held)
-				w.held = nil
-			}
-			w.handover = true
-			w.commit(false, nil)
-		}
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	w.hijacked = true
-	w.putBuffers()
-	c, err := fdConn(fd, unread)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
 }
 
 func writeStatusLine(b *bytebufferpool.ByteBuffer, is11 bool, code int) {

@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -79,5 +78,3 @@ func (s *Server) errorResponse(status int, reason string) []byte {
 	b = append(b, "\r\n\r\n"...)
 	return append(b, body...)
 }
-
-var errHijackFailed = errors.New("carhop: hijack failed")
