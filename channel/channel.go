@@ -246,7 +246,7 @@ func (ch *Channel) Received(in []byte) int {
 // drop consumes in past the n bytes parsed, unread, and notes that input
 // was dropped: a close then lingers (Pump).
 func (ch *Channel) drop(in []byte, n int) int {
-	if n < len(in) {
+	if n < len(in) && !is(ch.lf, discarded) {
 		put(&ch.lf, discarded, true)
 		ch.mu.Lock()
 		put(&ch.state, readAhead, true) // no hijacker may have what follows: it has a hole
@@ -934,9 +934,9 @@ func (ch *Channel) Pump() {
 		// nothing of this pump's offer: no sign of a slow client yet
 		// (mustWait). The next pump, a quick poll later, judges: a client
 		// that reads fast has emptied the socket by then, and waiting
-		// PollInterval would leave it idle most of the wait (bulk
-		// downloads to a local client ran at 1 GB/s, the loop idle 80 %
-		// of the time, waking every 5 ms to find the socket long empty).
+		// PollInterval would leave it idle most of the wait
+		// (docs/performance.md, "A quick look after a worker fills the
+		// socket").
 		put(&ch.state, filled, false)
 		backoff = -1
 		if pending >= ch.site.SendBytes && ch.site.SendBytes > 1 {

@@ -1,9 +1,7 @@
 package channel
 
 import (
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -123,34 +121,20 @@ func FuzzChannelReceived(f *testing.F) {
 }
 
 // playHijack runs Hijack for the request being served on a goroutine of
-// its own, playing the loop meanwhile: pumps until the socket is detached,
-// then gnet's close. It returns what the hijacker got.
+// its own, playing the loop meanwhile (playLoop), and returns what the
+// hijacker got.
 func playHijack(t *testing.T, h *harness) ([]byte, error) {
-	type result struct {
+	var (
 		unread []byte
 		err    error
-	}
-	got := make(chan result, 1)
+	)
+	done := make(chan struct{})
 	go func() {
-		_, unread, err := h.ch.Hijack(nil)
-		got <- result{unread, err}
+		defer close(done)
+		_, unread, err = h.ch.Hijack(nil)
 	}()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		select {
-		case r := <-got:
-			return r.unread, r.err
-		default:
-		}
-		h.ch.Pump()
-		if h.conn.detached > 0 {
-			h.ch.Closed()
-			r := <-got
-			return r.unread, r.err
-		}
-		runtime.Gosched()
-	}
-	t.Fatal("Hijack did not return")
-	return nil, nil
+	playLoop(t, h, done)
+	return unread, err
 }
 
 // requestEnd is the offset in input just past its nth request (n from 1),

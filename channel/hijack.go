@@ -60,9 +60,7 @@ func (ch *Channel) Hijack(before func()) (fd int, unread []byte, err error) {
 	}
 	ch.mu.Lock()
 	h.ready = true
-	if !is(ch.state, closed) {
-		ch.wakeLocked()
-	}
+	ch.wakeLocked()
 	ch.mu.Unlock()
 	<-h.done
 	return h.fd, h.unread, h.err

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -98,19 +99,7 @@ func TestChannelHijackRefusedBehindPipelinedInput(t *testing.T) {
 			// until the worker returns, releasing such a hijack.
 			done := make(chan struct{})
 			go func() { defer close(done); worker() }()
-			for deadline := time.Now().Add(10 * time.Second); ; {
-				select {
-				case <-done:
-				case <-time.After(time.Millisecond):
-					h.ch.Pump()
-					if h.conn.detached > 0 {
-						h.ch.Closed()
-					}
-					require.True(t, time.Now().Before(deadline), "the worker did not return")
-					continue
-				}
-				break
-			}
+			playLoop(t, h, done)
 			if h.conn.detached > 0 {
 				t.Fatalf("the socket was handed over: %s", <-got)
 			}
@@ -129,4 +118,24 @@ func (ch *Channel) hijackClaimed() *hijack {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	return ch.hijacker()
+}
+
+// playLoop plays the event loop for a worker running on a goroutine of
+// its own, until done is closed: it pumps, and once the socket is
+// detached for a hijack, runs gnet's close, which completes the hand-over.
+func playLoop(t *testing.T, h *harness, done <-chan struct{}) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "the worker did not return")
+		h.ch.Pump()
+		if h.conn.detached > 0 {
+			h.ch.Closed()
+		}
+		runtime.Gosched()
+	}
 }
