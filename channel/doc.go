@@ -30,6 +30,14 @@
 // [Config.OutbufOverflow] bytes, and a worker writing into it pauses once
 // it holds [Config.OutbufHighWatermark] bytes, until the client reads.
 //
+// Files by concern: channel.go the types; receive.go the loop's side of
+// input (parsing, the 100 Continue, refusals); queue.go the ready queue
+// and the worker's Run; write.go the worker's side of output (Write,
+// backpressure, Finish, the direct write); pump.go the loop's side of
+// output (Pump, sendfile, linger); close.go ends and timeouts; outlive.go
+// a half-closed client; hijack.go and connstate.go what net/http's
+// Hijacker and ConnState need.
+//
 // The package does not know net/http: the adapter turns a parsed head into
 // whatever request value it wants through [Config.NewRequest] and formats
 // responses itself.

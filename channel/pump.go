@@ -1,0 +1,208 @@
+package channel
+
+import (
+	"errors"
+	"syscall"
+)
+
+// wakeLocked schedules a pump unless one is already scheduled.
+func (ch *Channel) wakeLocked() {
+	if is(ch.state, woken|closed) {
+		return
+	}
+	put(&ch.state, woken, true)
+	if err := ch.conn.Wake(); err != nil {
+		put(&ch.state, woken, false)
+	}
+}
+
+// Pump moves output to the socket, closes the connection when a response
+// asked for it, hands the socket to a hijacker, and sends an owed 100
+// Continue. Loop only.
+func (ch *Channel) Pump() {
+	ch.mu.Lock()
+	put(&ch.state, woken, false)
+	if is(ch.state, closed|hijacked) {
+		ch.mu.Unlock()
+		return
+	}
+	// gnet sent everything it held since the last pump: the client reads
+	// faster than the loop polls, and should be polled sooner.
+	drained := ch.lastOut > 0 && ch.conn.OutboundBuffered() == 0
+	moved := false
+	for ch.outLen() > 0 {
+		queued := ch.conn.OutboundBuffered()
+		if queued >= ch.site.SendBytes {
+			break
+		}
+		if queued == 0 {
+			sent, blocked := ch.sendSpilled()
+			if blocked {
+				break
+			}
+			if sent {
+				moved = true
+				continue
+			}
+		}
+		chunk, err := ch.out.Peek(ch.site.SendBytes)
+		if err != nil {
+			ch.mu.Unlock()
+			ch.site.Logger.Error("carhop: reading buffered response", "remote", ch.remote(), "err", err)
+			_ = ch.conn.Close()
+			return
+		}
+		// gnet closes the connection inside Write when the socket has
+		// failed (a client reset), and so calls Closed, which takes mu,
+		// on this goroutine: Closed defers to us rather than deadlock.
+		put(&ch.lf, writing, true)
+		_, err = ch.conn.Write(chunk)
+		put(&ch.lf, writing, false)
+		if err != nil || is(ch.lf, closedMid) {
+			if is(ch.lf, closedMid) {
+				// The descriptor is closed already: no worker may take
+				// the mutex and find the connection open (sendNow).
+				put(&ch.state, closed, true)
+			}
+			ch.mu.Unlock()
+			if is(ch.lf, closedMid) {
+				put(&ch.lf, closedMid, false)
+				ch.Closed()
+			}
+			return
+		}
+		ch.site.Counters.BytesOut.Add(uint64(len(chunk)))
+		ch.out.Discard(len(chunk))
+		moved = true
+	}
+	pending := ch.conn.OutboundBuffered()
+	if moved || pending < int(ch.lastOut) {
+		ch.lastActive.Mark()
+	}
+	ch.lastOut = int32(pending)
+	// A client that once emptied its socket between polls would do so
+	// again during a long wait, and sit idle: its backoff stays short.
+	if drained {
+		put(&ch.state, emptied, true)
+	}
+	limit := uint8(MaxBackoff)
+	if is(ch.state, emptied) {
+		limit = 0
+	}
+	if moved {
+		ch.idle = 0
+	} else if ch.idle < limit {
+		ch.idle++
+	}
+	backoff := int(ch.idle)
+	if drained {
+		backoff = -1 // the client reads faster than the loop polls
+	}
+	if is(ch.state, filled) {
+		// The worker has just filled the socket itself, so it took
+		// nothing of this pump's offer: no sign of a slow client yet
+		// (mustWait). The next pump, a quick poll later, judges: a client
+		// that reads fast has emptied the socket by then, and waiting
+		// PollInterval would leave it idle most of the wait
+		// (docs/performance.md, "A quick look after a worker fills the
+		// socket").
+		put(&ch.state, filled, false)
+		backoff = -1
+		if pending >= ch.site.SendBytes && ch.site.SendBytes > 1 {
+			ch.lastOut = int32(ch.site.SendBytes - 1) // still not 0: gnet holds output (sendable)
+		}
+	}
+	left := ch.outLen()
+	if left < ch.site.OutbufHighWatermark {
+		ch.wakeWriter()
+	}
+	if is(ch.lf, upgrading) && !is(ch.state, busy|closeAfter) && ch.head == nil {
+		// The Upgrade was answered without a hijack. Received has already
+		// run for this wake-up and stopped at the fence, so wake once more:
+		// input the client pipelined behind the Upgrade request is parsed
+		// now, not when (or if) the client sends more.
+		put(&ch.lf, upgrading, false)
+		ch.wakeLocked()
+	}
+	if left == 0 && !is(ch.state, busy) && ch.out != nil {
+		ch.dropOutput()
+	}
+	// A request still arriving when the input ended never will: it does
+	// not hold the connection open (Outlive).
+	arriving := !is(ch.state, ended) && (ch.receiving() != nil || ch.reqStarted.Load() != 0)
+	done := !is(ch.state, busy) && left == 0 && (is(ch.state, closeAfter) || is(ch.state, draining|ended) && ch.head == nil && !arriving)
+	// A close after a refusal, or one that leaves the client still
+	// sending (input dropped after the last request, a request half
+	// received, or a protocol behind an Upgrade or CONNECT fence never
+	// read), lingers (linger).
+	lingerOnClose := is(ch.lf, refused) ||
+		is(ch.state, closeAfter) && !is(ch.state, ended) && (is(ch.lf, discarded|upgrading) || arriving)
+	h := ch.hijacker()
+	handOver := h != nil && h.ready
+	ch.mu.Unlock()
+
+	switch {
+	case left > 0 || pending > 0:
+		ch.site.Poll(ch, backoff) // gnet does not say when the socket drains
+	case handOver:
+		ch.detach(h)
+	case done && lingerOnClose && ch.site.Linger > 0:
+		ch.linger()
+	case done:
+		_ = ch.conn.Close()
+	default:
+		ch.sendContinue()
+	}
+}
+
+// sendSpilled sends output from the temporary file it spilled to straight
+// to the socket (sendfile), when that is where the queue starts: a slow client's download then costs no read of the file
+// into memory and no copy through gnet. It reports whether it sent
+// anything, and whether the socket is full. Any other failure is left to
+// the usual path, whose write through gnet finds it and closes the
+// connection. Loop only, mu held, gnet holding nothing of ours.
+func (ch *Channel) sendSpilled() (sent, blocked bool) {
+	f, off, n, ok := ch.out.FileFront()
+	if !ok {
+		return false, false
+	}
+	k, err := ch.conn.SendFile(f, off, n)
+	if k > 0 {
+		ch.site.Counters.BytesOut.Add(uint64(k))
+		ch.out.Discard(k)
+		return true, false
+	}
+	return false, errors.Is(err, syscall.EAGAIN)
+}
+
+// linger half-closes a connection whose request was refused, instead of
+// closing it: the client may still be sending the rest of that request,
+// and a close with unread input makes the kernel answer it with a reset,
+// which can destroy the error response before the client reads it (a
+// 413 for an upload would read as "connection reset"). The same goes for
+// a response that closed the connection while the client was still
+// sending: requests pipelined after its last one, or what follows a
+// CONNECT accepted without a Hijack (the client sends into the tunnel it
+// was told of). Input is read and discarded (Received) until the client
+// closes, or Timeouts.Linger has passed (Expire). Loop only.
+func (ch *Channel) linger() {
+	ch.mu.Lock()
+	already := is(ch.state, lingering)
+	put(&ch.state, lingering, true)
+	ch.mu.Unlock()
+	if already {
+		return
+	}
+	ch.lastActive.Mark() // Received no longer moves it: Linger bounds the whole linger
+	if err := ch.conn.CloseWrite(); err != nil {
+		_ = ch.conn.Close()
+	}
+}
+
+// hijacker is the hijack asked for, if any. Called with mu held.
+func (ch *Channel) hijacker() *hijack {
+	if ch.x == nil {
+		return nil
+	}
+	return ch.x.hijack
+}

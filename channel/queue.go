@@ -1,0 +1,108 @@
+package channel
+
+// Run serves the queued requests one after another, as Waitress's
+// channel.service() does: the channel is its own task, and a worker that
+// finishes a request with another queued behind it (pipelining) goes on
+// with it rather than waking another worker for it. After MaxPipelined in
+// a row it queues the channel again, so that one client cannot keep a
+// worker from the others. Worker only.
+func (ch *Channel) Run() {
+	for served := 0; ; served++ {
+		ch.mu.Lock()
+		if is(ch.state, closed) || ch.head == nil {
+			put(&ch.state, busy, false)
+			ch.mu.Unlock()
+			return
+		}
+		if served == ch.site.MaxPipelined {
+			ch.mu.Unlock()
+			ch.submit() // busy stays set: this is still the channel's one task
+			return
+		}
+		r := ch.head // served in place: Finish takes it off the queue
+		put(&ch.state, serving, true)
+		inputEnded := is(ch.state, ended)
+		ch.mu.Unlock()
+		if inputEnded {
+			ch.cancel(r) // as its client's context would have been at EOF (Outlive)
+		}
+		if r.Err != nil {
+			_ = ch.Write(ch.site.ErrorResponse(r.Err.Status, r.Err.Reason), 0)
+			ch.Finish(false)
+		} else {
+			ch.site.Counters.Requests.Add(1)
+			ch.site.Serve(ch, r)
+		}
+		ch.mu.Lock()
+		more := is(ch.state, again)
+		put(&ch.state, again, false)
+		ch.mu.Unlock()
+		if !more {
+			return
+		}
+	}
+}
+
+// push appends r to the ready queue, which is at most MaxPipelined long
+// (plus one refusal). Channel mutex held.
+func (ch *Channel) push(r *Request) {
+	r.next = nil
+	at := &ch.head
+	for *at != nil {
+		at = &(*at).next
+	}
+	*at = r
+}
+
+// pop takes the first request off the ready queue. Channel mutex held.
+func (ch *Channel) pop() *Request {
+	r := ch.head
+	ch.head = r.next
+	r.next = nil
+	return r
+}
+
+// takeAll empties the ready queue of the requests no worker has taken
+// and returns them, linked by next; one being served stays for Finish.
+// Channel mutex held.
+func (ch *Channel) takeAll() *Request {
+	at := &ch.head
+	if is(ch.state, serving) {
+		at = &ch.head.next
+	}
+	r := *at
+	*at = nil
+	return r
+}
+
+// current is the request a worker is serving, if any. Channel mutex held.
+func (ch *Channel) current() *Request {
+	if is(ch.state, serving) {
+		return ch.head
+	}
+	return nil
+}
+
+// waiting is the first request of the ready queue no worker has taken.
+// Channel mutex held.
+func (ch *Channel) waiting() *Request {
+	if is(ch.state, serving) {
+		return ch.head.next
+	}
+	return ch.head
+}
+
+// cancel tells Config.Cancel that r's client is gone. A refusal is the
+// channel's own request, not one NewRequest made: there is nothing of the
+// caller's to cancel, and its Value is nil.
+func (ch *Channel) cancel(r *Request) {
+	if r.Err == nil && ch.site.Cancel != nil {
+		ch.site.Cancel(r)
+	}
+}
+
+func (ch *Channel) release(r *Request) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+}
