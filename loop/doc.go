@@ -28,5 +28,11 @@
 // refuse what still reaches gnet's own listeners, let every channel
 // finish what it has, close the idle ones (giving a connection that has
 // sent nothing yet a few seconds for its first request), and only then
-// stop the engine.
+// stop the engine (drain.go).
+//
+// Files: server.go the engine and gnet's events; poll.go the ticker and
+// the output polls; drain.go Drain, the registry sweep and Stop;
+// intake.go adopted listeners; orphan.go half-closed clients; refuse.go
+// the 503 at the connection limit; conn.go the link between a channel
+// and gnet's Conn.
 package loop
