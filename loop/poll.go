@@ -42,6 +42,7 @@ func (s *Server) poll(ch *channel.Channel, backoff int) {
 	}
 	s.polls[level][ch] = struct{}{}
 	s.polled[ch] = level
+	s.wakeTicker()
 }
 
 // pollWait is how long a channel at level waits to be woken.
@@ -70,6 +71,8 @@ func (s *Server) pollWait(level int) time.Duration {
 // channel whose socket once emptied between two polls never waits longer
 // than that: a client reading 200 MB/s would empty its socket during a
 // long wait and sit idle (channel.Pump).
+//
+// A quiet server's ticker dozes instead (doze.go).
 //
 // Two other ways were measured and dropped: polling every waiting
 // channel each millisecond cost a download to a client reading 200 MB/s
@@ -117,5 +120,5 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 		s.sweep(func(ch *channel.Channel) { ch.Expire(now, s.cfg.Timeouts) })
 		s.expireRefusals(now)
 	}
-	return next, gnet.None
+	return s.dozeOrTick(now, next), gnet.None
 }

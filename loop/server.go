@@ -90,6 +90,7 @@ type Server struct {
 	orphans  map[*orphan]struct{}
 	orphaned sync.WaitGroup
 	lastScan time.Time
+	doze     dozer
 	sites    siteTable
 }
 
@@ -117,6 +118,7 @@ func New(cfg Config) *Server {
 		refusals: make(map[*refusal]struct{}),
 		orphans:  make(map[*orphan]struct{}),
 	}
+	s.doze.init()
 	for i := range s.polls {
 		s.polls[i] = make(map[*channel.Channel]struct{})
 	}
@@ -323,8 +325,12 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 	return gnet.None
 }
 
-// OnShutdown releases the coarse clock this server kept fresh.
-func (s *Server) OnShutdown(gnet.Engine) { clock.Stop() }
+// OnShutdown releases the coarse clock this server kept fresh, and ends
+// a doze of the ticker, which gnet waits for.
+func (s *Server) OnShutdown(gnet.Engine) {
+	close(s.doze.quit)
+	clock.Stop()
+}
 
 // Open is the number of connections being served now.
 func (s *Server) Open() int64 { return s.open.Load() }

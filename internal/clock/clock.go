@@ -1,8 +1,8 @@
 // Package clock is a coarse wall clock for the per-request paths (activity
 // stamps, the Date header), where time.Now's cost shows in profiles. Each
 // running event-loop server keeps it fresh from its ticker (every few
-// milliseconds); while no server runs, Now falls back to time.Now, so a
-// server starting later never reads a stale time.
+// milliseconds); while no server runs, or a quiet server's ticker dozes
+// (Pause), Now falls back to time.Now, so that no one reads a stale time.
 package clock
 
 import (
@@ -35,6 +35,11 @@ func Stop() {
 		now.Store(0)
 	}
 }
+
+// Pause leaves the time to time.Now until the next Tick: a server whose
+// ticker dozes would otherwise let the clock go stale. Another running
+// server's next Tick sets it again.
+func Pause() { now.Store(0) }
 
 // Tick sets the clock; a running server's ticker calls it.
 func Tick(t time.Time) {

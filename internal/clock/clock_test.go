@@ -17,6 +17,16 @@ func TestNoStaleTimeWithoutServers(t *testing.T) {
 	assert.NotEqual(t, time.Unix(2000, 0).UnixNano(), Now(), "ticks without a server are ignored")
 }
 
+func TestPausedClockIsRealTime(t *testing.T) {
+	Start()
+	defer Stop()
+	Tick(time.Unix(1000, 0))
+	Pause()
+	assert.Greater(t, Now(), time.Unix(1000, 0).UnixNano(), "a dozing server's clock is real time")
+	Tick(time.Unix(3000, 0))
+	assert.Equal(t, time.Unix(3000, 0).UnixNano(), Now(), "the next tick sets it again")
+}
+
 func TestStampSince(t *testing.T) {
 	base := time.Unix(1_700_000_000, 0)
 	for _, tc := range []struct {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# What an idle server costs in CPU: each server a fresh bench/cmd/hello
+# process, its CPU time (user + system, from /proc) over secs seconds
+# with no connection, then over secs seconds holding n idle keep-alive
+# connections (each has sent one request; idleconns opens them and holds
+# them while it settles). Servers interleave round by round.
+#
+#   bash bench/scripts/idle-cpu.sh [rounds=2] [secs=30] [n=10000] [servers...]
+#
+# servers are hello's (carhop, net-http, nbio, ...) and carhop@REV for
+# carhop as of a git revision (built from a temporary worktree).
+# Needs a file-descriptor limit above n.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rounds=${1:-2}
+secs=${2:-30}
+n=${3:-10000}
+shift $(( $# > 3 ? 3 : $# )) || true
+servers=${*:-carhop net-http}
+[ "$(ulimit -n)" -gt $((n + 100)) ] || ulimit -n $((n + 1000)) || { echo "need a file-descriptor limit above $n" >&2; exit 1; }
+
+dir=$(mktemp -d)
+trap 'pkill -f "$dir/" 2>/dev/null || true; for w in "$dir"/wt-*; do [ -d "$w" ] && git worktree remove --force "$w"; done; rm -rf "$dir"' EXIT
+go build -o "$dir/hello" ./bench/cmd/hello
+go build -o "$dir/idleconns" ./bench/cmd/idleconns
+for s in $servers; do
+  case $s in
+  carhop@*)
+    rev=${s#carhop@}
+    wt="$dir/wt-$(git rev-parse --short "$rev")"
+    git worktree add --quiet --detach "$wt" "$rev"
+    (cd "$wt" && go build -o "$dir/hello-$rev" ./bench/cmd/hello)
+    ;;
+  esac
+done
+addr=127.0.0.1:18196
+hz=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pct() { awk -v t="$1" -v hz="$hz" -v s="$secs" 'BEGIN {printf "%.2f", 100 * t / hz / s}'; }
+
+for round in $(seq 1 "$rounds"); do
+  for s in $servers; do
+    case $s in
+    carhop@*) bin="$dir/hello-${s#carhop@}" server=carhop ;;
+    *) bin="$dir/hello" server=$s ;;
+    esac
+    "$bin" -server "$server" -addr "$addr" >/dev/null 2>&1 &
+    pid=$!
+    sleep 2
+    before=$(ticks "$pid"); sleep "$secs"; alone=$(( $(ticks "$pid") - before ))
+    "$dir/idleconns" -addr "$addr" -pid "$pid" -n "$n" -settle "$((secs + 20))s" >/dev/null 2>&1 &
+    ic=$!
+    sleep 15 # opening n connections, and the quiet second after
+    before=$(ticks "$pid"); sleep "$secs"; held=$(( $(ticks "$pid") - before ))
+    wait "$ic" || true
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    echo "round $round: $s: $(pct "$alone") % of a CPU alone, $(pct "$held") % with $n idle connections"
+    sleep 1
+  done
+done

@@ -1,0 +1,98 @@
+package loop
+
+import (
+	"testing"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/channel"
+)
+
+// dozingServer is a server whose sweeps are an hour apart, so that a doze
+// ends only when something ends it; its ticks are run by the test.
+func dozingServer(t *testing.T) *Server {
+	t.Helper()
+	s := New(Config{CleanupInterval: time.Hour, PollInterval: 5 * time.Millisecond})
+	s.ticked = true // no engine: nothing to boot
+	return s
+}
+
+// tickAsync runs one tick on a goroutine, as gnet's ticker would, and
+// returns the delay it gives gnet when it returns.
+func tickAsync(s *Server) <-chan time.Duration {
+	done := make(chan time.Duration, 1)
+	go func() {
+		d, action := s.OnTick()
+		if action != gnet.None {
+			d = -1
+		}
+		done <- d
+	}()
+	return done
+}
+
+// TestTickerDozesUntilSomethingNeedsIt: a tick that finds the server
+// quiet (no traffic for a CleanupInterval, no channel waiting for a poll)
+// dozes rather than asking gnet for the next tick PollInterval later, and
+// a poll, or the engine's shutdown, ends the doze at once; a tick within a
+// CleanupInterval of traffic returns at once with the usual interval.
+func TestTickerDozesUntilSomethingNeedsIt(t *testing.T) {
+	var c wakeConn
+	var ch channel.Channel
+	for _, tc := range []struct {
+		name  string
+		wake  func(s *Server)
+		delay time.Duration // what the doze's tick returns
+	}{
+		{"a poll ends it", func(s *Server) { s.poll(&ch, 0) }, 0},
+		{"shutdown ends it", func(s *Server) { close(s.doze.quit) }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := dozingServer(t)
+			ch.Init(&channel.Site{Config: s.ch}, &c)
+			t.Cleanup(ch.Closed)
+			done := tickAsync(s)
+			select {
+			case d := <-done:
+				require.Failf(t, "a quiet tick returned", "delay %v", d)
+			case <-time.After(50 * time.Millisecond):
+			}
+			s.mu.Lock()
+			dozing := s.doze.dozing
+			s.mu.Unlock()
+			require.True(t, dozing, "a quiet server's ticker dozes")
+			tc.wake(s)
+			select {
+			case d := <-done:
+				assert.Equal(t, tc.delay, d, "the doze ends with a tick at once")
+			case <-time.After(10 * time.Second):
+				require.Fail(t, "the doze did not end")
+			}
+		})
+	}
+
+	t.Run("traffic keeps it ticking for a CleanupInterval", func(t *testing.T) {
+		s := dozingServer(t)
+		s.ch.Counters.BytesIn.Add(1)
+		for i := range 3 { // one tick that sees traffic, then two that see none
+			select {
+			case d := <-tickAsync(s):
+				assert.Equal(t, 5*time.Millisecond, d, "tick %d", i)
+			case <-time.After(10 * time.Second):
+				require.Fail(t, "a tick within a CleanupInterval of traffic dozed", "tick %d", i)
+			}
+		}
+		s.doze.moved = s.doze.moved.Add(-time.Hour) // as if the traffic were a CleanupInterval ago
+		done := tickAsync(s)
+		select {
+		case d := <-done:
+			require.Failf(t, "a tick a CleanupInterval after the last traffic returned", "delay %v", d)
+		case <-time.After(50 * time.Millisecond):
+		}
+		close(s.doze.quit)
+		assert.Equal(t, time.Duration(0), <-done)
+	})
+}
