@@ -8,20 +8,21 @@ import (
 
 // A server with nothing to do lets its ticker doze until the next sweep
 // of the timeouts, rather than tick every PollInterval: an idle carhop
-// woke 200 times a second, which cost it 2.3 % of a CPU with no
-// connection open (net/http: 0.07 %; docs/performance.md, "An idle
-// server"). The ticker dozes when nothing has moved for a
-// CleanupInterval (no byte in or out, no connection accepted) and no
-// channel waits for a poll; a channel that asks for one (poll) wakes it
-// at once, and so does the engine's shutdown. It waits that second
-// because the ticks also keep Go's scheduler awake: dozing as soon as
-// one tick found nothing new, a client sending a request every 50 ms saw
-// about 0.1 ms more latency at the median (the runtime's threads were
-// parked deeper), while a server quiet for a second has no such client. Traffic that arrives meanwhile needs no tick:
-// the loops serve it, and only the coarse clock would go stale, which is
-// why a doze pauses it (clock.Pause: until the next tick the per-request
-// paths read the time themselves). The first tick after the doze sees
-// the traffic and ticks on as before.
+// woke 200 times a second, which cost it 2 % of a CPU with no connection
+// open (net/http: 0.05 %; docs/performance.md, "An idle server").
+//
+// The ticker dozes when nothing has moved for a CleanupInterval (no byte
+// in or out, no connection accepted) and no channel waits for a poll; a
+// channel that asks for one (poll) wakes it at once, and so does the
+// engine's shutdown. It waits that second because the ticks also keep
+// Go's scheduler awake: dozing as soon as one tick found nothing new, a
+// client sending a request every 50 ms saw about 0.1 ms more latency at
+// the median (the runtime's threads were parked deeper), and a server
+// quiet for a second has no such client. Traffic that arrives during a
+// doze needs no tick: the loops serve it, and only the coarse clock would
+// go stale, which is why a doze pauses it (clock.Pause: until the next
+// tick the per-request paths read the time themselves). The first tick
+// after the doze sees the traffic and ticks on as before.
 //
 // gnet's ticker cannot be woken before the delay OnTick gave it is up, so
 // the doze happens inside OnTick, on gnet's ticker goroutine, which has
