@@ -27,20 +27,17 @@ servers=${*:-carhop net-http}
 command -v curl >/dev/null || { echo "curl not installed: apt-get install curl" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-trap 'pkill -f "$tmp/" 2>/dev/null || true; for w in "$tmp"/wt-*; do [ -d "$w" ] && git worktree remove --force "$w"; done; rm -rf "$tmp"' EXIT
-go build -o "$tmp/download" ./bench/cmd/download
+# shellcheck source=bench/scripts/revs.sh
+. bench/scripts/revs.sh
+trap 'pkill -f "$tmp/" 2>/dev/null || true; remove_revs "$tmp"; rm -rf "$tmp"' EXIT
 for s in $servers; do
   case $s in
-  carhop@*)
-    rev=${s#carhop@}
-    wt="$tmp/wt-$(git rev-parse --short "$rev")"
-    git worktree add --quiet --detach "$wt" "$rev"
-    (cd "$wt" && go build -o "$tmp/download-$rev" ./bench/cmd/download)
-    ;;
-  carhop | net-http) ;;
+  carhop@* | carhop | net-http) ;;
   *) echo "unknown server $s: carhop, carhop@REV or net-http" >&2; exit 1 ;;
   esac
 done
+# shellcheck disable=SC2086 # servers is a list
+build_revs "$tmp" download $servers
 
 addr=127.0.0.1:18199
 hz=$(getconf CLK_TCK)
@@ -49,10 +46,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 for round in $(seq 1 "$rounds"); do
   for s in $servers; do
-    case $s in
-    carhop@*) bin="$tmp/download-${s#carhop@}" server=carhop ;;
-    *) bin="$tmp/download" server=$s ;;
-    esac
+    rev_server "$tmp" download "$s"
     "$bin" -server "$server" -addr "$addr" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 50); do curl -s -o /dev/null "http://$addr/?mb=0" && break; sleep 0.1; done

@@ -20,19 +20,12 @@ servers=${*:-carhop net-http}
 [ "$(ulimit -n)" -gt $((n + 100)) ] || ulimit -n $((n + 1000)) || { echo "need a file-descriptor limit above $n" >&2; exit 1; }
 
 dir=$(mktemp -d)
-trap 'pkill -f "$dir/" 2>/dev/null || true; for w in "$dir"/wt-*; do [ -d "$w" ] && git worktree remove --force "$w"; done; rm -rf "$dir"' EXIT
-go build -o "$dir/hello" ./bench/cmd/hello
+# shellcheck source=bench/scripts/revs.sh
+. bench/scripts/revs.sh
+trap 'pkill -f "$dir/" 2>/dev/null || true; remove_revs "$dir"; rm -rf "$dir"' EXIT
+# shellcheck disable=SC2086 # servers is a list
+build_revs "$dir" hello $servers
 go build -o "$dir/idleconns" ./bench/cmd/idleconns
-for s in $servers; do
-  case $s in
-  carhop@*)
-    rev=${s#carhop@}
-    wt="$dir/wt-$(git rev-parse --short "$rev")"
-    git worktree add --quiet --detach "$wt" "$rev"
-    (cd "$wt" && go build -o "$dir/hello-$rev" ./bench/cmd/hello)
-    ;;
-  esac
-done
 addr=127.0.0.1:18196
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -40,10 +33,7 @@ pct() { awk -v t="$1" -v hz="$hz" -v s="$secs" 'BEGIN {printf "%.2f", 100 * t / 
 
 for round in $(seq 1 "$rounds"); do
   for s in $servers; do
-    case $s in
-    carhop@*) bin="$dir/hello-${s#carhop@}" server=carhop ;;
-    *) bin="$dir/hello" server=$s ;;
-    esac
+    rev_server "$dir" hello "$s"
     "$bin" -server "$server" -addr "$addr" >/dev/null 2>&1 &
     pid=$!
     sleep 2
