@@ -121,3 +121,41 @@ func fill(buf []byte, i int) {
 		binary.LittleEndian.PutUint64(buf[j:], uint64(i)<<32|uint64(j))
 	}
 }
+
+// TestDownloadAfterQuietSpell: a server that has been quiet lets its
+// ticker doze until the next sweep of the timeouts (a minute here), and a
+// response that then backs up the socket must still be polled on time:
+// the pump's poll wakes the ticker. Without that wake the download stalls
+// until the sweep, past the client's deadline.
+func TestDownloadAfterQuietSpell(t *testing.T) {
+	const total, chunk = 16 << 20, 64 << 10
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(total))
+		buf := make([]byte, chunk)
+		for i := range total / chunk {
+			fill(buf, i)
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}), WithCleanupInterval(time.Minute))
+	time.Sleep(100 * time.Millisecond) // a fresh server's first tick finds it quiet, and dozes
+
+	c := dial(t, addr) // a 20 s deadline
+	c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, err := http.ReadResponse(c.r, nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	time.Sleep(300 * time.Millisecond) // read nothing for a while: the socket fills, and the rest waits for polls
+	want := sha256.New()
+	buf := make([]byte, chunk)
+	for i := range total / chunk {
+		fill(buf, i)
+		want.Write(buf)
+	}
+	got := sha256.New()
+	n, err := io.Copy(got, resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, int64(total), n)
+	assert.Equal(t, want.Sum(nil), got.Sum(nil))
+}
