@@ -12,6 +12,10 @@
 #
 #   bash bench/scripts/cpu-per-request.sh [rounds=3] [seconds=5] [servers...]
 #
+# servers are bench/peers' names, and carhop@REV for carhop as of a git
+# revision (built from a temporary worktree), to measure a change against
+# the code before it in the same run.
+#
 # Needs wrk, curl and two or more CPUs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,9 +26,12 @@ servers=${*:-carhop net-http nbio fasthttp gnet-raw}
 command -v wrk >/dev/null || { echo "wrk not installed: apt-get install wrk" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "need two CPUs to pin server and load apart" >&2; exit 1; }
 
-bin=$(mktemp -d)/hello
-trap 'pkill -f "$bin" 2>/dev/null || true; rm -rf "$(dirname "$bin")"' EXIT
-go build -o "$bin" ./bench/cmd/hello
+dir=$(mktemp -d)
+# shellcheck source=bench/scripts/revs.sh
+. bench/scripts/revs.sh
+trap 'pkill -f "$dir/" 2>/dev/null || true; remove_revs "$dir"; rm -rf "$dir"' EXIT
+# shellcheck disable=SC2086 # servers is a list
+build_revs "$dir" hello $servers
 addr=127.0.0.1:18198
 hz=$(getconf CLK_TCK)
 results=$(mktemp)
@@ -34,7 +41,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for round in $(seq 1 "$rounds"); do
   for s in $servers; do
     for c in 50 1000; do
-      taskset -c 0 "$bin" -server "$s" -addr "$addr" >/dev/null 2>&1 &
+      rev_server "$dir" hello "$s"
+      taskset -c 0 "$bin" -server "$server" -addr "$addr" >/dev/null 2>&1 &
       pid=$!
       for _ in $(seq 1 50); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.1; done
       timeout 30 taskset -c 1 wrk -t1 -c"$c" -d1s "http://$addr/" >/dev/null 2>&1 || true # warm-up
