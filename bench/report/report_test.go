@@ -36,7 +36,7 @@ func sample() *runner.Results {
 					P99Alone: time.Millisecond, P99: time.Millisecond},
 			}},
 			{Name: "idle", Description: "i", Results: []runner.Measurement{
-				{Server: "carhop", Kind: "carhop", BytesPerIdleConn: 1272, IdleConns: 200},
+				{Server: "carhop", Kind: "carhop", BytesPerIdleConn: 1272, IdleConns: 200, IdleCPU: 0.25},
 			}},
 		},
 	}
@@ -51,6 +51,8 @@ func TestTableShapeAndReference(t *testing.T) {
 	assert.Contains(t, out, "failed")
 	assert.NotContains(t, out, "\nlog", "only the first line of an error")
 	assert.Contains(t, out, "1272")
+	assert.Contains(t, out, "CPU while idle")
+	assert.Contains(t, out, "0.25", "the idle server's CPU")
 	assert.Contains(t, out, "skipped waitress")
 	assert.Contains(t, out, "Unanswered")
 	assert.Contains(t, out, "968 (waited up to 4987.00 ms)", "starved clients are shown")

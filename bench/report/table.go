@@ -64,7 +64,7 @@ func firstLine(s string) string {
 func header(sc runner.ScenarioResult) []string {
 	switch kind(sc) {
 	case "idle":
-		return []string{"Server", "Bytes per idle connection", "Connections"}
+		return []string{"Server", "Bytes per idle connection", "Connections", "CPU while idle (% of a CPU)"}
 	case "slow":
 		return []string{"Server", "RPS", "p99 alone", "p99 under attack", "Unanswered under attack", "Slow clients cut off", "Still open"}
 	}
@@ -99,10 +99,10 @@ func rows(sc runner.ScenarioResult) [][]string {
 		switch kind(sc) {
 		case "idle":
 			if m.Error != "" {
-				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), ""})
+				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), "", ""})
 				continue
 			}
-			out = append(out, []string{m.Server, fmt.Sprintf("%d", m.BytesPerIdleConn), fmt.Sprintf("%d", m.IdleConns)})
+			out = append(out, []string{m.Server, fmt.Sprintf("%d", m.BytesPerIdleConn), fmt.Sprintf("%d", m.IdleConns), fmt.Sprintf("%.2f", m.IdleCPU)})
 		case "slow":
 			if !m.Answered() {
 				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), "", "", "", "", ""})

@@ -38,3 +38,16 @@ func ProcessCPU(pid int) (time.Duration, error) {
 	}
 	return time.Duration(utime+stime) * ClockTick, nil
 }
+
+// TreeCPU is the CPU time of process pid and its descendants (a server
+// that forks does its work in its children), counting those it can still
+// read: a child may exit meanwhile.
+func TreeCPU(pid int) time.Duration {
+	var total time.Duration
+	for _, p := range append([]int{pid}, descendants(pid)...) {
+		if d, err := ProcessCPU(p); err == nil {
+			total += d
+		}
+	}
+	return total
+}

@@ -15,22 +15,31 @@ import (
 	"time"
 )
 
+// IdleResult is what IdleCost measured.
+type IdleResult struct {
+	PerConn int64   // growth of the resident set per connection, in bytes
+	Opened  int     // connections opened
+	CPU     float64 // CPU the server used while they idled, in percent of one CPU (0 if not watched)
+}
+
 // IdleCost opens n connections to addr, sends one request on each and
-// reads its response, keeps them open, and returns how much the resident
-// set of process pid grew per connection, measured after settle.
+// reads its response, keeps them open, and measures how much the resident
+// set of process pid (and its descendants) grew per connection, after
+// settle, and then, if watch is set, the CPU they used over watch while
+// the connections idled.
 //
 // It first sends a few requests on a connection of its own and closes it:
 // a server's first requests page in its code and fill its pools once, a
 // cost that does not grow with connections and that, divided by n, would
 // be charged to each (about 40 bytes of code pages per connection for
 // carhop at n = 10,000).
-func IdleCost(ctx context.Context, addr string, pid, n int, settle time.Duration) (perConn int64, opened int, err error) {
+func IdleCost(ctx context.Context, addr string, pid, n int, settle, watch time.Duration) (IdleResult, error) {
 	if err := warmUp(ctx, addr, 10); err != nil {
-		return 0, 0, fmt.Errorf("warm-up: %w", err)
+		return IdleResult{}, fmt.Errorf("warm-up: %w", err)
 	}
 	before, err := RSS(pid)
 	if err != nil {
-		return 0, 0, err
+		return IdleResult{}, err
 	}
 	conns := make([]net.Conn, 0, n)
 	defer func() {
@@ -41,28 +50,38 @@ func IdleCost(ctx context.Context, addr string, pid, n int, settle time.Duration
 	d := net.Dialer{Timeout: 5 * time.Second}
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
-			return 0, len(conns), err
+			return IdleResult{Opened: len(conns)}, err
 		}
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return 0, len(conns), fmt.Errorf("connection %d: %w", i, err)
+			return IdleResult{Opened: len(conns)}, fmt.Errorf("connection %d: %w", i, err)
 		}
 		conns = append(conns, c)
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 		if err := roundTrip(c, bufio.NewReader(c)); err != nil {
-			return 0, len(conns), fmt.Errorf("connection %d: %w", i, err)
+			return IdleResult{Opened: len(conns)}, fmt.Errorf("connection %d: %w", i, err)
 		}
 	}
 	select {
 	case <-time.After(settle):
 	case <-ctx.Done():
-		return 0, len(conns), ctx.Err()
+		return IdleResult{Opened: len(conns)}, ctx.Err()
 	}
 	after, err := RSS(pid)
 	if err != nil {
-		return 0, len(conns), err
+		return IdleResult{Opened: len(conns)}, err
 	}
-	return (after - before) / int64(len(conns)), len(conns), nil
+	r := IdleResult{PerConn: (after - before) / int64(len(conns)), Opened: len(conns)}
+	if watch > 0 {
+		start := TreeCPU(pid)
+		select {
+		case <-time.After(watch):
+		case <-ctx.Done():
+			return r, ctx.Err()
+		}
+		r.CPU = 100 * float64(TreeCPU(pid)-start) / float64(watch)
+	}
+	return r, nil
 }
 
 // warmUp sends requests GET requests on one keep-alive connection.

@@ -59,8 +59,9 @@ type Measurement struct {
 	UnansweredWait time.Duration `json:"unanswered_wait_ns,omitempty"`
 
 	// Idle scenario.
-	BytesPerIdleConn int64 `json:"bytes_per_idle_conn,omitempty"`
-	IdleConns        int   `json:"idle_conns,omitempty"`
+	BytesPerIdleConn int64   `json:"bytes_per_idle_conn,omitempty"`
+	IdleConns        int     `json:"idle_conns,omitempty"`
+	IdleCPU          float64 `json:"idle_cpu_percent,omitempty"` // of one CPU, over the scenario's IdleWatch
 	// Slow scenario: the normal clients' p99 without and with the
 	// slowloris clients, and what became of those.
 	P99Alone       time.Duration `json:"p99_alone_ns,omitempty"`

@@ -327,8 +327,8 @@ func measureSlow(ctx context.Context, p *process, sc Scenario, m *Measurement) e
 }
 
 func measureIdle(ctx context.Context, p *process, sc Scenario, m *Measurement) error {
-	perConn, n, err := IdleCost(ctx, p.addr, p.pid(), sc.Idle, time.Second)
-	m.BytesPerIdleConn, m.IdleConns = perConn, n
+	r, err := IdleCost(ctx, p.addr, p.pid(), sc.Idle, time.Second, sc.IdleWatch)
+	m.BytesPerIdleConn, m.IdleConns, m.IdleCPU = r.PerConn, r.Opened, r.CPU
 	return err
 }
 
@@ -372,6 +372,7 @@ func median(rounds []Measurement) Measurement {
 	out.Unanswered = int(pick(func(m Measurement) float64 { return float64(m.Unanswered) }))
 	out.UnansweredWait = dur(func(m Measurement) time.Duration { return m.UnansweredWait })
 	out.BytesPerIdleConn = int64(pick(func(m Measurement) float64 { return float64(m.BytesPerIdleConn) }))
+	out.IdleCPU = pick(func(m Measurement) float64 { return m.IdleCPU })
 	return out
 }
 

@@ -1,8 +1,9 @@
 // Command idleconns measures what an idle keep-alive connection costs a
 // server: it opens -n connections to -addr, sends one request on each and
 // reads the response, keeps them all open, and reports how much the
-// resident set of the server process -pid grew, per connection. The
-// suite's idle scenario does the same for every server.
+// resident set of the server process -pid grew, per connection; with
+// -watch, also the CPU the server used over that long while they idled.
+// The suite's idle scenario does the same for every server.
 //
 //	go run ./bench/cmd/hello -server carhop -addr 127.0.0.1:8080 &
 //	go run ./bench/cmd/idleconns -addr 127.0.0.1:8080 -pid $(pgrep -n hello) -n 10000
@@ -34,6 +35,7 @@ func run() error {
 	pid := flag.Int("pid", 0, "server process id (required)")
 	n := flag.Int("n", 10000, "connections to open")
 	settle := flag.Duration("settle", 2*time.Second, "wait before the second reading")
+	watch := flag.Duration("watch", 0, "then read the server's CPU over this long while the connections idle")
 	flag.Parse()
 	if *pid == 0 {
 		return errors.New("-pid is required")
@@ -43,10 +45,14 @@ func run() error {
 		lim.Cur = lim.Max
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	}
-	perConn, opened, err := runner.IdleCost(context.Background(), *addr, *pid, *n, *settle)
+	r, err := runner.IdleCost(context.Background(), *addr, *pid, *n, *settle, *watch)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("connections=%d per_connection=%d B\n", opened, perConn)
+	fmt.Printf("connections=%d per_connection=%d B", r.Opened, r.PerConn)
+	if *watch > 0 {
+		fmt.Printf(" cpu=%.2f%%", r.CPU)
+	}
+	fmt.Println()
 	return nil
 }
