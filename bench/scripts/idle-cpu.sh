@@ -2,8 +2,8 @@
 # What an idle server costs in CPU: each server a fresh bench/cmd/hello
 # process, its CPU time (user + system, from /proc) over secs seconds
 # with no connection, then over secs seconds holding n idle keep-alive
-# connections (each has sent one request; idleconns opens them and holds
-# them while it settles). Servers interleave round by round.
+# connections (each has sent one request; idleconns opens them, holds
+# them and reads the CPU, -watch). Servers interleave round by round.
 #
 #   bash bench/scripts/idle-cpu.sh [rounds=2] [secs=30] [n=10000] [servers...]
 #
@@ -38,13 +38,11 @@ for round in $(seq 1 "$rounds"); do
     pid=$!
     sleep 2
     before=$(ticks "$pid"); sleep "$secs"; alone=$(( $(ticks "$pid") - before ))
-    "$dir/idleconns" -addr "$addr" -pid "$pid" -n "$n" -settle "$((secs + 20))s" >/dev/null 2>&1 &
-    ic=$!
-    sleep 15 # opening n connections, and the quiet second after
-    before=$(ticks "$pid"); sleep "$secs"; held=$(( $(ticks "$pid") - before ))
-    wait "$ic" || true
+    # idleconns reads the CPU over -watch once the connections are open
+    # and the server has had its quiet second (-settle).
+    held=$("$dir/idleconns" -addr "$addr" -pid "$pid" -n "$n" -settle 2s -watch "${secs}s" 2>&1 | sed -n 's/.*cpu=\([0-9.]*\)%.*/\1/p')
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    echo "round $round: $s: $(pct "$alone") % of a CPU alone, $(pct "$held") % with $n idle connections"
+    echo "round $round: $s: $(pct "$alone") % of a CPU alone, ${held:-?} % with $n idle connections"
     sleep 1
   done
 done
