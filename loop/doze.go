@@ -14,11 +14,11 @@ import (
 // The ticker dozes when nothing has moved for a CleanupInterval (no byte
 // in or out, no connection accepted) and no channel waits for a poll; a
 // channel that asks for one (poll) wakes it at once, and so does the
-// engine's shutdown. It waits that second because the ticks also keep
-// Go's scheduler awake: dozing as soon as one tick found nothing new, a
-// client sending a request every 50 ms saw about 0.1 ms more latency at
-// the median (the runtime's threads were parked deeper), and a server
-// quiet for a second has no such client. Traffic that arrives during a
+// engine's shutdown. It waits that second so that a lightly loaded
+// server behaves as it did with the ticks, which may keep Go's scheduler
+// threads awake (docs/performance.md measures a client sending a request
+// every 50 ms: within the noise either way), and a server quiet for a
+// second has no such client. Traffic that arrives during a
 // doze needs no tick: the loops serve it, and only the coarse clock would
 // go stale, which is why a doze pauses it (clock.Pause: until the next
 // tick the per-request paths read the time themselves). The first tick
