@@ -42,6 +42,7 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	overflow := flag.Int("outbuf-overflow", 0, "carhop's WithOutbufOverflow in bytes (0: its default)")
+	watermark := flag.Int64("outbuf-high-watermark", 0, "carhop's WithOutbufHighWatermark in bytes (0: its default)")
 	flag.Parse()
 	stopProfile, err := cpuprofile.Start(*profile)
 	if err != nil {
@@ -55,6 +56,9 @@ func run() error {
 		opts := []adapter.Option{adapter.WithListen(*addr), adapter.WithLogger(slog.New(slog.DiscardHandler))}
 		if *overflow > 0 {
 			opts = append(opts, adapter.WithOutbufOverflow(*overflow))
+		}
+		if *watermark > 0 {
+			opts = append(opts, adapter.WithOutbufHighWatermark(*watermark))
 		}
 		s, err := adapter.New(http.HandlerFunc(download), opts...)
 		if err != nil {
