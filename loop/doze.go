@@ -60,12 +60,15 @@ func (s *Server) dozeOrTick(now time.Time, next time.Duration) time.Duration {
 		s.mu.Unlock()
 		return next
 	}
-	s.doze.dozing = true
-	s.mu.Unlock()
+	// A kick left from a doze that ended by itself goes before dozing is
+	// set, under the lock: a poll's kick can only follow, never be the
+	// one drained.
 	select {
-	case <-s.doze.kick: // left from a doze that ended by itself
+	case <-s.doze.kick:
 	default:
 	}
+	s.doze.dozing = true
+	s.mu.Unlock()
 	clock.Pause()
 	timer := time.NewTimer(s.lastScan.Add(s.cfg.CleanupInterval).Sub(now))
 	select {

@@ -40,18 +40,18 @@ func tickAsync(s *Server) <-chan time.Duration {
 // a poll, or the engine's shutdown, ends the doze at once; a tick within a
 // CleanupInterval of traffic returns at once with the usual interval.
 func TestTickerDozesUntilSomethingNeedsIt(t *testing.T) {
-	var c wakeConn
-	var ch channel.Channel
 	for _, tc := range []struct {
 		name  string
-		wake  func(s *Server)
+		wake  func(s *Server, ch *channel.Channel)
 		delay time.Duration // what the doze's tick returns
 	}{
-		{"a poll ends it", func(s *Server) { s.poll(&ch, 0) }, 0},
-		{"shutdown ends it", func(s *Server) { close(s.doze.quit) }, 0},
+		{"a poll ends it", func(s *Server, ch *channel.Channel) { s.poll(ch, 0) }, 0},
+		{"shutdown ends it", func(s *Server, _ *channel.Channel) { close(s.doze.quit) }, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := dozingServer(t)
+			var c wakeConn
+			var ch channel.Channel
 			ch.Init(&channel.Site{Config: s.ch}, &c)
 			t.Cleanup(ch.Closed)
 			done := tickAsync(s)
@@ -64,7 +64,7 @@ func TestTickerDozesUntilSomethingNeedsIt(t *testing.T) {
 			dozing := s.doze.dozing
 			s.mu.Unlock()
 			require.True(t, dozing, "a quiet server's ticker dozes")
-			tc.wake(s)
+			tc.wake(s, &ch)
 			select {
 			case d := <-done:
 				assert.Equal(t, tc.delay, d, "the doze ends with a tick at once")
