@@ -4,13 +4,20 @@
 //	go run ./bench/cmd/hello -server carhop -addr 127.0.0.1:8080
 //
 // It stops on SIGINT or SIGTERM. With -cpuprofile it writes a CPU profile
-// of the whole run when it stops, for `go tool pprof`.
+// of the whole run when it stops, for `go tool pprof`. With -upstream the
+// handler first fetches a URL, as handlers that wait on a backend do (Go's
+// netpoller then has work of its own while the server's loops wait):
+//
+//	go run ./bench/cmd/hello -server net-http -addr 127.0.0.1:8081 &
+//	go run ./bench/cmd/hello -server carhop -upstream http://127.0.0.1:8081/
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -32,7 +39,14 @@ func run() error {
 	server := flag.String("server", "carhop", "server to run: "+strings.Join(peers.Names(), ", "))
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	upstream := flag.String("upstream", "", "fetch this URL before answering each request (carhop, net-http, nbio)")
 	flag.Parse()
+	if *upstream != "" {
+		if *server != "carhop" && *server != "net-http" && *server != "nbio" {
+			return fmt.Errorf("-upstream needs a server that runs peers.Hello, not %s", *server)
+		}
+		peers.Hello = fetchFirst(*upstream, peers.Hello)
+	}
 	stopProfile, err := cpuprofile.Start(*profile)
 	if err != nil {
 		return err
@@ -43,4 +57,25 @@ func run() error {
 	return peers.Run(ctx, *server, *addr, func() {
 		fmt.Printf("%s listening on %s (GOMAXPROCS=%d)\n", *server, *addr, runtime.GOMAXPROCS(0))
 	})
+}
+
+// fetchFirst answers each request with next after a GET of url, or with
+// 502 if that fails.
+func fetchFirst(url string, next http.HandlerFunc) http.HandlerFunc {
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		next(w, r)
+	}
 }
