@@ -54,7 +54,8 @@ var errInputEnded = errors.New("carhop: the client's input has ended")
 // holds none of ch's output: gnet's last try to write it, after OnClose,
 // may send part of it, and what the orphan sent next would not follow.
 func (s *Server) outlive(c gnet.Conn, ch *channel.Channel, err error) bool {
-	if !errors.Is(err, io.EOF) || c.OutboundBuffered() > 0 || !ch.Owes() {
+	unparsed := c.InboundBuffered() > 0
+	if !errors.Is(err, io.EOF) || c.OutboundBuffered() > 0 || !ch.Owes(unparsed) {
 		return false
 	}
 	o, err := s.newOrphan(c, ch)
@@ -62,7 +63,7 @@ func (s *Server) outlive(c gnet.Conn, ch *channel.Channel, err error) bool {
 		s.cfg.Logger.Warn("carhop: cannot keep a half-closed connection to answer it", "remote", c.RemoteAddr(), "err", err)
 		return false
 	}
-	if !ch.Outlive(o) {
+	if !ch.Outlive(o, unparsed) {
 		_ = o.nc.Close() // the last response went out meanwhile
 		return false
 	}
