@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,7 +26,7 @@ type Config struct {
 	// systemd sockets, listeners the application made). The server owns
 	// them from then on and closes them when it stops accepting.
 	Adopt func() ([]net.Listener, error)
-	// Loops is the number of event loops; 0 means GOMAXPROCS.
+	// Loops is the number of event loops; 0 means [DefaultLoops].
 	Loops int
 	// ConnectionLimit bounds open connections; above it a new connection
 	// is answered 503 and closed. 0 means no limit.
@@ -109,7 +108,7 @@ func New(cfg Config) *Server {
 		cfg.QuickPollInterval = min(time.Millisecond, cfg.PollInterval)
 	}
 	if cfg.Loops <= 0 {
-		cfg.Loops = runtime.GOMAXPROCS(0)
+		cfg.Loops = DefaultLoops()
 	}
 	s := &Server{
 		cfg:      cfg,
