@@ -104,8 +104,8 @@ func WithThreads(n int) Option {
 
 // WithEventLoops sets the number of gnet event loops. Default half of
 // GOMAXPROCS, at least one ([github.com/carhop/carhop/loop.DefaultLoops]
-// says why): the loops only
-// move bytes and parse, the workers on the other Ps run the handlers.
+// says why): the loops only move bytes and parse, the workers on the
+// other Ps run the handlers.
 func WithEventLoops(n int) Option {
 	return positive("WithEventLoops", n, func(c *config) { c.loops = n })
 }

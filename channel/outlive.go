@@ -25,10 +25,10 @@ func (ch *Channel) owes(unparsed bool) bool {
 //
 // If the channel still owes responses (Owes, with unparsed as the loop
 // says), Outlive moves it to conn, which must reach the same socket, and
-// reports true. From then on
-// whoever drives conn is the channel's loop: it calls Received with the
-// input the loop had not parsed (requests pipelined past MaxPipelined),
-// Pump on every Wake, and Closed once conn is closed. The channel closes
+// reports true. From then on whoever drives conn is the channel's loop:
+// it calls Received with the input the loop had not parsed (requests
+// pipelined past MaxPipelined), Pump on every Wake, and Closed once conn
+// is closed. The channel closes
 // the connection once it has answered every complete request; a request
 // cut short by the EOF is dropped. Unparsed input counts even when no
 // request is queued: a worker may have answered every parsed request

@@ -30,9 +30,12 @@
 // sent nothing yet a few seconds for its first request), and only then
 // stop the engine (drain.go).
 //
-// Files: server.go the engine and gnet's events; poll.go the ticker and
-// the output polls; drain.go Drain, the registry sweep and Stop;
+// Files: server.go the engine and gnet's events; loops.go how many
+// loops; poll.go the ticker and the output polls; doze.go the ticker's
+// sleep on a quiet server; drain.go Drain, the registry sweep and Stop;
 // intake.go adopted listeners; orphan.go half-closed clients; refuse.go
 // the 503 at the connection limit; conn.go the link between a channel
-// and gnet's Conn.
+// and gnet's Conn; fresh.go connections yet to send a byte; site.go the
+// local address a client reached; yield.go the loop's yield to a worker;
+// writev.go two slices in one write; log.go gnet's logger.
 package loop
