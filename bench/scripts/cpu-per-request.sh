@@ -29,6 +29,8 @@ command -v wrk >/dev/null || { echo "wrk not installed: apt-get install wrk" >&2
 dir=$(mktemp -d)
 # shellcheck source=bench/scripts/revs.sh
 . bench/scripts/revs.sh
+# shellcheck source=bench/scripts/measure.sh
+. bench/scripts/measure.sh
 trap 'pkill -f "$dir/" 2>/dev/null || true; remove_revs "$dir"; rm -rf "$dir"' EXIT
 # shellcheck disable=SC2086 # servers is a list
 build_revs "$dir" hello $servers
@@ -36,7 +38,6 @@ addr=127.0.0.1:18198
 hz=$(getconf CLK_TCK)
 results=$(mktemp)
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 for round in $(seq 1 "$rounds"); do
   for s in $servers; do
@@ -63,7 +64,6 @@ done
 echo
 echo "| server | conns | CPU µs per request (median) | req/s (median) | CPU per request vs carhop |"
 echo "|---|---|---|---|---|"
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 for c in 50 1000; do
   base=$(awk -v c="$c" '$1 == "carhop" && $2 == c {print $3}' "$results" | median)
   for s in $servers; do

@@ -29,6 +29,8 @@ command -v curl >/dev/null || { echo "curl not installed: apt-get install curl" 
 tmp=$(mktemp -d)
 # shellcheck source=bench/scripts/revs.sh
 . bench/scripts/revs.sh
+# shellcheck source=bench/scripts/measure.sh
+. bench/scripts/measure.sh
 trap 'pkill -f "$tmp/" 2>/dev/null || true; remove_revs "$tmp"; rm -rf "$tmp"' EXIT
 for s in $servers; do
   case $s in
@@ -42,7 +44,6 @@ build_revs "$tmp" download $servers
 addr=127.0.0.1:18199
 hz=$(getconf CLK_TCK)
 results="$tmp/results"
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 for round in $(seq 1 "$rounds"); do
   for s in $servers; do
@@ -66,7 +67,6 @@ done
 echo
 echo "| server | throughput (median) | min–max | server CPU per GiB (median) |"
 echo "|---|---|---|---|"
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 for s in $servers; do
   gbs=$(awk -v s="$s" '$1 == s {print $2}' "$results" | median)
   range=$(awk -v s="$s" '$1 == s {print $2}' "$results" | sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}')

@@ -22,13 +22,14 @@ servers=${*:-carhop net-http}
 dir=$(mktemp -d)
 # shellcheck source=bench/scripts/revs.sh
 . bench/scripts/revs.sh
+# shellcheck source=bench/scripts/measure.sh
+. bench/scripts/measure.sh
 trap 'pkill -f "$dir/" 2>/dev/null || true; remove_revs "$dir"; rm -rf "$dir"' EXIT
 # shellcheck disable=SC2086 # servers is a list
 build_revs "$dir" hello $servers
 go build -o "$dir/idleconns" ./bench/cmd/idleconns
 addr=127.0.0.1:18196
 hz=$(getconf CLK_TCK)
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 pct() { awk -v t="$1" -v hz="$hz" -v s="$secs" 'BEGIN {printf "%.2f", 100 * t / hz / s}'; }
 
 for round in $(seq 1 "$rounds"); do
@@ -37,7 +38,7 @@ for round in $(seq 1 "$rounds"); do
     "$bin" -server "$server" -addr "$addr" >/dev/null 2>&1 &
     pid=$!
     sleep 2
-    before=$(ticks "$pid"); sleep "$secs"; alone=$(( $(ticks "$pid") - before ))
+    before=$(cpu_ticks "$pid"); sleep "$secs"; alone=$(( $(cpu_ticks "$pid") - before ))
     # idleconns reads the CPU over -watch once the connections are open
     # and the server has had its quiet second (-settle).
     held=$("$dir/idleconns" -addr "$addr" -pid "$pid" -n "$n" -settle 2s -watch "${secs}s" 2>&1 | sed -n 's/.*cpu=\([0-9.]*\)%.*/\1/p')

@@ -29,6 +29,8 @@ command -v wrk >/dev/null || { echo "wrk not installed: apt-get install wrk" >&2
 dir=$(mktemp -d)
 # shellcheck source=bench/scripts/revs.sh
 . bench/scripts/revs.sh
+# shellcheck source=bench/scripts/measure.sh
+. bench/scripts/measure.sh
 trap 'pkill -f "$dir/" 2>/dev/null || true; remove_revs "$dir"; rm -rf "$dir"' EXIT
 # shellcheck disable=SC2086 # servers is a list
 build_revs "$dir" hello $servers
@@ -37,7 +39,6 @@ addr=127.0.0.1:18199
 backend=127.0.0.1:18200
 hz=$(getconf CLK_TCK)
 results=$(mktemp)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # load kind-n secs: runs the load, prints "requests p99" (p99 "-" for wrk).
 load() {
@@ -84,7 +85,6 @@ done
 echo
 echo "| load | server | CPU µs per request (median) | req/s (median) | CPU per request vs first |"
 echo "|---|---|---|---|---|"
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 first=${servers%% *}
 for l in $loads; do
   base=$(awk -v s="$first" -v l="$l" '$1 == s && $2 == l {print $3}' "$results" | median)
