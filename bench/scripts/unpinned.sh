@@ -7,10 +7,10 @@
 # its own, whose CPU is not counted), as most real handlers wait on
 # something; and wrk at 50 and 1,000 connections (saturation). The
 # backend load needs servers that run peers.Hello (carhop, net-http,
-# nbio); the others skip it. The clients share the CPUs with the server: on a small
-# machine nothing else is possible, so compare servers within one run,
-# never against cpu-per-request.sh's pinned figures. Servers interleave
-# round by round; prints the medians of the rounds.
+# nbio); the others skip it. The clients share the CPUs with the server:
+# on a small machine nothing else is possible, so compare servers within
+# one run, never against cpu-per-request.sh's pinned figures. Servers
+# interleave round by round; prints the medians of the rounds.
 #
 #   bash bench/scripts/unpinned.sh [rounds=3] [seconds=5] [servers...]
 #
