@@ -76,7 +76,7 @@ for round in $(seq 1 "$rounds"); do
       [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || { echo "round $round: $s $l: no requests" >&2; continue; }
       us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
       rps=$(awk -v n="$reqs" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')
-      echo "$s $l $us $rps $p99" >> "$results"
+      echo "$s $l $us $rps" >> "$results"
       echo "round $round: $s $l ${us} us/request, $rps req/s, p99 $p99" >&2
     done
   done

@@ -69,8 +69,14 @@ func run() error {
 // pausing gap after each response, and returns their latencies.
 func client(c *http.Client, url string, n int, d, gap time.Duration) ([]time.Duration, error) {
 	end := time.Now().Add(d)
+	more := func(sent int) bool {
+		if d > 0 {
+			return time.Now().Before(end)
+		}
+		return sent < n
+	}
 	var lat []time.Duration
-	for i := 0; d > 0 && time.Now().Before(end) || d == 0 && i < n; i++ {
+	for i := 0; more(i); i++ {
 		start := time.Now()
 		resp, err := c.Get(url)
 		if err != nil {
