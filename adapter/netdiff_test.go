@@ -60,6 +60,21 @@ func echoRequest(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, b.String())
 }
 
+// manyFields is a GET of /echo with n fields besides Host, which comes
+// halfway through them; names repeat every five fields.
+func manyFields(n int) string {
+	var b strings.Builder
+	b.WriteString("GET /echo HTTP/1.1\r\n")
+	for i := range n {
+		if i == n/2 {
+			b.WriteString("Host: h\r\n")
+		}
+		fmt.Fprintf(&b, "X-F%d: v%d\r\n", i%5, i)
+	}
+	b.WriteString("\r\n")
+	return b.String()
+}
+
 // diffHandlers are the handlers the cases name: each exercises one thing
 // net/http does for a handler.
 var diffHandlers = map[string]http.HandlerFunc{
@@ -306,6 +321,16 @@ func TestMatchesNetHTTP(t *testing.T) {
 		differs []string
 	}{
 		{name: "echo GET", raw: "GET /echo?a=1&b=%20&a=2 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Two: 1\r\nX-Two: 2\r\n\r\n"},
+		// A request's header values live in an array sized to their
+		// count (2, 6, 16, or one of their own past that): each side of
+		// each step, Host among the fields, names repeated across them.
+		{name: "echo 2 fields", raw: manyFields(2)},
+		{name: "echo 3 fields", raw: manyFields(3)},
+		{name: "echo 6 fields", raw: manyFields(6)},
+		{name: "echo 7 fields", raw: manyFields(7)},
+		{name: "echo 16 fields", raw: manyFields(16)},
+		{name: "echo 17 fields", raw: manyFields(17)},
+		{name: "echo 40 fields", raw: manyFields(40)},
 		{name: "echo POST form", raw: "POST /echo?q=1 HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\nx=1&y=2", method: "POST"},
 		{name: "echo chunked body with trailer", raw: "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n3\r\nabc\r\n0\r\nX-T: v\r\n\r\n", method: "POST"},
 		// A '#' in the target is a 400 (docs/parser.md); net/http takes it.

@@ -17,19 +17,57 @@ var errBadTarget = &parser.Error{Status: 400, Reason: "invalid request-target"}
 
 // pending is everything carhop allocates for one request besides its
 // header map and its head string: one allocation where building them one
-// by one takes eight.
+// by one takes eight. It is allocated with the backing array of r.Header's
+// values behind it (newPending).
 type pending struct {
 	channel.Request
-	ctx    requestContext
-	url    url.URL
-	req    http.Request
-	body   body                  // r.Body, for a request with a body
-	values [pendingValues]string // backing array of r.Header's values for most requests
+	ctx  requestContext
+	url  url.URL
+	req  http.Request
+	body body // r.Body, for a request with a body
 }
 
-// pendingValues covers the header count of typical API and browser
-// requests; more take an allocation of their own.
-const pendingValues = 16
+// A request's pending is garbage once it is answered, and on a server
+// opening many connections that garbage, not what the connections keep,
+// sets the heap's size (docs/performance.md, "Memory per idle
+// connection"). So the values array is sized to the request in three
+// steps, each filling its size class with the 8-byte header Go puts
+// before an object over 512 bytes that holds pointers: two values (640
+// bytes: wrk's request, curl's, a GET from Go's http.Client), six (704:
+// most API calls), sixteen (896: browsers). A single array of sixteen
+// made every request 896 bytes and an idle connection about 100 bytes
+// dearer.
+type (
+	pending2 struct {
+		pending
+		values [2]string
+	}
+	pending6 struct {
+		pending
+		values [6]string
+	}
+	pending16 struct {
+		pending
+		values [16]string
+	}
+)
+
+// newPending allocates a request's pending with room for n header
+// values; more than sixteen take an allocation of their own.
+func newPending(n int) (*pending, []string) {
+	switch {
+	case n <= 2:
+		p := &pending2{}
+		return &p.pending, p.values[:n]
+	case n <= 6:
+		p := &pending6{}
+		return &p.pending, p.values[:n]
+	case n <= 16:
+		p := &pending16{}
+		return &p.pending, p.values[:n]
+	}
+	return &pending{}, make([]string, n)
+}
 
 // cancelRequest is channel.Config.Cancel.
 func cancelRequest(cr *channel.Request) { cr.Value.(*pending).ctx.cancel() }
@@ -39,16 +77,16 @@ func cancelRequest(cr *channel.Request) { cr.Value.(*pending).ctx.cancel() }
 // is frugal: the head is copied into one string and every method, target,
 // name and value is a substring of it.
 func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Request, error) {
-	p := &pending{}
+	fields := len(h.Headers)
+	if h.HasHost {
+		fields-- // Host goes to r.Host, not into the map
+	}
+	p, values := newPending(fields)
 	p.Value = p
 	head, remote := headAndRemote(h.Head, ch.RemoteAddr())
 	sub := func(b []byte) string {
 		i := h.Offset(b)
 		return head[i : i+len(b)]
-	}
-	fields := len(h.Headers)
-	if h.HasHost {
-		fields-- // Host goes to r.Host, not into the map
 	}
 	tmp := http.Request{
 		Method:     sub(h.Method),
@@ -66,23 +104,21 @@ func (s *Server) newRequest(ch *channel.Channel, h *parser.Request) (*channel.Re
 		return nil, errBadTarget
 	}
 	tmp.URL = u
-	values := p.values[:]
-	if len(h.Headers) > len(values) {
-		values = make([]string, len(h.Headers))
-	}
-	for i, f := range h.Headers {
+	j := 0
+	for _, f := range h.Headers {
 		k := textproto.CanonicalMIMEHeaderKey(sub(f.Name))
 		if k == "Host" {
 			// As net/http: Host is r.Host, never a header. Not adding it
 			// spares a request that sends only Host its map's table.
 			continue
 		}
-		values[i] = sub(f.Value)
+		values[j] = sub(f.Value)
 		if vs := tmp.Header[k]; vs != nil {
-			tmp.Header[k] = append(vs, values[i])
+			tmp.Header[k] = append(vs, values[j])
 		} else {
-			tmp.Header[k] = values[i : i+1 : i+1]
+			tmp.Header[k] = values[j : j+1 : j+1]
 		}
+		j++
 	}
 	// As net/http (RFC 9111 §5.4): an HTTP/1.0 cache's "Pragma: no-cache"
 	// is read as "Cache-Control: no-cache" where the client sent none.

@@ -57,15 +57,19 @@ type Request struct {
 	// for a request without one. The channel releases it when the
 	// request is finished.
 	Body *buffers.Overflowable
-	// KeepAlive is the client's wish, from the parser.
-	KeepAlive bool
 	// Err is set for a refused request: no handler runs, the channel
 	// answers it with Config.ErrorResponse and closes.
 	Err *parser.Error
 
-	next         *Request // the next request in the channel's ready queue
-	wantContinue bool     // 100-continue is owed once this request is first in line
-	upgrade      bool     // the client asked to switch protocols
+	next *Request // the next request in the channel's ready queue
+
+	// The booleans share a word at the end: the adapter allocates a
+	// Request with each request's state, sized to fill a size class.
+
+	// KeepAlive is the client's wish, from the parser.
+	KeepAlive    bool
+	wantContinue bool // 100-continue is owed once this request is first in line
+	upgrade      bool // the client asked to switch protocols
 }
 
 // Channel is one connection's state. See the package documentation for
