@@ -428,7 +428,7 @@ func TestConcurrentClients(t *testing.T) {
 				tr := oneConn()
 				defer tr.CloseIdleConnections()
 				c := &http.Client{Transport: tr, Timeout: ioLimit}
-				conns := 0
+				var fresh []int // the requests that opened a connection
 				for j := range requests {
 					body, reused, err := fetch(c, "http://"+s.addr+"/")
 					if err == nil && body != hello {
@@ -439,12 +439,12 @@ func TestConcurrentClients(t *testing.T) {
 						return
 					}
 					if !reused {
-						conns++
+						fresh = append(fresh, j)
 					}
 					time.Sleep(think)
 				}
-				if conns != 1 {
-					errs <- fmt.Errorf("client %d used %d connections", i, conns)
+				if len(fresh) != 1 {
+					errs <- fmt.Errorf("client %d used %d connections, opened by requests %v", i, len(fresh), fresh)
 				}
 			})
 		}
