@@ -11,8 +11,8 @@
 # late=0 takes the first reading only (the issue's figure). A server named
 # carhop@REV is carhop as of that git revision (revs.sh), to measure a
 # change against the code before it. Takes about (late + 10 s) per server
-# and round. Needs a file-descriptor
-# limit above 10,000 and two or more CPUs.
+# and round. Needs a file-descriptor limit above 10,000 and two or more
+# CPUs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-2}
