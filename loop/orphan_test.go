@@ -68,6 +68,10 @@ func TestOrphanAnswersUnparsedInput(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, raw.Control(func(d uintptr) { fd = int(d) }))
 
+	// Workers start only once the loop has parsed what it will: a worker
+	// answering the first request while the loop still parses would free
+	// a pipeline slot and let the third request in.
+	parsed := make(chan struct{})
 	s := New(Config{Channel: channel.Config{
 		MaxPipelined: 2,
 		NewRequest:   func(*channel.Channel, *parser.Request) (*channel.Request, error) { return &channel.Request{}, nil },
@@ -76,13 +80,17 @@ func TestOrphanAnswersUnparsedInput(t *testing.T) {
 			ch.Finish(true)
 		},
 		ErrorResponse: func(int, string) []byte { return []byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n") },
-		Submit:        func(task interface{ Run() }) error { go task.Run(); return nil },
+		Submit: func(task interface{ Run() }) error {
+			go func() { <-parsed; task.Run() }()
+			return nil
+		},
 	}})
 	in := []byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 3))
 	c := &endedConn{fd: fd, remote: client.LocalAddr()}
 	k := &link{c: c}
 	k.ch.Init(&channel.Site{Config: s.ch}, k)
 	n := k.ch.Received(in)
+	close(parsed)
 	c.in = in[n:]
 	require.NotEmpty(t, c.in, "the third request waits unparsed (MaxPipelined 2)")
 	require.Eventually(t, func() bool { k.ch.Pump(); return !k.ch.Owes(false) }, 5*time.Second, time.Millisecond,
