@@ -33,10 +33,10 @@ func WithConnState(f func(net.Conn, http.ConnState)) Option {
 }
 
 // WithConnContext sets a function that makes each connection's context
-// from the base context (WithBaseContext's, or context.Background()), as
-// http.Server's ConnContext: every request on the connection has the
-// context it returns as its parent, so its values reach r.Context(), and
-// cancelling it ends those requests. It is called once per connection,
+// from the base context (WithBaseContext's, or context.Background(), with
+// http.ServerContextKey set), as http.Server's ConnContext: every request
+// on the connection has the context it returns as its parent, so its
+// values reach r.Context(), and cancelling it ends those requests. It is called once per connection,
 // on the event loop, before WithConnState's StateNew: it must return
 // quickly. Its net.Conn is WithConnState's. Where net/http panics on a nil
 // context, carhop uses the base context. Default none.
@@ -49,14 +49,10 @@ func WithConnContext(f func(ctx context.Context, c net.Conn) context.Context) Op
 
 // newConnContext makes a channel's context with the user's function.
 func (c *config) newConnContext(ch *channel.Channel) any {
-	base := c.baseContext
-	if base == nil {
-		base = context.Background()
-	}
-	if ctx := c.connContext(base, connView{ch}); ctx != nil {
+	if ctx := c.connContext(c.baseContext, connView{ch}); ctx != nil {
 		return ctx
 	}
-	return base
+	return c.baseContext
 }
 
 // ErrConnNotYours is returned by the I/O methods of the net.Conn given to

@@ -37,7 +37,7 @@ type config struct {
 	reusePort       bool
 	generalOptions  bool
 	logger          *slog.Logger
-	baseContext     context.Context
+	baseContext     context.Context                                 // WithBaseContext's; New adds the *http.Server (httpserver.go)
 	connState       func(net.Conn, http.ConnState)                  // connstate.go
 	connContext     func(context.Context, net.Conn) context.Context // connstate.go
 	sockets         socketConfig                                    // listeners.go
@@ -241,7 +241,9 @@ func WithLogger(l *slog.Logger) Option {
 // its deadline, and is cancelled when it is (so cancelling it ends every
 // request in flight), on top of ending when the client goes away or the
 // handler returns. One context serves all listeners. Default none, as
-// context.Background().
+// context.Background(). Either way r.Context() also holds, as under
+// net/http, an *http.Server under http.ServerContextKey, which describes
+// carhop's settings (docs/design.md).
 func WithBaseContext(ctx context.Context) Option {
 	return func(c *config) error {
 		if ctx == nil {

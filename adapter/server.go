@@ -54,6 +54,7 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
+	cfg.baseContext = withServer(cfg.baseContext, cfg.httpServer(h))
 	h, err := cfg.proxy.wrap(h, cfg.logger) // proxy headers, URL prefix, access log (proxy_options.go)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -25,6 +26,7 @@ type unit struct {
 func newUnit(t testing.TB, h http.Handler) *unit {
 	s := &Server{handler: h, cfg: defaultConfig()}
 	s.cfg.logger = slog.New(slog.DiscardHandler)
+	s.cfg.baseContext = withServer(context.Background(), s.cfg.httpServer(h))
 	u := &unit{tasks: make([]interface{ Run() }, 0, 1)}
 	cfg := s.cfg.channelConfig()
 	cfg.NewRequest, cfg.Cancel, cfg.Serve = s.newRequest, cancelRequest, s.serve
