@@ -44,6 +44,52 @@ func ExampleNew() {
 	// http: Server closed
 }
 
+// Shutdown is the graceful stop: the listener closes at once, a request
+// already running finishes and its response reaches the client, and then
+// Serve returns.
+func ExampleServer_Shutdown() {
+	running := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(running)
+		time.Sleep(100 * time.Millisecond) // still working when Shutdown begins
+		_, _ = io.WriteString(w, "finished")
+	})
+	srv, err := adapter.New(h, adapter.WithListen("127.0.0.1:0"))
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	<-srv.Ready()
+	addr := srv.Addrs()[0].String()
+
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/slow")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		got <- resp.Status + " " + string(body)
+		http.DefaultClient.CloseIdleConnections()
+	}()
+	<-running
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fmt.Println("Shutdown:", srv.Shutdown(ctx))
+	fmt.Println("in flight:", <-got)
+	fmt.Println("Serve:", <-done)
+	_, err = net.Dial("tcp", addr)
+	fmt.Println("new connections refused:", err != nil)
+	// Output:
+	// Shutdown: <nil>
+	// in flight: 200 OK finished
+	// Serve: http: Server closed
+	// new connections refused: true
+}
+
 // A server's Stats are a few atomic loads: cheap enough for a health
 // check, a log line or a metrics scrape. StatsHandler serves them in the
 // Prometheus text format, here on the same server under /metrics; in
