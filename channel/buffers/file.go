@@ -9,11 +9,15 @@ import (
 	"github.com/valyala/bytebufferpool"
 )
 
-// spill is the file-resident tail of a buffer: bytes [r, w) of an
-// anonymous temporary file. Writes append at w and reads use ReadAt, so
-// the file's own offset is never relied on.
+// spill is one file of a buffer's file-resident tail: bytes [r, w) of an
+// anonymous temporary file, or of a region of the caller's file
+// (AppendFile). Writes append at w and reads use ReadAt, so the file's
+// own offset is never relied on.
 type spill struct {
 	f *os.File
+	// region marks a file of the caller's: never written, never removed,
+	// only closed (the caller handed over a descriptor of its own).
+	region bool
 	// name is set only where the file could not be unlinked when it was
 	// created (Windows refuses to remove an open file); close removes it.
 	name string
@@ -138,71 +142,114 @@ func (s *spill) close() error {
 // always ahead) would keep every byte it ever sent on disk.
 const rotateAfter = 16 << 20
 
-// disk is the file-resident part of a buffer: the front file, read first,
-// and, after a rotation, the back file that takes new bytes while the
-// front drains. Rotation waits until the front has been read past
-// rotateAfter, so a body that is written whole and read afterwards stays
-// in one file; and there is never a third file, so a buffer costs at most
-// two descriptors, and its disk the queued bytes plus what the front file
-// still keeps of its consumed head.
+// maxFiles bounds the files a buffer queues, temporary files and regions
+// together: AppendFile refuses a region past it, and the caller writes
+// the bytes instead.
+const maxFiles = 8
+
+// disk is the file-resident part of a buffer: a queue of files, read
+// front first, written at the back. Usually it holds one temporary file.
+// Once the front has been read past rotateAfter, new bytes go to a second
+// one while the front drains; rotation waits for that, so a body that is
+// written whole and read afterwards stays in one file, and a writer that
+// stays ahead of its reader has at most two temporary files, and its disk
+// the queued bytes plus what the front file still keeps of its consumed
+// head. A region (AppendFile) joins the queue as a file of its own, and
+// bytes written after it go to a new temporary file behind it.
 type disk struct {
-	front, back spill
-	rotate      int64 // rotateAfter, or smaller in tests
+	files  []spill
+	rotate int64 // rotateAfter, or smaller in tests
 }
 
-func (d *disk) isOpen() bool { return d.front.isOpen() }
+func (d *disk) isOpen() bool { return len(d.files) > 0 }
 
-func (d *disk) len() int64 { return d.front.len() + d.back.len() }
+// front is the file read first; the queue must not be empty.
+func (d *disk) front() *spill { return &d.files[0] }
 
-func (d *disk) open(dir string) error {
+func (d *disk) len() int64 {
+	var n int64
+	for i := range d.files {
+		n += d.files[i].len()
+	}
+	return n
+}
+
+// push opens a new temporary file at the back of the queue.
+func (d *disk) push(dir string) error {
 	if d.rotate == 0 {
 		d.rotate = rotateAfter
 	}
-	return d.front.open(dir)
+	var s spill
+	if err := s.open(dir); err != nil {
+		return err
+	}
+	d.files = append(d.files, s)
+	return nil
+}
+
+// pushRegion queues bytes [off, off+n) of f, n > 0, after everything
+// queued; the disk owns f from then on.
+func (d *disk) pushRegion(f *os.File, off, n int64) {
+	d.files = append(d.files, spill{f: f, region: true, r: off, w: off + n})
 }
 
 func (d *disk) write(p []byte, dir string) (int, error) {
-	if !d.back.isOpen() && d.front.r >= d.rotate {
+	back := &d.files[len(d.files)-1]
+	switch {
+	case back.region:
+		if err := d.push(dir); err != nil {
+			return 0, err
+		}
+	case len(d.files) == 1 && back.r >= d.rotate:
 		// Only an optimization: if a new file cannot be had, the front
 		// can still take the bytes.
-		_ = d.back.open(dir)
+		_ = d.push(dir)
 	}
-	if d.back.isOpen() {
-		return d.back.write(p)
-	}
-	return d.front.write(p)
+	return d.files[len(d.files)-1].write(p)
 }
 
-// peek reads from the front: a back file only exists while the front
-// still holds bytes, because a drained front is replaced by it at once.
-func (d *disk) peek(max int) ([]byte, error) { return d.front.peek(max) }
+// peek reads from the front: a drained front is replaced by the next file
+// at once.
+func (d *disk) peek(max int) ([]byte, error) { return d.front().peek(max) }
 
 func (d *disk) read(p []byte) (int, error) {
-	n, err := d.front.read(p)
+	n, err := d.front().read(p)
 	d.advance()
 	return n, err
 }
 
-// discard consumes n ≤ d.len() bytes across both files.
+// discard consumes n ≤ d.len() bytes across the files.
 func (d *disk) discard(n int64) {
-	for n > 0 && d.front.isOpen() {
-		k := min(n, d.front.len())
-		d.front.discard(k)
+	for n > 0 && d.isOpen() {
+		k := min(n, d.front().len())
+		d.front().discard(k)
 		n -= k
 		d.advance()
 	}
 }
 
-// advance makes the back file the front once the front has drained and
-// closed itself.
+// advance drops the front once it has drained and closed itself.
 func (d *disk) advance() {
-	if !d.front.isOpen() && d.back.isOpen() {
-		d.front, d.back = d.back, spill{}
+	if n := len(d.files); n > 0 && !d.front().isOpen() {
+		copy(d.files, d.files[1:])
+		d.files[n-1] = spill{} // copied forward: drop its pointers
+		d.files = d.files[:n-1]
 	}
 }
 
-func (d *disk) heldWindow() int { return d.front.heldWindow() + d.back.heldWindow() }
+func (d *disk) heldWindow() int {
+	n := 0
+	for i := range d.files {
+		n += d.files[i].heldWindow()
+	}
+	return n
+}
 
 func (d *disk) close() error {
-	return errors.Join(d.front.close(), d.back.close())
+	var err error
+	for i := range d.files {
+		err = errors.Join(err, d.files[i].close())
+	}
+	d.files = d.files[:0]
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,6 +18,11 @@ type harness struct {
 	o     *Overflowable
 	model bytes.Buffer
 	dir   string
+	// regions are the files given to AppendFile and not yet seen closed;
+	// regionDir holds them (not dir, which must stay empty).
+	regions   []*os.File
+	regionDir string
+	made      []string // the region files, removed with the harness
 }
 
 func newHarness(t testing.TB, overflow int) *harness {
@@ -30,6 +36,9 @@ func newHarnessIn(t testing.TB, overflow int, dir string) *harness {
 	t.Cleanup(func() {
 		require.NoError(t, h.o.Close())
 		requireEmptyDir(t, dir)
+		for _, name := range h.made {
+			require.NoError(t, os.Remove(name)) // it must exist: the buffer removes no region
+		}
 	})
 	return h
 }
@@ -51,6 +60,33 @@ func (h *harness) write(p []byte) {
 			require.Equal(h.t, o.overflow, o.mem.stored())
 		}
 	}
+	h.check()
+}
+
+// appendFile queues p as a region of a file of its own, between pad
+// bytes of junk on either side; where the buffer refuses the region, p is
+// written instead, as the channel does.
+func (h *harness) appendFile(p []byte, pad int) {
+	h.t.Helper()
+	if h.regionDir == "" {
+		h.regionDir = h.t.TempDir()
+	}
+	f, err := os.CreateTemp(h.regionDir, "region-*")
+	require.NoError(h.t, err)
+	h.made = append(h.made, f.Name())
+	junk := bytes.Repeat([]byte{0xee}, pad)
+	_, err = f.Write(slices.Concat(junk, p, junk))
+	require.NoError(h.t, err)
+	ok, err := h.o.AppendFile(f, int64(pad), int64(len(p)))
+	require.NoError(h.t, err)
+	if !ok {
+		require.True(h.t, len(p) == 0 || len(h.o.file.files) >= maxFiles-1, "region of %d bytes refused with %d files queued", len(p), len(h.o.file.files))
+		require.NoError(h.t, f.Close())
+		h.write(p)
+		return
+	}
+	h.regions = append(h.regions, f)
+	h.model.Write(p)
 	h.check()
 }
 
@@ -77,7 +113,7 @@ func (h *harness) reset() {
 	h.t.Helper()
 	h.o.Reset()
 	h.model.Reset()
-	h.check()
+	h.check() // every region closed: the buffer is empty
 	require.Zero(h.t, h.o.held())
 }
 
@@ -104,10 +140,12 @@ func (h *harness) check() {
 	if !o.Spilled() {
 		require.Equal(h.t, int64(o.InMemory()), o.Len())
 	}
-	if o.file.back.isOpen() {
-		require.Positive(h.t, o.file.front.len(), "a drained front file was not replaced by the back one")
+	for i, f := range o.file.files {
+		require.True(h.t, f.isOpen(), "file %d of the queue closed", i)
+		require.Positive(h.t, f.len(), "file %d of the queue drained but kept", i)
 	}
 	if o.Len() == 0 {
+		h.requireRegionsClosed()
 		require.False(h.t, o.Spilled(), "a drained buffer keeps its file")
 		require.Zero(h.t, o.held(), "a drained buffer keeps memory")
 	}
@@ -115,6 +153,19 @@ func (h *harness) check() {
 		// Unlink-on-create: even a spilled buffer's file has no name.
 		requireEmptyDir(h.t, h.dir)
 	}
+}
+
+// requireRegionsClosed checks that the buffer has closed every file given
+// to AppendFile, and removed none.
+func (h *harness) requireRegionsClosed() {
+	h.t.Helper()
+	for _, f := range h.regions {
+		_, err := f.Stat()
+		require.ErrorIs(h.t, err, os.ErrClosed, "a consumed region's file left open")
+		_, err = os.Stat(f.Name())
+		require.NoError(h.t, err, "a region's file was removed")
+	}
+	h.regions = h.regions[:0]
 }
 
 func requireEmptyDir(t testing.TB, dir string) {

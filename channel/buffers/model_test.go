@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestModel drives buffers with random interleavings of Write, Peek and
-// Discard of random sizes and compares them with a bytes.Buffer, for
+// TestModel drives buffers with random interleavings of Write, AppendFile,
+// Peek and Discard of random sizes and compares them with a bytes.Buffer, for
 // thresholds that put the data in memory only, across the threshold and
 // (0) on disk only. The harness checks the invariants after every step.
 func TestModel(t *testing.T) {
@@ -47,11 +47,15 @@ func runModel(t *testing.T, overflow int, seed int64) {
 		}
 	}
 	for range 60 {
-		switch rng.Intn(7) {
+		switch rng.Intn(8) {
 		case 0, 1, 2:
 			p := make([]byte, size())
 			rng.Read(p)
 			h.write(p)
+		case 7:
+			p := make([]byte, size())
+			rng.Read(p)
+			h.appendFile(p, rng.Intn(100))
 		case 3, 4:
 			h.peek(size())
 		case 5:

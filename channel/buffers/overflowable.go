@@ -42,6 +42,9 @@ var (
 // that stays ahead of a slow reader for good costs a bounded amount of
 // disk and at most two descriptors, not everything it ever sent.
 //
+// Output may also queue a region of a file of the caller's (AppendFile),
+// which comes out in its turn like any bytes, straight from that file.
+//
 // An Overflowable is not safe for concurrent use. Its owner, the channel,
 // guards it with its own mutex or hands it over whole (see Reader).
 //
@@ -95,13 +98,13 @@ func (o *Overflowable) Write(p []byte) (int, error) {
 			o.mem.write(p[:room])
 			n, p = room, p[room:]
 		}
-		if err := o.file.open(o.dir); err != nil {
+		if err := o.file.push(o.dir); err != nil {
 			return n, o.fail(err)
 		}
-		o.spilled = true
 	}
 	m, err := o.file.write(p, o.dir)
 	n += m
+	o.spilled = true // writes to disk go to a temporary file, never to a region
 	if err != nil {
 		return n, o.fail(err)
 	}
@@ -165,17 +168,46 @@ func (o *Overflowable) InMemory() int { return o.mem.n }
 // (sendfile); it consumes what it sent with Discard. ok is false
 // otherwise. The file is valid until the next Discard, Reset or Close.
 func (o *Overflowable) FileFront() (f *os.File, off, n int64, ok bool) {
-	if o.closed || o.mem.n > 0 || o.file.front.len() == 0 {
+	if o.closed || o.mem.n > 0 || !o.file.isOpen() {
 		return nil, 0, 0, false
 	}
-	return o.file.front.f, o.file.front.r, o.file.front.len(), true
+	front := o.file.front()
+	return front.f, front.r, front.len(), true
 }
 
-// Spilled reports whether a temporary file is open, which it stays from
-// the first byte that did not fit in memory until the buffer is drained.
+// AppendFile queues bytes [off, off+n) of f after everything queued, to
+// come out in their turn as if written, but read from f (FileFront: with
+// sendfile, the bytes never pass through memory), and takes f: the buffer
+// closes it once they are consumed, or at Reset or Close, and never
+// removes it. f must be a regular file that holds those bytes and that
+// nothing writes to meanwhile; bytes written after the region go to a
+// temporary file behind it, whatever the threshold. It returns false,
+// leaving f to the caller, when the buffer already queues as many files
+// as it may (a few), or n is not positive; the caller writes the bytes
+// instead.
+func (o *Overflowable) AppendFile(f *os.File, off, n int64) (bool, error) {
+	switch {
+	case o.closed:
+		return false, ErrClosed
+	case o.sealed:
+		return false, ErrSealed
+	case o.err != nil:
+		return false, o.err
+	case n <= 0 || off < 0 || len(o.file.files) >= maxFiles-1:
+		// One place is kept for the temporary file that takes what
+		// follows.
+		return false, nil
+	}
+	o.file.pushRegion(f, off, n)
+	return true, nil
+}
+
+// Spilled reports whether the buffer queues bytes in a file (a temporary
+// file, from the first byte that did not fit in memory until the buffer
+// is drained, or an AppendFile region), and so new bytes go to disk.
 func (o *Overflowable) Spilled() bool { return o.file.isOpen() }
 
-// HasSpilled reports whether any byte has gone to a temporary file since
+// HasSpilled reports whether any byte has been written to a temporary file since
 // New or the last Reset, drained since or not: what a count of spilled
 // buffers wants when it is taken as the buffer is released.
 func (o *Overflowable) HasSpilled() bool { return o.spilled }

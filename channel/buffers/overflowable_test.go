@@ -120,13 +120,13 @@ func TestPeekFileWindowReused(t *testing.T) {
 	h := newHarness(t, 0)
 	h.write(make([]byte, 2*chunkSize))
 	h.peek(100)
-	win := h.o.file.front.win
+	win := h.o.file.front().win
 	h.peek(100)
 	h.discard(50)
 	h.peek(chunkSize - 50)
-	assert.Equal(t, win, h.o.file.front.win, "window re-read although it held the bytes")
+	assert.Equal(t, win, h.o.file.front().win, "window re-read although it held the bytes")
 	h.peek(chunkSize) // wants past the window's end
-	assert.Equal(t, int64(50), h.o.file.front.win)
+	assert.Equal(t, int64(50), h.o.file.front().win)
 }
 
 func TestDiscardPanicsOnBadCount(t *testing.T) {
@@ -149,7 +149,7 @@ func TestResetAndClose(t *testing.T) {
 	o := New(100, dir)
 	_, err := o.Write(make([]byte, 3*chunkSize))
 	require.NoError(t, err)
-	f := o.file.front.f
+	f := o.file.front().f
 
 	o.Reset()
 	assert.Zero(t, o.Len())
@@ -163,7 +163,7 @@ func TestResetAndClose(t *testing.T) {
 	require.NoError(t, err, "a reset buffer is writable")
 	_, err = o.Write(make([]byte, 200))
 	require.NoError(t, err)
-	f = o.file.front.f
+	f = o.file.front().f
 
 	require.NoError(t, o.Close())
 	require.NoError(t, o.Close()) // idempotent
