@@ -101,7 +101,7 @@ type Channel struct {
 	head    *Request // the ready queue: complete requests, the first being served while the serving flag is set
 	out     *buffers.Overflowable
 	x       *extra    // made by a paused writer or a hijack
-	lastOut int32     // OutboundBuffered at the last pump, written by the loop under mu
+	lastOut int32     // OutboundBuffered at the last pump, or fileFull (pump.go); written by the loop under mu
 	state   muFlags   // under mu
 	lf      loopFlags // loop only
 	idle    uint8     // pumps in a row that found output waiting and moved none of it (Poll); under mu

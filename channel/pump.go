@@ -29,7 +29,9 @@ func (ch *Channel) Pump() {
 	// gnet sent everything it held since the last pump: the client reads
 	// faster than the loop polls, and should be polled sooner.
 	drained := ch.lastOut > 0 && ch.conn.OutboundBuffered() == 0
-	moved := false
+	wasFull := ch.lastOut == fileFull
+	moved, fileBlocked := false, false
+	fromFile := 0
 	for ch.outLen() > 0 {
 		queued := ch.conn.OutboundBuffered()
 		if queued >= ch.site.SendBytes {
@@ -38,10 +40,12 @@ func (ch *Channel) Pump() {
 		if queued == 0 {
 			sent, blocked := ch.sendSpilled()
 			if blocked {
+				fileBlocked = true
 				break
 			}
-			if sent {
+			if sent > 0 {
 				moved = true
+				fromFile += sent
 				continue
 			}
 		}
@@ -75,11 +79,21 @@ func (ch *Channel) Pump() {
 		ch.out.Discard(len(chunk))
 		moved = true
 	}
+	// What sendfile sends passes gnet by, so gnet's buffer says nothing
+	// of the client then: a socket that a file filled at the last pump
+	// and that took a pump's worth of it since was emptied by the client
+	// as surely.
+	if wasFull && fromFile >= ch.site.SendBytes {
+		drained = true
+	}
 	pending := ch.conn.OutboundBuffered()
 	if moved || pending < int(ch.lastOut) {
 		ch.lastActive.Mark()
 	}
 	ch.lastOut = int32(pending)
+	if fileBlocked && pending == 0 {
+		ch.lastOut = fileFull
+	}
 	// A client that once emptied its socket between polls would do so
 	// again during a long wait, and sit idle: its backoff stays short.
 	if drained {
@@ -155,25 +169,33 @@ func (ch *Channel) Pump() {
 	}
 }
 
-// sendSpilled sends output from the temporary file it spilled to straight
-// to the socket (sendfile), when that is where the queue starts: a slow client's download then costs no read of the file
-// into memory and no copy through gnet. It reports whether it sent
-// anything, and whether the socket is full. Any other failure is left to
-// the usual path, whose write through gnet finds it and closes the
-// connection. Loop only, mu held, gnet holding nothing of ours.
-func (ch *Channel) sendSpilled() (sent, blocked bool) {
+// sendSpilled sends output from a file straight to the socket
+// (sendfile), when that is where the queue starts: the temporary file it
+// spilled to, or a file of the handler's (WriteFile). A slow client's
+// download then costs no read of the file into memory and no copy
+// through gnet. It reports how much it sent, and whether the socket is
+// full. Any other failure is left to the usual path, whose write through
+// gnet finds it and closes the connection. Loop only, mu held, gnet
+// holding nothing of ours.
+func (ch *Channel) sendSpilled() (sent int, blocked bool) {
 	f, off, n, ok := ch.out.FileFront()
 	if !ok {
-		return false, false
+		return 0, false
 	}
 	k, err := ch.conn.SendFile(f, off, n)
 	if k > 0 {
 		ch.site.Counters.BytesOut.Add(uint64(k))
 		ch.out.Discard(k)
-		return true, false
+		return k, false
 	}
-	return false, errors.Is(err, syscall.EAGAIN)
+	return 0, errors.Is(err, syscall.EAGAIN)
 }
+
+// fileFull is lastOut after a pump whose sendfile found the socket full
+// while gnet held nothing: the socket holds output of ours, which is not
+// what gnet's buffer says. It is not 0, so a worker does not write
+// through (sendable).
+const fileFull = -1
 
 // linger half-closes a connection whose request was refused, instead of
 // closing it: the client may still be sending the rest of that request,

@@ -20,10 +20,41 @@ func (ch *Channel) Write(p []byte, more int64) error { return ch.WriteBy(p, more
 func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	if err := ch.waitRoom(len(p), more, deadline); err != nil {
+		return err
+	}
+	if is(ch.state, closed) {
+		return ErrClosed
+	}
+	// A pump's worth of output is sent at once, as the loop would be woken
+	// to: by the worker itself when it may (writeThrough), which spares
+	// copying it into the buffer and the loop's round trip.
+	full := ch.outLen()+int64(len(p)) >= int64(ch.site.SendBytes)
+	if full {
+		if p = p[ch.writeThrough(p):]; len(p) == 0 {
+			return nil
+		}
+	}
+	if ch.out == nil {
+		ch.out = ch.site.pools.output()
+	}
+	if _, err := ch.out.Write(p); err != nil {
+		return fmt.Errorf("carhop: buffering response: %w", err)
+	}
+	if full {
+		ch.wakeLocked()
+	}
+	return nil
+}
+
+// waitRoom pauses a write of n bytes while mustWait says so, up to the
+// deadline unless it is zero (os.ErrDeadlineExceeded). Called with mu
+// held, which it releases while it waits.
+func (ch *Channel) waitRoom(n int, more int64, deadline time.Time) error {
 	for {
-		wait, now := ch.mustWait(len(p), more)
+		wait, now := ch.mustWait(n, more)
 		if !wait {
-			break
+			return nil
 		}
 		if now {
 			ch.wakeLocked()
@@ -51,28 +82,6 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 			return os.ErrDeadlineExceeded
 		}
 	}
-	if is(ch.state, closed) {
-		return ErrClosed
-	}
-	// A pump's worth of output is sent at once, as the loop would be woken
-	// to: by the worker itself when it may (writeThrough), which spares
-	// copying it into the buffer and the loop's round trip.
-	full := ch.outLen()+int64(len(p)) >= int64(ch.site.SendBytes)
-	if full {
-		if p = p[ch.writeThrough(p):]; len(p) == 0 {
-			return nil
-		}
-	}
-	if ch.out == nil {
-		ch.out = ch.site.pools.output()
-	}
-	if _, err := ch.out.Write(p); err != nil {
-		return fmt.Errorf("carhop: buffering response: %w", err)
-	}
-	if full {
-		ch.wakeLocked()
-	}
-	return nil
 }
 
 // waitFor waits for room to be closed, or until deadline unless it is

@@ -1,0 +1,205 @@
+package adapter
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeFile writes n random bytes, starting with start, to a file in dir.
+func writeFile(t *testing.T, dir, name, start string, n int) (string, []byte) {
+	t.Helper()
+	content := make([]byte, n)
+	rand.New(rand.NewSource(int64(n))).Read(content)
+	copy(content, start)
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, content, 0o600))
+	return path, content
+}
+
+// TestReadFromFile: a response that copies a file (http.ServeContent,
+// io.Copy) carries its bytes in order, whole or in part, with the framing
+// the handler asked for, and writes after it follow it.
+func TestReadFromFile(t *testing.T) {
+	dir := t.TempDir()
+	path, content := writeFile(t, dir, "data.bin", "<html><body>", 1<<20+7)
+	modTime := time.Now()
+	serve := func(w http.ResponseWriter, r *http.Request, use func(f *os.File)) {
+		f, err := os.Open(path)
+		if !assert.NoError(t, err) {
+			return
+		}
+		defer func() { _ = f.Close() }()
+		use(f)
+	}
+	length := func(w http.ResponseWriter, n int) { w.Header().Set("Content-Length", strconv.Itoa(n)) }
+	tests := []struct {
+		name       string
+		method     string
+		rangeField string
+		handler    func(w http.ResponseWriter, r *http.Request, f *os.File)
+		status     int
+		body       []byte
+		length     int64 // -1: chunked
+		typ        string
+	}{
+		{"ServeContent", http.MethodGet, "", func(w http.ResponseWriter, r *http.Request, f *os.File) {
+			http.ServeContent(w, r, "data.bin", modTime, f)
+		}, http.StatusOK, content, int64(len(content)), "application/octet-stream"},
+		{"ServeContent range", http.MethodGet, "bytes=70000-269999", func(w http.ResponseWriter, r *http.Request, f *os.File) {
+			http.ServeContent(w, r, "data.bin", modTime, f)
+		}, http.StatusPartialContent, content[70000:270000], 200000, "application/octet-stream"},
+		{"ServeContent range too small to send from the file", http.MethodGet, "bytes=5-14", func(w http.ResponseWriter, r *http.Request, f *os.File) {
+			http.ServeContent(w, r, "data.bin", modTime, f)
+		}, http.StatusPartialContent, content[5:15], 10, "application/octet-stream"},
+		{"ServeContent HEAD", http.MethodHead, "", func(w http.ResponseWriter, r *http.Request, f *os.File) {
+			http.ServeContent(w, r, "data.bin", modTime, f)
+		}, http.StatusOK, nil, int64(len(content)), "application/octet-stream"},
+		{"io.Copy with Content-Length, type sniffed", http.MethodGet, "", func(w http.ResponseWriter, _ *http.Request, f *os.File) {
+			length(w, len(content))
+			n, err := io.Copy(w, f)
+			assert.NoError(t, err)
+			assert.Equal(t, int64(len(content)), n)
+		}, http.StatusOK, content, int64(len(content)), "text/html; charset=utf-8"},
+		{"io.Copy from the middle", http.MethodGet, "", func(w http.ResponseWriter, _ *http.Request, f *os.File) {
+			w.Header().Set("Content-Type", "application/x-test")
+			length(w, len(content)-1000)
+			_, err := f.Seek(1000, io.SeekStart)
+			assert.NoError(t, err)
+			_, err = io.Copy(w, f)
+			assert.NoError(t, err)
+		}, http.StatusOK, content[1000:], int64(len(content) - 1000), "application/x-test"},
+		{"io.Copy without Content-Length: chunked", http.MethodGet, "", func(w http.ResponseWriter, _ *http.Request, f *os.File) {
+			w.Header().Set("Content-Type", "application/x-test")
+			_, err := io.Copy(w, f)
+			assert.NoError(t, err)
+		}, http.StatusOK, content, -1, "application/x-test"},
+		{"writes after the file", http.MethodGet, "", func(w http.ResponseWriter, _ *http.Request, f *os.File) {
+			w.Header().Set("Content-Type", "application/x-test")
+			length(w, 3+len(content)+4)
+			_, _ = io.WriteString(w, "pre")
+			_, err := io.Copy(w, f)
+			assert.NoError(t, err)
+			_, _ = io.WriteString(w, "post")
+		}, http.StatusOK, append(append([]byte("pre"), content...), "post"...), int64(3 + len(content) + 4), "application/x-test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				serve(w, r, func(f *os.File) { tt.handler(w, r, f) })
+			}))
+			req, err := http.NewRequest(tt.method, "http://"+addr+"/data.bin", nil)
+			require.NoError(t, err)
+			if tt.rangeField != "" {
+				req.Header.Set("Range", tt.rangeField)
+			}
+			resp, err := client(t).Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			assert.Equal(t, tt.status, resp.StatusCode)
+			assert.Equal(t, tt.length, resp.ContentLength)
+			assert.Equal(t, tt.typ, resp.Header.Get("Content-Type"))
+			assert.True(t, bytes.Equal(tt.body, body), "body of %d bytes differs from the %d expected", len(body), len(tt.body))
+		})
+	}
+}
+
+// TestReadFromFileFreesWorker: a file much larger than the output's high
+// watermark goes to a client that reads nothing until the handler has
+// returned, and has closed and removed the file: the worker is not held
+// by the download, nothing spills, and the client still gets every byte.
+// Copied through memory, the handler would wait at the watermark.
+func TestReadFromFileFreesWorker(t *testing.T) {
+	dir := t.TempDir()
+	path, content := writeFile(t, dir, "big.bin", "", 32<<20)
+	returned := make(chan struct{})
+	srv, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/big.bin" {
+			http.NotFound(w, r)
+			return
+		}
+		f, err := os.Open(path)
+		if assert.NoError(t, err) {
+			http.ServeContent(w, r, "big.bin", time.Time{}, f)
+			assert.NoError(t, f.Close())
+			assert.NoError(t, os.Remove(path))
+		}
+		close(returned)
+	}), WithOutbufHighWatermark(1<<20), WithTempDir(t.TempDir()))
+	c := dial(t, addr)
+	c.send("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler is held by the client's download")
+	}
+	resp, body := c.response(http.MethodGet)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, sha256.Sum256(content), sha256.Sum256([]byte(body)), "%d bytes received", len(body))
+	// The connection goes on, and once its next response is read, the
+	// loop has released the file's output: had it spilled, it would be
+	// counted by now.
+	c.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, _ = c.response(http.MethodGet)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Zero(t, srv.Stats().SpilledOutputs, "the file went through a temporary file")
+}
+
+// BenchmarkServeFile measures a static file's download through
+// http.ServeContent, from the file (ReadFrom) and, for comparison, copied
+// through Write, over one keep-alive connection.
+func BenchmarkServeFile(b *testing.B) {
+	for _, size := range []int{64 << 10, 1 << 20, 16 << 20} {
+		content := make([]byte, size)
+		path := filepath.Join(b.TempDir(), "f")
+		require.NoError(b, os.WriteFile(path, content, 0o600))
+		for _, how := range []string{"readfrom", "write"} {
+			b.Run(fmt.Sprintf("size=%dKiB/%s", size>>10, how), func(b *testing.B) {
+				s, err := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					f, err := os.Open(path)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					defer func() { _ = f.Close() }()
+					if how == "write" {
+						w = struct{ http.ResponseWriter }{w} // hides ReadFrom
+					}
+					http.ServeContent(w, r, "f", time.Time{}, f)
+				}), WithListen("127.0.0.1:0"), WithLogger(slog.New(slog.DiscardHandler)))
+				require.NoError(b, err)
+				go func() { _ = s.Serve() }()
+				<-s.Ready()
+				defer func() { _ = s.Close() }()
+				tr := &http.Transport{}
+				defer tr.CloseIdleConnections()
+				c := &http.Client{Transport: tr}
+				url := "http://" + s.Addrs()[0].String() + "/f"
+				b.SetBytes(int64(size))
+				b.ResetTimer()
+				for range b.N {
+					resp, err := c.Get(url)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
+				}
+			})
+		}
+	}
+}
