@@ -16,6 +16,12 @@
 # CURL_OPTS adds options to the measured curl, e.g. CURL_OPTS="--limit-rate 100M"
 # for a client slower than the server, whose socket stays full.
 #
+# FILE=1 downloads a file of mb MiB served with http.ServeContent instead
+# (made before the server starts, so its writing is not counted), and
+# allows the server carhop-copy: carhop with the file copied through
+# Write rather than sent from the file (carhop@REV needs a revision whose
+# bench/cmd/download has -file-mb).
+#
 # Needs curl. The server and curl are not pinned: a download is one
 # connection, and the kernel's loopback work falls on both CPUs.
 set -euo pipefail
@@ -34,27 +40,29 @@ tmp=$(mktemp -d)
 trap 'pkill -f "$tmp/" 2>/dev/null || true; remove_revs "$tmp"; rm -rf "$tmp"' EXIT
 for s in $servers; do
   case $s in
-  carhop@* | carhop | net-http) ;;
-  *) echo "unknown server $s: carhop, carhop@REV or net-http" >&2; exit 1 ;;
+  carhop@* | carhop | net-http | carhop-copy) ;;
+  *) echo "unknown server $s: carhop, carhop@REV, carhop-copy or net-http" >&2; exit 1 ;;
   esac
 done
 # shellcheck disable=SC2086 # servers is a list
 build_revs "$tmp" download $servers
 
 addr=127.0.0.1:18199
+path=/ file_flags=()
+if [ -n "${FILE:-}" ]; then path=/file file_flags=(-file-mb "$mb"); fi
 hz=$(getconf CLK_TCK)
 results="$tmp/results"
 
 for round in $(seq 1 "$rounds"); do
   for s in $servers; do
     rev_server "$tmp" download "$s"
-    "$bin" -server "$server" -addr "$addr" >/dev/null 2>&1 &
+    "$bin" -server "$server" -addr "$addr" "${file_flags[@]}" >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 1 50); do curl -s -o /dev/null "http://$addr/?mb=0" && break; sleep 0.1; done
-    curl -s -o /dev/null "http://$addr/?mb=64" # warm-up
+    for _ in $(seq 1 100); do curl -sf -I -o /dev/null "http://$addr$path?mb=0" && break; sleep 0.1; done
+    curl -s -o /dev/null -r 0-67108863 "http://$addr$path?mb=64" # warm-up: 64 MiB
     before=$(cpu_ticks "$pid")
     # shellcheck disable=SC2086 # CURL_OPTS is a list of options
-    speed=$(curl -s ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "http://$addr/?mb=$mb")
+    speed=$(curl -s ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "http://$addr$path?mb=$mb")
     after=$(cpu_ticks "$pid")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     gbs=$(awk -v b="$speed" 'BEGIN {printf "%.2f", b / 1e9}')

@@ -1,6 +1,8 @@
 // Command download serves large responses for measuring bulk transfer:
 // GET /?mb=N answers N MiB, written by the handler 64 KiB at a time with a
-// Content-Length, through carhop or net/http:
+// Content-Length, through carhop or net/http; with -file-mb N, GET /file
+// answers a file of N MiB made at startup, with http.ServeContent (which
+// carhop sends from the file, and "carhop-copy" copies through Write):
 //
 //	go run ./bench/cmd/download -server carhop -addr 127.0.0.1:8081 &
 //	curl -s -o /dev/null -w '%{speed_download}\n' 'http://127.0.0.1:8081/?mb=1024'
@@ -38,12 +40,21 @@ func main() {
 }
 
 func run() error {
-	server := flag.String("server", "carhop", "carhop or net-http")
+	server := flag.String("server", "carhop", "carhop, carhop-copy (files copied through Write) or net-http")
 	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	overflow := flag.Int("outbuf-overflow", 0, "carhop's WithOutbufOverflow in bytes (0: its default)")
 	watermark := flag.Int64("outbuf-high-watermark", 0, "carhop's WithOutbufHighWatermark in bytes (0: its default)")
+	fileMB := flag.Int("file-mb", 0, "make a file of this many MiB to serve as /file")
 	flag.Parse()
+	if *fileMB > 0 {
+		path, err := makeFile(*fileMB)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = os.Remove(path) }()
+		served = path
+	}
 	stopProfile, err := cpuprofile.Start(*profile)
 	if err != nil {
 		return err
@@ -52,7 +63,8 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	switch *server {
-	case "carhop":
+	case "carhop", "carhop-copy":
+		copyFiles = *server == "carhop-copy"
 		opts := []adapter.Option{adapter.WithListen(*addr), adapter.WithLogger(slog.New(slog.DiscardHandler))}
 		if *overflow > 0 {
 			opts = append(opts, adapter.WithOutbufOverflow(*overflow))
@@ -92,8 +104,41 @@ func run() error {
 
 var chunk = make([]byte, 64<<10)
 
-// download answers mb MiB in 64 KiB writes.
+var (
+	served    string // the file /file serves
+	copyFiles bool   // carhop-copy: hide carhop's ReadFrom
+)
+
+// makeFile writes a file of mb MiB in the temporary directory.
+func makeFile(mb int) (string, error) {
+	f, err := os.CreateTemp("", "carhop-download-*")
+	if err != nil {
+		return "", err
+	}
+	for range mb * 16 {
+		if _, err := f.Write(chunk); err != nil {
+			_ = f.Close()
+			return "", err
+		}
+	}
+	return f.Name(), f.Close()
+}
+
+// download answers mb MiB in 64 KiB writes, or /file the file.
 func download(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/file" {
+		f, err := os.Open(served)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		defer func() { _ = f.Close() }()
+		if copyFiles {
+			w = struct{ http.ResponseWriter }{w} // no io.ReaderFrom
+		}
+		http.ServeContent(w, r, "file", time.Time{}, f)
+		return
+	}
 	mb, err := strconv.Atoi(r.URL.Query().Get("mb"))
 	if err != nil || mb < 0 || mb > 1<<20 {
 		http.Error(w, "mb: a number of MiB", http.StatusBadRequest)
