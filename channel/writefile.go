@@ -2,11 +2,8 @@ package channel
 
 import (
 	"fmt"
-	"os"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // WriteFile queues n bytes of the file f (an *os.File, or the wrapper of
@@ -49,22 +46,4 @@ func (ch *Channel) WriteFile(f syscall.Conn, off, n, more int64, deadline time.T
 	}
 	ch.wakeLocked()
 	return true, nil
-}
-
-// dupFile duplicates f's descriptor, close-on-exec (a graceful restart
-// forks), through Control, which leaves f's mode alone.
-func dupFile(f syscall.Conn) (*os.File, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var fd int
-	var dupErr error
-	if err := rc.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return nil, err
-	}
-	if dupErr != nil {
-		return nil, dupErr
-	}
-	return os.NewFile(uintptr(fd), "carhop-response-file"), nil
 }
