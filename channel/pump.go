@@ -91,7 +91,7 @@ func (ch *Channel) Pump() {
 		ch.lastActive.Mark()
 	}
 	ch.lastOut = int32(pending)
-	if fileBlocked && pending == 0 {
+	if fileBlocked { // gnet held nothing: sendSpilled runs only then
 		ch.lastOut = fileFull
 	}
 	// A client that once emptied its socket between polls would do so

@@ -104,7 +104,9 @@ func (o *Overflowable) Write(p []byte) (int, error) {
 	}
 	m, err := o.file.write(p, o.dir)
 	n += m
-	o.spilled = true // writes to disk go to a temporary file, never to a region
+	if m > 0 {
+		o.spilled = true // writes go to a temporary file, never to a region
+	}
 	if err != nil {
 		return n, o.fail(err)
 	}
@@ -207,9 +209,9 @@ func (o *Overflowable) AppendFile(f *os.File, off, n int64) (bool, error) {
 // is drained, or an AppendFile region), and so new bytes go to disk.
 func (o *Overflowable) Spilled() bool { return o.file.isOpen() }
 
-// HasSpilled reports whether any byte has been written to a temporary file since
-// New or the last Reset, drained since or not: what a count of spilled
-// buffers wants when it is taken as the buffer is released.
+// HasSpilled reports whether any byte has been written to a temporary
+// file since New or the last Reset, drained since or not: what a count of
+// spilled buffers wants when it is taken as the buffer is released.
 func (o *Overflowable) HasSpilled() bool { return o.spilled }
 
 // Reset discards everything, returns memory to the pool and closes the
