@@ -126,6 +126,11 @@ func downloadRequest(seq uint64, size int, extra string) []byte {
 	return []byte(fmt.Sprintf("GET /download?seed=%d&size=%d HTTP/1.1\r\n%s%s\r\n", seq, size, host, extra))
 }
 
+// fileDownloadRequest asks for a download the handler serves from a file.
+func fileDownloadRequest(seq uint64, size int, extra string) []byte {
+	return []byte(fmt.Sprintf("GET /download?seed=%d&size=%d&file=1 HTTP/1.1\r\n%s%s\r\n", seq, size, host, extra))
+}
+
 // chunkedDownloadRequest asks for a download whose length the handler
 // does not declare: it comes chunked.
 func chunkedDownloadRequest(seq uint64, size int, extra string) []byte {
@@ -259,10 +264,15 @@ func (s *slowReader) do(ctx context.Context) outcome {
 	// With a Content-Length the writer waits in memory and spills only
 	// the tail, which may not back up at all once the kernel's send
 	// buffer has grown; a short soak would then have no spilled output.
+	// Every fourth is a file (http.ServeContent), which carhop sends from
+	// the file: a slow client then holds a descriptor of it, not output.
 	chunked := s.seq%2 == 1
 	request := downloadRequest
-	if chunked {
+	switch {
+	case chunked:
 		request = chunkedDownloadRequest
+	case s.seq%4 == 0:
+		request = fileDownloadRequest
 	}
 	head := request(s.seq, slowReaderBytes, "Connection: close\r\n")
 	for i := range head {

@@ -64,7 +64,7 @@ func Child() bool {
 func serveChild(addr, tempDir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	h := &handler{dumpDir: os.Getenv(dumpEnv)}
+	h := &handler{dumpDir: os.Getenv(dumpEnv), tempDir: tempDir}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := adapter.New(h, append(serverOptions(addr, tempDir), adapter.WithLogger(logger))...)
 	if err != nil {
@@ -101,7 +101,8 @@ type ServerSample struct {
 // handler is the soak server's application: one endpoint per kind of
 // traffic, each answering something the client can check exactly.
 type handler struct {
-	stats func() adapter.Stats
+	stats   func() adapter.Stats
+	tempDir string // where /download?file=1 writes its file
 
 	dumpDir string // dumpEnv's
 	mu      sync.Mutex
@@ -135,6 +136,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad size", http.StatusBadRequest)
 			return
 		}
+		if q.Get("file") != "" {
+			h.serveFile(w, r, seed, size)
+			return
+		}
 		if q.Get("chunked") == "" {
 			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 		}
@@ -161,6 +166,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// serveFile answers the pattern from a file, with http.ServeContent, as a
+// static file is served: carhop sends it from the file, holding a
+// duplicate of its descriptor until the client has it. The file is
+// written to the temporary directory and unlinked at once, so a
+// descriptor the server forgets to close shows among the soak's open
+// spill files.
+func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, seed uint64, size int64) {
+	f, err := os.CreateTemp(h.tempDir, "soak-file-*")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer func() { _ = f.Close() }()
+	_ = os.Remove(f.Name())
+	if _, err := io.Copy(f, newPattern(seed, size)); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", time.Time{}, f)
 }
 
 // dump writes every goroutine's stack to dumpDir when the count has
