@@ -159,6 +159,40 @@ func TestReadFromFileFreesWorker(t *testing.T) {
 	assert.Zero(t, srv.Stats().SpilledOutputs, "the file went through a temporary file")
 }
 
+// TestReadFromTruncatedFile: a file cut short while the loop still has
+// to send it ends the connection once the loop reaches the missing
+// bytes: the client gets a true prefix, never other bytes, and sees the
+// body end early.
+func TestReadFromTruncatedFile(t *testing.T) {
+	const size, cut = 32 << 20, 8 << 20
+	path, content := writeFile(t, t.TempDir(), "big.bin", "", size)
+	returned := make(chan struct{})
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		f, err := os.Open(path)
+		if assert.NoError(t, err) {
+			http.ServeContent(w, r, "big.bin", time.Time{}, f)
+			assert.NoError(t, f.Close())
+		}
+	}), WithOutbufHighWatermark(1<<20))
+	c := dial(t, addr)
+	c.send("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not return")
+	}
+	require.NoError(t, os.Truncate(path, cut))
+	resp, err := http.ReadResponse(c.r, nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(size), resp.ContentLength)
+	body, err := io.ReadAll(resp.Body)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Less(t, len(body), size)
+	assert.True(t, bytes.Equal(content[:len(body)], body), "the %d bytes received are not the file's first", len(body))
+	assert.True(t, c.closed(), "the connection stays open after a short body")
+}
+
 // BenchmarkServeFile measures a static file's download through
 // http.ServeContent, from the file (ReadFrom) and, for comparison, copied
 // through Write, over one keep-alive connection.
