@@ -193,6 +193,45 @@ func TestReadFromTruncatedFile(t *testing.T) {
 	assert.True(t, c.closed(), "the connection stays open after a short body")
 }
 
+// TestReadFromFileClosedOnAbort: a client that goes away in the middle of
+// a file leaves no descriptor of it open in the server.
+func TestReadFromFileClosedOnAbort(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc/self/fd")
+	}
+	path, _ := writeFile(t, t.TempDir(), "big.bin", "", 32<<20)
+	returned := make(chan struct{}, 1)
+	_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, path)
+		returned <- struct{}{}
+	}))
+	c := dial(t, addr)
+	c.send("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-returned
+	resp, err := http.ReadResponse(c.r, nil)
+	require.NoError(t, err)
+	_, err = io.CopyN(io.Discard, resp.Body, 1<<20)
+	require.NoError(t, err)
+	assert.Positive(t, openDescriptorsOf(t, path), "the file is not held while it is sent")
+	require.NoError(t, c.c.Close())
+	assert.Eventually(t, func() bool { return openDescriptorsOf(t, path) == 0 }, 10*time.Second, 10*time.Millisecond,
+		"a descriptor of the file is left open after the client went away")
+}
+
+// openDescriptorsOf counts this process's descriptors open on path.
+func openDescriptorsOf(t *testing.T, path string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	n := 0
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && target == path {
+			n++
+		}
+	}
+	return n
+}
+
 // BenchmarkServeFile measures a static file's download through
 // http.ServeContent, from the file (ReadFrom) and, for comparison, copied
 // through Write, over one keep-alive connection.
