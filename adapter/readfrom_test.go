@@ -207,7 +207,11 @@ func TestReadFromFileClosedOnAbort(t *testing.T) {
 	}))
 	c := dial(t, addr)
 	c.send("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
-	<-returned
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not return")
+	}
 	resp, err := http.ReadResponse(c.r, nil)
 	require.NoError(t, err)
 	_, err = io.CopyN(io.Discard, resp.Body, 1<<20)
