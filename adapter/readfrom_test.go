@@ -54,25 +54,26 @@ func TestReadFromFile(t *testing.T) {
 		body       []byte
 		length     int64 // -1: chunked
 		typ        string
+		fromFile   bool // sent from the file rather than copied
 	}{
 		{"ServeContent", http.MethodGet, "", func(w http.ResponseWriter, r *http.Request, f *os.File) {
 			http.ServeContent(w, r, "data.bin", modTime, f)
-		}, http.StatusOK, content, int64(len(content)), "application/octet-stream"},
+		}, http.StatusOK, content, int64(len(content)), "application/octet-stream", true},
 		{"ServeContent range", http.MethodGet, "bytes=70000-269999", func(w http.ResponseWriter, r *http.Request, f *os.File) {
 			http.ServeContent(w, r, "data.bin", modTime, f)
-		}, http.StatusPartialContent, content[70000:270000], 200000, "application/octet-stream"},
+		}, http.StatusPartialContent, content[70000:270000], 200000, "application/octet-stream", true},
 		{"ServeContent range too small to send from the file", http.MethodGet, "bytes=5-14", func(w http.ResponseWriter, r *http.Request, f *os.File) {
 			http.ServeContent(w, r, "data.bin", modTime, f)
-		}, http.StatusPartialContent, content[5:15], 10, "application/octet-stream"},
+		}, http.StatusPartialContent, content[5:15], 10, "application/octet-stream", false},
 		{"ServeContent HEAD", http.MethodHead, "", func(w http.ResponseWriter, r *http.Request, f *os.File) {
 			http.ServeContent(w, r, "data.bin", modTime, f)
-		}, http.StatusOK, nil, int64(len(content)), "application/octet-stream"},
+		}, http.StatusOK, nil, int64(len(content)), "application/octet-stream", false},
 		{"io.Copy with Content-Length, type sniffed", http.MethodGet, "", func(w http.ResponseWriter, _ *http.Request, f *os.File) {
 			length(w, len(content))
 			n, err := io.Copy(w, f)
 			assert.NoError(t, err)
 			assert.Equal(t, int64(len(content)), n)
-		}, http.StatusOK, content, int64(len(content)), "text/html; charset=utf-8"},
+		}, http.StatusOK, content, int64(len(content)), "text/html; charset=utf-8", true},
 		{"io.Copy from the middle", http.MethodGet, "", func(w http.ResponseWriter, _ *http.Request, f *os.File) {
 			w.Header().Set("Content-Type", "application/x-test")
 			length(w, len(content)-1000)
@@ -80,12 +81,12 @@ func TestReadFromFile(t *testing.T) {
 			assert.NoError(t, err)
 			_, err = io.Copy(w, f)
 			assert.NoError(t, err)
-		}, http.StatusOK, content[1000:], int64(len(content) - 1000), "application/x-test"},
+		}, http.StatusOK, content[1000:], int64(len(content) - 1000), "application/x-test", true},
 		{"io.Copy without Content-Length: chunked", http.MethodGet, "", func(w http.ResponseWriter, _ *http.Request, f *os.File) {
 			w.Header().Set("Content-Type", "application/x-test")
 			_, err := io.Copy(w, f)
 			assert.NoError(t, err)
-		}, http.StatusOK, content, -1, "application/x-test"},
+		}, http.StatusOK, content, -1, "application/x-test", false},
 		{"writes after the file", http.MethodGet, "", func(w http.ResponseWriter, _ *http.Request, f *os.File) {
 			w.Header().Set("Content-Type", "application/x-test")
 			length(w, 3+len(content)+4)
@@ -93,11 +94,11 @@ func TestReadFromFile(t *testing.T) {
 			_, err := io.Copy(w, f)
 			assert.NoError(t, err)
 			_, _ = io.WriteString(w, "post")
-		}, http.StatusOK, append(append([]byte("pre"), content...), "post"...), int64(3 + len(content) + 4), "application/x-test"},
+		}, http.StatusOK, append(append([]byte("pre"), content...), "post"...), int64(3 + len(content) + 4), "application/x-test", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				serve(w, r, func(f *os.File) { tt.handler(w, r, f) })
 			}))
 			req, err := http.NewRequest(tt.method, "http://"+addr+"/data.bin", nil)
@@ -114,6 +115,11 @@ func TestReadFromFile(t *testing.T) {
 			assert.Equal(t, tt.length, resp.ContentLength)
 			assert.Equal(t, tt.typ, resp.Header.Get("Content-Type"))
 			assert.True(t, bytes.Equal(tt.body, body), "body of %d bytes differs from the %d expected", len(body), len(tt.body))
+			want := uint64(0)
+			if tt.fromFile {
+				want = 1
+			}
+			assert.Equal(t, want, srv.Stats().FilesSent, "files sent from the file")
 		})
 	}
 }
@@ -157,6 +163,7 @@ func TestReadFromFileFreesWorker(t *testing.T) {
 	resp, _ = c.response(http.MethodGet)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Zero(t, srv.Stats().SpilledOutputs, "the file went through a temporary file")
+	assert.Equal(t, uint64(1), srv.Stats().FilesSent)
 }
 
 // TestReadFromTruncatedFile: a file cut short while the loop still has

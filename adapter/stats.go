@@ -25,6 +25,7 @@ type Stats struct {
 	BytesOut       uint64 // response bytes written
 	SpilledBodies  uint64 // request bodies buffered in a temporary file (WithInbufOverflow)
 	SpilledOutputs uint64 // responses buffered in a temporary file (WithOutbufOverflow)
+	FilesSent      uint64 // file ranges sent from the file with sendfile, not copied (http.ServeContent)
 	Hijacked       uint64 // connections taken over through http.Hijacker
 	// InputEnded counts connections whose client ended its input (a
 	// half-close, or a close, which looks the same) while requests were
@@ -49,6 +50,7 @@ func (s *Server) Stats() Stats {
 		BytesOut:       c.BytesOut.Load(),
 		SpilledBodies:  c.SpilledBodies.Load(),
 		SpilledOutputs: c.SpilledOutputs.Load(),
+		FilesSent:      c.FilesSent.Load(),
 		Hijacked:       c.Hijacked.Load(),
 		InputEnded:     c.InputEnded.Load(),
 		Tasks:          s.pool.Stats(),
@@ -90,6 +92,7 @@ func writePrometheus(w io.Writer, st Stats) {
 	metric("carhop_sent_bytes_total", "counter", "Response bytes written.", st.BytesOut)
 	metric("carhop_spilled_bodies_total", "counter", "Request bodies buffered in a temporary file.", st.SpilledBodies)
 	metric("carhop_spilled_outputs_total", "counter", "Responses buffered in a temporary file.", st.SpilledOutputs)
+	metric("carhop_files_sent_total", "counter", "File ranges sent from the file rather than copied.", st.FilesSent)
 	metric("carhop_threads", "gauge", "Worker goroutines of the task pool.", st.Tasks.Threads)
 	metric("carhop_tasks_queued", "gauge", "Complete requests waiting for a worker.", st.Tasks.Queued)
 	metric("carhop_tasks_running", "gauge", "Requests being handled now.", st.Tasks.Running)

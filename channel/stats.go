@@ -12,6 +12,7 @@ type Counters struct {
 	Requests       atomic.Uint64 // complete requests handed to Config.Serve
 	SpilledBodies  atomic.Uint64 // request bodies that went to a temporary file
 	SpilledOutputs atomic.Uint64 // responses whose output went to a temporary file
+	FilesSent      atomic.Uint64 // file ranges queued to go from the file (WriteFile)
 	Hijacked       atomic.Uint64 // connections handed over to a handler
 	InputEnded     atomic.Uint64 // connections whose client's input ended while responses were owed, answered after it (Outlive)
 

@@ -44,6 +44,7 @@ func (ch *Channel) WriteFile(f syscall.Conn, off, n, more int64, deadline time.T
 		}
 		return false, nil
 	}
+	ch.site.Counters.FilesSent.Add(1)
 	ch.wakeLocked()
 	return true, nil
 }
