@@ -146,13 +146,7 @@ func TestReadFromFileFreesWorker(t *testing.T) {
 		}
 		close(returned)
 	}), WithOutbufHighWatermark(1<<20), WithTempDir(t.TempDir()))
-	c := dial(t, addr)
-	c.send("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
-	select {
-	case <-returned:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the handler is held by the client's download")
-	}
+	c := getAndWait(t, addr, returned, "the handler is held by the client's download")
 	resp, body := c.response(http.MethodGet)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, sha256.Sum256(content), sha256.Sum256([]byte(body)), "%d bytes received", len(body))
@@ -164,6 +158,21 @@ func TestReadFromFileFreesWorker(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Zero(t, srv.Stats().SpilledOutputs, "the file went through a temporary file")
 	assert.Equal(t, uint64(1), srv.Stats().FilesSent)
+}
+
+// getAndWait asks for /big.bin on a new connection and waits for the
+// handler to say it returned (on returned), failing with msg after 10 s;
+// the client has read nothing yet.
+func getAndWait(t *testing.T, addr string, returned <-chan struct{}, msg string) *raw {
+	t.Helper()
+	c := dial(t, addr)
+	c.send("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
+	}
+	return c
 }
 
 // TestReadFromTruncatedFile: a file cut short while the loop still has
@@ -182,13 +191,7 @@ func TestReadFromTruncatedFile(t *testing.T) {
 			assert.NoError(t, f.Close())
 		}
 	}), WithOutbufHighWatermark(1<<20))
-	c := dial(t, addr)
-	c.send("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
-	select {
-	case <-returned:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the handler did not return")
-	}
+	c := getAndWait(t, addr, returned, "the handler did not return")
 	require.NoError(t, os.Truncate(path, cut))
 	resp, err := http.ReadResponse(c.r, nil)
 	require.NoError(t, err)
@@ -212,13 +215,7 @@ func TestReadFromFileClosedOnAbort(t *testing.T) {
 		http.ServeFile(w, r, path)
 		returned <- struct{}{}
 	}))
-	c := dial(t, addr)
-	c.send("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
-	select {
-	case <-returned:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the handler did not return")
-	}
+	c := getAndWait(t, addr, returned, "the handler did not return")
 	resp, err := http.ReadResponse(c.r, nil)
 	require.NoError(t, err)
 	_, err = io.CopyN(io.Discard, resp.Body, 1<<20)
