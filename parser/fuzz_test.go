@@ -560,10 +560,12 @@ func ruleConnectTarget(c *diffCase) bool {
 // ruleConnectContent: a CONNECT with Content-Length above zero or
 // Transfer-Encoding. net/http reads the body; RFC 9110 §9.3.6 says a
 // CONNECT has none, and what follows its head is the tunnel's, so a framed
-// body is where a proxy in front and this server would disagree.
+// body is where a proxy in front and this server would disagree. In an
+// HTTP/1.0 CONNECT net/http drops the Transfer-Encoding field unread
+// (ruleTEInHTTP10), so the field is looked for in the input.
 func ruleConnectContent(c *diffCase) bool {
 	return c.ourErr == ErrConnectContent && c.net.Method == http.MethodConnect &&
-		(c.net.ContentLength > 0 || len(c.net.TransferEncoding) > 0)
+		(c.net.ContentLength > 0 || len(c.net.TransferEncoding) > 0 || hasField(c.data, "Transfer-Encoding"))
 }
 
 // ruleVersion: HTTP/0.x, HTTP/1.2 and up, HTTP/2.0. net/http's
