@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carhop/carhop/internal/leakcheck"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -229,14 +230,8 @@ func TestReadFromFileClosedOnAbort(t *testing.T) {
 // openDescriptorsOf counts this process's descriptors open on path.
 func openDescriptorsOf(t *testing.T, path string) int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
+	n, err := leakcheck.OpenFiles(func(target string) bool { return target == path })
 	require.NoError(t, err)
-	n := 0
-	for _, e := range ents {
-		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && target == path {
-			n++
-		}
-	}
 	return n
 }
 

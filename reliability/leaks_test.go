@@ -41,15 +41,10 @@ func countFDs(t *testing.T) int {
 // tempFiles counts open descriptors on files in dir.
 func tempFiles(t *testing.T, dir string) int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
+	n, err := leakcheck.OpenFiles(func(target string) bool {
+		return strings.HasPrefix(target, dir+string(filepath.Separator))
+	})
 	require.NoError(t, err)
-	n := 0
-	for _, e := range ents {
-		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
-		if err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
-			n++
-		}
-	}
 	return n
 }
 

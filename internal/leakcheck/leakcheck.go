@@ -2,7 +2,8 @@
 // network tests runs after its tests (goleak), with the goroutines that
 // are not ours to stop: gnet's shared goroutine pool (ants) keeps its
 // purge goroutines, and workers it ran Register on, for the life of the
-// process. Tests only; it owns nothing at run time.
+// process. OpenFiles counts descriptors, for tests that check files are
+// closed. Tests only; it owns nothing at run time.
 package leakcheck
 
 import (
