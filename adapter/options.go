@@ -182,7 +182,8 @@ func WithOutbufOverflow(n int) Option {
 
 // WithOutbufHighWatermark sets how much output may wait for a slow client
 // before the handler writing it is paused (Waitress
-// outbuf_high_watermark). Default 16 MiB.
+// outbuf_high_watermark). Default 16 MiB. A file sent from the file
+// (http.ServeContent) does not count: it takes no memory or disk.
 func WithOutbufHighWatermark(n int64) Option {
 	return func(c *config) error {
 		if n <= 0 {

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,6 +161,78 @@ func TestReadFromFileFreesWorker(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Zero(t, srv.Stats().SpilledOutputs, "the file went through a temporary file")
 	assert.Equal(t, uint64(1), srv.Stats().FilesSent)
+}
+
+// TestReadFromFileFreesWorkersBehindIt: a file waiting for a slow client
+// holds no worker behind it either. A request pipelined behind the
+// download is served, and a response of two files is written whole,
+// while the client reads nothing; the file costs no memory or disk of
+// the server's, so the high watermark does not count it.
+func TestReadFromFileFreesWorkersBehindIt(t *testing.T) {
+	const size = 8 << 20
+	path, content := writeFile(t, t.TempDir(), "big.bin", "", size)
+	copyFile := func(w http.ResponseWriter) {
+		f, err := os.Open(path)
+		if assert.NoError(t, err) {
+			_, err = io.Copy(w, f)
+			assert.NoError(t, err)
+			assert.NoError(t, f.Close())
+		}
+	}
+	returned := make(chan string, 2)
+	srv, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { returned <- r.URL.Path }()
+		switch r.URL.Path {
+		case "/big.bin":
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+			copyFile(w)
+		case "/twice":
+			w.Header().Set("Content-Length", strconv.Itoa(2*size))
+			copyFile(w)
+			copyFile(w)
+		default:
+			_, _ = io.WriteString(w, "small")
+		}
+	}), WithOutbufHighWatermark(256<<10), WithTempDir(t.TempDir()))
+	for _, tc := range []struct {
+		name   string
+		paths  []string
+		bodies [][]byte
+		files  uint64 // sent from the file
+	}{
+		{"a request pipelined behind a download", []string{"/big.bin", "/small"}, [][]byte{content, []byte("small")}, 1},
+		{"two files in one response", []string{"/twice"}, [][]byte{slices.Concat(content, content)}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			filesBefore := srv.Stats().FilesSent
+			c := dial(t, addr)
+			var req strings.Builder
+			for _, p := range tc.paths {
+				fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", p)
+			}
+			c.send(req.String())
+			deadline := time.Now().Add(10 * time.Second)
+			for range tc.paths {
+				select {
+				case <-returned:
+				case <-time.After(time.Until(deadline)):
+					t.Fatal("a handler is held by the client's download")
+				}
+			}
+			// A handler returns before its buffered response is written:
+			// the worker is free only once its task is done.
+			for srv.Stats().Tasks.Running > 0 {
+				require.True(t, time.Now().Before(deadline), "a worker is held by the client's download")
+				time.Sleep(time.Millisecond)
+			}
+			for i, want := range tc.bodies {
+				resp, body := c.response(http.MethodGet)
+				assert.Equal(t, http.StatusOK, resp.StatusCode)
+				assert.Equal(t, sha256.Sum256(want), sha256.Sum256([]byte(body)), "response %d: %d bytes received", i, len(body))
+			}
+			assert.Equal(t, tc.files, srv.Stats().FilesSent-filesBefore)
+		})
+	}
 }
 
 // getAndWait asks for /big.bin on a new connection and waits for the

@@ -22,8 +22,8 @@ type Config struct {
 	// rest goes to a temporary file. Waitress outbuf_overflow.
 	OutbufOverflow int
 	// OutbufHighWatermark is how many response bytes may wait for a slow
-	// client before the worker writing them is paused. Waitress
-	// outbuf_high_watermark.
+	// client before the worker writing them is paused, files queued with
+	// WriteFile aside. Waitress outbuf_high_watermark.
 	OutbufHighWatermark int64
 	// SendBytes is the most output the loop hands the socket layer per
 	// connection at a time; the rest waits in the channel's own buffer,

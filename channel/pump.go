@@ -127,7 +127,7 @@ func (ch *Channel) Pump() {
 		}
 	}
 	left := ch.outLen()
-	if left < ch.site.OutbufHighWatermark {
+	if ch.outStored() < ch.site.OutbufHighWatermark { // as mustWait counts
 		ch.wakeWriter()
 	}
 	if is(ch.lf, upgrading) && !is(ch.state, busy|closeAfter) && ch.head == nil {

@@ -9,7 +9,8 @@ import (
 // Write appends response bytes to the output buffer. more is how many
 // bytes the response will write after p, if the writer knows (a declared
 // Content-Length), or -1. Write pauses while the buffer holds
-// OutbufHighWatermark bytes or more, or while p would spill it to disk
+// OutbufHighWatermark bytes or more (files queued with WriteFile aside:
+// they are not held in memory or on our disk), or while p would spill it to disk
 // and spilling would not help (see mustWait), and fails with ErrClosed
 // once the connection is gone. Worker only.
 func (ch *Channel) Write(p []byte, more int64) error { return ch.WriteBy(p, more, time.Time{}) }
@@ -133,7 +134,11 @@ func (ch *Channel) mustWait(n int, more int64) (wait, now bool) {
 	if is(ch.state, closed) {
 		return false, false
 	}
-	out := ch.outLen()
+	// A file queued with WriteFile costs neither memory nor disk of ours
+	// while it waits: only what the buffer stores counts, so a response
+	// pipelined behind a download, or a second file in one response, does
+	// not hold its worker until the first file is nearly sent.
+	out := ch.outStored()
 	if out >= ch.site.OutbufHighWatermark {
 		return true, true
 	}
@@ -275,6 +280,14 @@ func (ch *Channel) wakeWriter() {
 			ch.x = nil
 		}
 	}
+}
+
+// outStored is outLen less the bytes of files queued with WriteFile.
+func (ch *Channel) outStored() int64 {
+	if ch.out == nil {
+		return 0
+	}
+	return ch.out.Stored()
 }
 
 func (ch *Channel) outLen() int64 {

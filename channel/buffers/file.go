@@ -174,6 +174,17 @@ func (d *disk) len() int64 {
 	return n
 }
 
+// stored is len less the regions' bytes.
+func (d *disk) stored() int64 {
+	var n int64
+	for i := range d.files {
+		if !d.files[i].region {
+			n += d.files[i].len()
+		}
+	}
+	return n
+}
+
 // push opens a new temporary file at the back of the queue.
 func (d *disk) push(dir string) error {
 	if d.rotate == 0 {

@@ -23,6 +23,12 @@ type harness struct {
 	regions   []*os.File
 	regionDir string
 	made      []string // the region files, removed with the harness
+	// spans are the regions' places in the stream since the last reset,
+	// [from, to) counted in bytes written; consumed counts the bytes
+	// discarded since then. Together they give what Stored must say.
+	spans    [][2]int64
+	written  int64
+	consumed int64
 }
 
 func newHarness(t testing.TB, overflow int) *harness {
@@ -51,6 +57,7 @@ func (h *harness) write(p []byte) {
 	require.NoError(h.t, err)
 	require.Equal(h.t, len(p), n)
 	h.model.Write(p)
+	h.written += int64(n)
 	if !wasSpilled && len(p) > 0 {
 		// Spilling happens exactly when memory would pass the threshold,
 		// and then memory is filled to the threshold, not short of it.
@@ -87,6 +94,8 @@ func (h *harness) appendFile(p []byte, pad int) {
 	}
 	h.regions = append(h.regions, f)
 	h.model.Write(p)
+	h.spans = append(h.spans, [2]int64{h.written, h.written + int64(len(p))})
+	h.written += int64(len(p))
 	h.check()
 }
 
@@ -106,6 +115,7 @@ func (h *harness) discard(n int) {
 	h.t.Helper()
 	h.o.Discard(n)
 	h.model.Next(n)
+	h.consumed += int64(n)
 	h.check()
 }
 
@@ -113,6 +123,7 @@ func (h *harness) reset() {
 	h.t.Helper()
 	h.o.Reset()
 	h.model.Reset()
+	h.spans, h.written, h.consumed = h.spans[:0], 0, 0
 	h.check() // every region closed: the buffer is empty
 	require.Zero(h.t, h.o.held())
 }
@@ -135,6 +146,7 @@ func (h *harness) check() {
 	h.t.Helper()
 	o := h.o
 	require.Equal(h.t, int64(h.model.Len()), o.Len())
+	require.Equal(h.t, o.Len()-h.regionBytesLeft(), o.Stored(), "bytes stored, regions aside")
 	require.LessOrEqual(h.t, o.InMemory(), o.overflow)
 	require.LessOrEqual(h.t, o.held(), o.overflow+chunkSize, "memory held past threshold plus one chunk")
 	if !o.Spilled() {
@@ -153,6 +165,15 @@ func (h *harness) check() {
 		// Unlink-on-create: even a spilled buffer's file has no name.
 		requireEmptyDir(h.t, h.dir)
 	}
+}
+
+// regionBytesLeft is how many queued bytes come from regions.
+func (h *harness) regionBytesLeft() int64 {
+	var n int64
+	for _, s := range h.spans {
+		n += max(0, s[1]-max(s[0], h.consumed))
+	}
+	return n
 }
 
 // requireRegionsClosed checks that the buffer has closed every file given

@@ -160,6 +160,13 @@ func (o *Overflowable) Discard(n int) {
 // Len is the number of bytes queued, in memory and in the file.
 func (o *Overflowable) Len() int64 { return int64(o.mem.n) + o.file.len() }
 
+// Stored is the number of queued bytes the buffer holds itself, in memory
+// and in temporary files: Len less what regions (AppendFile) have still
+// to give, which stay in the caller's files and cost the buffer nothing
+// but their descriptors. It is what a bound on the memory and disk a
+// buffer uses should count.
+func (o *Overflowable) Stored() int64 { return int64(o.mem.n) + o.file.stored() }
+
 // InMemory is the number of queued bytes held in memory.
 func (o *Overflowable) InMemory() int { return o.mem.n }
 
