@@ -159,6 +159,7 @@ const maxFiles = 8
 type disk struct {
 	files  []spill
 	rotate int64 // rotateAfter, or smaller in tests
+	fds    *Descriptors
 }
 
 func (d *disk) isOpen() bool { return len(d.files) > 0 }
@@ -190,8 +191,12 @@ func (d *disk) push(dir string) error {
 	if d.rotate == 0 {
 		d.rotate = rotateAfter
 	}
+	if !d.fds.take() {
+		return ErrNoDescriptor
+	}
 	var s spill
 	if err := s.open(dir); err != nil {
+		d.fds.give()
 		return err
 	}
 	d.files = append(d.files, s)
@@ -199,9 +204,14 @@ func (d *disk) push(dir string) error {
 }
 
 // pushRegion queues bytes [off, off+n) of f, n > 0, after everything
-// queued; the disk owns f from then on.
-func (d *disk) pushRegion(f *os.File, off, n int64) {
+// queued, and reports true; the disk owns f from then on. It reports
+// false, leaving f alone, when the descriptor budget is spent.
+func (d *disk) pushRegion(f *os.File, off, n int64) bool {
+	if !d.fds.take() {
+		return false
+	}
 	d.files = append(d.files, spill{f: f, region: true, r: off, w: off + n})
+	return true
 }
 
 func (d *disk) write(p []byte, dir string) (int, error) {
@@ -242,6 +252,7 @@ func (d *disk) discard(n int64) {
 // advance drops the front once it has drained and closed itself.
 func (d *disk) advance() {
 	if n := len(d.files); n > 0 && !d.front().isOpen() {
+		d.fds.give()
 		copy(d.files, d.files[1:])
 		d.files[n-1] = spill{} // copied forward: drop its pointers
 		d.files = d.files[:n-1]
@@ -260,6 +271,7 @@ func (d *disk) close() error {
 	var err error
 	for i := range d.files {
 		err = errors.Join(err, d.files[i].close())
+		d.fds.give()
 	}
 	d.files = d.files[:0]
 	return err

@@ -54,10 +54,24 @@ func (h *harness) write(p []byte) {
 	o := h.o
 	wasSpilled, stored := o.Spilled(), o.mem.stored()
 	n, err := o.Write(p)
-	require.NoError(h.t, err)
-	require.Equal(h.t, len(p), n)
-	h.model.Write(p)
+	h.model.Write(p[:n])
 	h.written += int64(n)
+	if err != nil {
+		// Only a spent budget may fail a write here, and it leaves the
+		// buffer as it was but for memory filled to the threshold.
+		require.ErrorIs(h.t, err, ErrNoDescriptor)
+		require.ErrorIs(h.t, err, ErrSpill)
+		require.Equal(h.t, o.file.fds.Limit(), o.file.fds.Open(), "a write denied a file with the budget not spent")
+		require.Equal(h.t, wasSpilled, o.Spilled())
+		if !wasSpilled {
+			require.Equal(h.t, o.overflow, o.mem.stored())
+		} else {
+			require.Zero(h.t, n, "bytes stored behind a region with no file for them")
+		}
+		h.check()
+		return
+	}
+	require.Equal(h.t, len(p), n)
 	if !wasSpilled && len(p) > 0 {
 		// Spilling happens exactly when memory would pass the threshold,
 		// and then memory is filled to the threshold, not short of it.
@@ -87,7 +101,9 @@ func (h *harness) appendFile(p []byte, pad int) {
 	ok, err := h.o.AppendFile(f, int64(pad), int64(len(p)))
 	require.NoError(h.t, err)
 	if !ok {
-		require.True(h.t, len(p) == 0 || len(h.o.file.files) >= maxFiles-1, "region of %d bytes refused with %d files queued", len(p), len(h.o.file.files))
+		spent := h.o.file.fds != nil && h.o.file.fds.Open() == h.o.file.fds.Limit()
+		require.True(h.t, len(p) == 0 || len(h.o.file.files) >= maxFiles-1 || spent,
+			"region of %d bytes refused with %d files queued", len(p), len(h.o.file.files))
 		require.NoError(h.t, f.Close())
 		h.write(p)
 		return
@@ -151,6 +167,10 @@ func (h *harness) check() {
 	require.LessOrEqual(h.t, o.held(), o.overflow+chunkSize, "memory held past threshold plus one chunk")
 	if !o.Spilled() {
 		require.Equal(h.t, int64(o.InMemory()), o.Len())
+	}
+	if fds := o.file.fds; fds != nil {
+		require.Equal(h.t, len(o.file.files), fds.Open(), "files counted against the budget")
+		require.LessOrEqual(h.t, fds.Open(), fds.Limit())
 	}
 	for i, f := range o.file.files {
 		require.True(h.t, f.isOpen(), "file %d of the queue closed", i)

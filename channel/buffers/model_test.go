@@ -9,7 +9,8 @@ import (
 // TestModel drives buffers with random interleavings of Write, AppendFile,
 // Peek and Discard of random sizes and compares them with a bytes.Buffer, for
 // thresholds that put the data in memory only, across the threshold and
-// (0) on disk only. The harness checks the invariants after every step.
+// (0) on disk only, a third of them with a budget of a few descriptors. The
+// harness checks the invariants after every step.
 func TestModel(t *testing.T) {
 	t.Parallel()
 	thresholds := []int{0, 1, 64, chunkSize - 1, chunkSize, 2*chunkSize + 17, 1 << 20}
@@ -27,6 +28,11 @@ func TestModel(t *testing.T) {
 func runModel(t *testing.T, overflow int, seed int64) {
 	rng := rand.New(rand.NewSource(seed))
 	h := newHarness(t, overflow)
+	if seed%3 == 2 {
+		// A budget of a few files, often spent: writes fall back on
+		// memory and regions are refused.
+		h.o.file.fds = NewDescriptors(rng.Intn(4))
+	}
 	if seed%2 == 1 {
 		// Rotate files after a small amount instead of 16 MiB, so that
 		// reads and discards cross from one file to the next.

@@ -65,15 +65,21 @@ type Overflowable struct {
 // New returns an empty buffer that keeps up to overflow bytes in memory
 // and spills the rest to a temporary file in dir ("" means os.TempDir).
 // An overflow ≤ 0 spills everything.
-func New(overflow int, dir string) *Overflowable {
-	return &Overflowable{overflow: max(overflow, 0), dir: dir}
+func New(overflow int, dir string) *Overflowable { return NewBounded(overflow, dir, nil) }
+
+// NewBounded is New with the buffer's files, temporary and regions,
+// counted against fds (nil: no bound).
+func NewBounded(overflow int, dir string, fds *Descriptors) *Overflowable {
+	return &Overflowable{overflow: max(overflow, 0), dir: dir, file: disk{fds: fds}}
 }
 
 // Write appends p. It fails only when bytes must spill and the temporary
 // file cannot be created or written; the error then wraps both ErrSpill and
 // the OS error, n counts the bytes that were stored (they can still be
-// read), and every later Write fails the same way until Reset. Write has no
-// size limit of its own: body and output limits are the caller's.
+// read), and every later Write fails the same way until Reset. The
+// exception is ErrNoDescriptor (the buffer's Descriptors are spent),
+// which a later Write may not meet. Write has no size limit of its own:
+// body and output limits are the caller's.
 func (o *Overflowable) Write(p []byte) (int, error) {
 	switch {
 	case o.closed:
@@ -114,9 +120,14 @@ func (o *Overflowable) Write(p []byte) (int, error) {
 }
 
 func (o *Overflowable) fail(err error) error {
+	if err == ErrNoDescriptor { //nolint:errorlint // push returns it bare
+		return errNoDescriptor // not sticky: memory or a descriptor frees up
+	}
 	o.err = fmt.Errorf("%w: %w", ErrSpill, err)
 	return o.err
 }
+
+var errNoDescriptor = fmt.Errorf("%w: %w", ErrSpill, ErrNoDescriptor)
 
 // Peek returns up to max bytes from the front of the queue without
 // consuming them: the next contiguous run, which may be shorter than max
@@ -192,8 +203,8 @@ func (o *Overflowable) FileFront() (f *os.File, off, n int64, ok bool) {
 // nothing writes to meanwhile; bytes written after the region go to a
 // temporary file behind it, whatever the threshold. It returns false,
 // leaving f to the caller, when the buffer already queues as many files
-// as it may (a few), or n is not positive; the caller writes the bytes
-// instead.
+// as it may (a few), its Descriptors are spent, or n is not positive; the
+// caller writes the bytes instead.
 func (o *Overflowable) AppendFile(f *os.File, off, n int64) (bool, error) {
 	switch {
 	case o.closed:
@@ -207,8 +218,7 @@ func (o *Overflowable) AppendFile(f *os.File, off, n int64) (bool, error) {
 		// follows.
 		return false, nil
 	}
-	o.file.pushRegion(f, off, n)
-	return true, nil
+	return o.file.pushRegion(f, off, n), nil
 }
 
 // Spilled reports whether the buffer queues bytes in a file (a temporary
