@@ -69,6 +69,9 @@ func (s *Server) errorResponse(status int, reason string) []byte {
 	b = append(b, http.StatusText(status)...)
 	b = append(b, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
+	if status == http.StatusServiceUnavailable {
+		b = append(b, "\r\nRetry-After: 1"...)
+	}
 	b = append(b, "\r\nConnection: close\r\nDate: "...)
 	b = append(b, s.date.get(clock.Now())...)
 	if s.cfg.ident != "" {

@@ -77,6 +77,9 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 		Adopt:           socks.adopt,
 		Loops:           cfg.loops,
 		ConnectionLimit: cfg.connectionLimit,
+		// A worker may hold a file or a backend connection of the
+		// handler's while it runs.
+		Reserve: cfg.threads,
 		Timeouts: channel.Timeouts{
 			Idle:    cfg.channelTimeout,
 			Request: cfg.requestTimeout,

@@ -27,6 +27,15 @@ type Stats struct {
 	SpilledOutputs uint64 // responses buffered in a temporary file (WithOutbufOverflow)
 	FilesSent      uint64 // file ranges sent from the file with sendfile, not copied (http.ServeContent)
 	Hijacked       uint64 // connections taken over through http.Hijacker
+	// OpenFiles is how many temporary files and files being sent the
+	// connections hold now, FileLimit how many they may (from the
+	// process's descriptor limit, so that accepting never runs out; 0: no
+	// limit), and FilesDenied how often one was wanted past it: output
+	// then waited in memory, a file was copied, or a body was refused
+	// with 503.
+	OpenFiles   int
+	FileLimit   int
+	FilesDenied uint64
 	// InputEnded counts connections whose client ended its input (a
 	// half-close, or a close, which looks the same) while requests were
 	// queued or running, or their responses unsent: they are answered
@@ -41,7 +50,15 @@ type Stats struct {
 // atomic loads) and safe to call from any goroutine at any time.
 func (s *Server) Stats() Stats {
 	c := s.loop.Counters()
+	var openFiles, fileLimit int
+	var denied uint64
+	if fds := s.loop.Files(); fds != nil {
+		openFiles, fileLimit, denied = fds.Open(), fds.Limit(), fds.Denied()
+	}
 	return Stats{
+		OpenFiles:      openFiles,
+		FileLimit:      fileLimit,
+		FilesDenied:    denied,
 		Connections:    s.loop.Open(),
 		Accepted:       s.loop.Accepted(),
 		Requests:       c.Requests.Load(),
@@ -93,6 +110,9 @@ func writePrometheus(w io.Writer, st Stats) {
 	metric("carhop_spilled_bodies_total", "counter", "Request bodies buffered in a temporary file.", st.SpilledBodies)
 	metric("carhop_spilled_outputs_total", "counter", "Responses buffered in a temporary file.", st.SpilledOutputs)
 	metric("carhop_files_sent_total", "counter", "File ranges sent from the file rather than copied.", st.FilesSent)
+	metric("carhop_files_open", "gauge", "Temporary files and files being sent held open now.", st.OpenFiles)
+	metric("carhop_files_limit", "gauge", "Files the connections may hold open at once (0: no limit).", st.FileLimit)
+	metric("carhop_files_denied_total", "counter", "Files wanted past the limit: output waited in memory, a file was copied, or a body was refused.", st.FilesDenied)
 	metric("carhop_threads", "gauge", "Worker goroutines of the task pool.", st.Tasks.Threads)
 	metric("carhop_tasks_queued", "gauge", "Complete requests waiting for a worker.", st.Tasks.Queued)
 	metric("carhop_tasks_running", "gauge", "Requests being handled now.", st.Tasks.Running)

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +49,8 @@ func TestStatsCountTraffic(t *testing.T) {
 	assert.Equal(t, uint64(2), st.Requests)
 	assert.Equal(t, map[int]uint64{503: 1, 505: 1}, st.Refused)
 	assert.Equal(t, uint64(1), st.SpilledBodies, "the 4 KiB body went past the 1 KiB inbuf_overflow")
+	assert.Zero(t, st.OpenFiles, "the body's temporary file is given back with the request")
+	assert.Positive(t, st.FileLimit, "a budget from RLIMIT_NOFILE")
 	assert.Greater(t, st.BytesIn, uint64(len(body)))
 	assert.Greater(t, st.BytesOut, uint64(0))
 	assert.Equal(t, 4, st.Tasks.Threads)
@@ -70,6 +73,8 @@ func TestStatsHandlerServesPrometheusText(t *testing.T) {
 		"carhop_connections_open 1\n",
 		"carhop_threads 4\n",
 		"carhop_tasks_completed_total 1\n",
+		"carhop_files_open 0\n",
+		fmt.Sprintf("carhop_files_limit %d\n", s.Stats().FileLimit),
 	} {
 		assert.Contains(t, text, line)
 	}

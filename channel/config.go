@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/carhop/carhop/channel/buffers"
 	"github.com/carhop/carhop/parser"
 )
 
@@ -25,6 +26,13 @@ type Config struct {
 	// client before the worker writing them is paused, files queued with
 	// WriteFile aside. Waitress outbuf_high_watermark.
 	OutbufHighWatermark int64
+	// Files bounds the temporary files and file regions (WriteFile) all
+	// channels hold open at once, so that slow clients cannot take the
+	// descriptors the server needs to accept connections; nil is no
+	// bound. Past it a response's output waits in memory for its client,
+	// a file is copied rather than queued, and a body that needs a file is
+	// refused with 503.
+	Files *buffers.Descriptors
 	// SendBytes is the most output the loop hands the socket layer per
 	// connection at a time; the rest waits in the channel's own buffer,
 	// which can spill to disk, rather than in gnet's, which cannot.

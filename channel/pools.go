@@ -18,10 +18,10 @@ type pools struct {
 }
 
 func newPools(c *Config) *pools {
-	lim, overflow, dir := c.Limits, c.OutbufOverflow, c.TempDir
+	lim, overflow, dir, fds := c.Limits, c.OutbufOverflow, c.TempDir, c.Files
 	return &pools{
 		receivers: sync.Pool{New: func() any { return &receiver{p: parser.New(lim)} }},
-		outputs:   sync.Pool{New: func() any { return buffers.New(overflow, dir) }},
+		outputs:   sync.Pool{New: func() any { return buffers.NewBounded(overflow, dir, fds) }},
 	}
 }
 

@@ -73,8 +73,16 @@ func (ch *Channel) Received(in []byte) int {
 			ch.startRequest()
 		case parser.EventBody:
 			if _, err := rx.cur.Body.Write(rx.p.Body()); err != nil {
-				ch.site.Logger.Error("carhop: cannot buffer request body", "remote", ch.remote(), "err", err)
-				ch.refuse(errSpill)
+				if errors.Is(err, buffers.ErrNoDescriptor) {
+					// Every descriptor carhop may spare is held by other
+					// clients' files: this client is asked to come back.
+					ch.site.Logger.Warn("carhop: no descriptor for a request body's temporary file", "remote", ch.remote(),
+						"open_files", ch.site.Files.Open(), "file_limit", ch.site.Files.Limit())
+					ch.refuse(errNoFile)
+				} else {
+					ch.site.Logger.Error("carhop: cannot buffer request body", "remote", ch.remote(), "err", err)
+					ch.refuse(errSpill)
+				}
 			}
 		case parser.EventDone:
 			// The body's clock stops here; left running it would answer
@@ -123,6 +131,7 @@ func (ch *Channel) unparsed(in []byte, n int) int {
 
 var (
 	errSpill          = &parser.Error{Status: 500, Reason: "cannot buffer request body"}
+	errNoFile         = &parser.Error{Status: 503, Reason: "too busy to buffer request body"}
 	errRequestTimeout = &parser.Error{Status: 408, Reason: "request timeout"}
 	errBadHead        = &parser.Error{Status: 400, Reason: "bad request"}
 )
@@ -185,7 +194,7 @@ func (ch *Channel) startRequest() {
 	}
 	r.KeepAlive, r.upgrade = h.KeepAlive, h.Upgrade
 	if h.ContentLength != 0 {
-		r.Body = buffers.New(ch.site.InbufOverflow, ch.site.TempDir)
+		r.Body = buffers.NewBounded(ch.site.InbufOverflow, ch.site.TempDir, ch.site.Files)
 	}
 	ch.rx.cur = r
 	ch.began()

@@ -1,9 +1,12 @@
 package channel
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/carhop/carhop/channel/buffers"
 )
 
 // Write appends response bytes to the output buffer. more is how many
@@ -39,8 +42,24 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 	if ch.out == nil {
 		ch.out = ch.site.pools.output()
 	}
-	if _, err := ch.out.Write(p); err != nil {
-		return fmt.Errorf("carhop: buffering response: %w", err)
+	for {
+		n, err := ch.out.Write(p)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, buffers.ErrNoDescriptor) {
+			return fmt.Errorf("carhop: buffering response: %w", err)
+		}
+		// No descriptor to spare for a temporary file (Config.Files): the
+		// rest waits for the client in memory, as at the high watermark,
+		// and the write tries again after each pump.
+		p = p[n:]
+		if err := ch.pause(false, deadline); err != nil {
+			return err
+		}
+		if is(ch.state, closed) {
+			return ErrClosed
+		}
 	}
 	if full {
 		ch.wakeLocked()
@@ -57,32 +76,43 @@ func (ch *Channel) waitRoom(n int, more int64, deadline time.Time) error {
 		if !wait {
 			return nil
 		}
-		if now {
-			ch.wakeLocked()
-		}
-		// A channel rather than a sync.Cond: pausing is rare, and an idle
-		// connection should not carry a Cond's 48 bytes.
-		if ch.x == nil {
-			ch.x = &extra{}
-		}
-		if ch.x.room == nil {
-			ch.x.room = make(chan struct{})
-		}
-		room := ch.x.room
-		backoff := int(ch.idle)
-		ch.mu.Unlock()
-		if !now {
-			// The loop's next poll pumps, and wakes us if output moved:
-			// a wake-up now would find the socket still full, and the
-			// two goroutines would spin.
-			ch.site.Poll(ch, backoff)
-		}
-		roomCame := waitFor(room, deadline)
-		ch.mu.Lock()
-		if !roomCame {
-			return os.ErrDeadlineExceeded
+		if err := ch.pause(now, deadline); err != nil {
+			return err
 		}
 	}
+}
+
+// pause waits until a pump wakes the writer: one asked for now, or else
+// the loop's next poll. Called with mu held, which it releases while it
+// waits; os.ErrDeadlineExceeded if the deadline (unless zero) comes
+// first.
+func (ch *Channel) pause(now bool, deadline time.Time) error {
+	if now {
+		ch.wakeLocked()
+	}
+	// A channel rather than a sync.Cond: pausing is rare, and an idle
+	// connection should not carry a Cond's 48 bytes.
+	if ch.x == nil {
+		ch.x = &extra{}
+	}
+	if ch.x.room == nil {
+		ch.x.room = make(chan struct{})
+	}
+	room := ch.x.room
+	backoff := int(ch.idle)
+	ch.mu.Unlock()
+	if !now {
+		// The loop's next poll pumps, and wakes us if output moved:
+		// a wake-up now would find the socket still full, and the
+		// two goroutines would spin.
+		ch.site.Poll(ch, backoff)
+	}
+	roomCame := waitFor(room, deadline)
+	ch.mu.Lock()
+	if !roomCame {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
 }
 
 // waitFor waits for room to be closed, or until deadline unless it is

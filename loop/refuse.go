@@ -13,9 +13,10 @@ var unavailable = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text
 	"Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nservice unavailable\n")
 
 // maxLingeringRefusals bounds the refused connections that linger at
-// once. Each holds a descriptor for up to Channel.Linger, and refusals
-// come when the server is full: past this many, a refusal closes at once
-// and takes the risk of a reset.
+// once (fewer where the descriptor limit is low: descriptors.go). Each
+// holds a descriptor for up to Channel.Linger, and refusals come when the
+// server is full: past this many, a refusal closes at once and takes the
+// risk of a reset.
 const maxLingeringRefusals = 256
 
 // refusal marks, as a gnet connection's context, a connection that was
@@ -39,7 +40,7 @@ func (s *Server) refuse(c gnet.Conn) ([]byte, gnet.Action) {
 	// so that whoever sees the 503 sees it lingering.
 	r := &refusal{c: c, until: time.Now().Add(s.ch.Linger)}
 	s.mu.Lock()
-	linger := s.ch.Linger > 0 && len(s.refusals) < maxLingeringRefusals
+	linger := s.ch.Linger > 0 && len(s.refusals) < s.maxLinger
 	if linger {
 		s.refusals[r] = struct{}{}
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/channel/buffers"
 	"github.com/carhop/carhop/internal/clock"
 )
 
@@ -31,6 +32,10 @@ type Config struct {
 	// ConnectionLimit bounds open connections; above it a new connection
 	// is answered 503 and closed. 0 means no limit.
 	ConnectionLimit int
+	// Reserve is how many descriptors the application may hold besides
+	// the connections, counted into what the descriptor limit keeps back
+	// for it (descriptors.go); the adapter reserves one per worker.
+	Reserve int
 	// Timeouts are applied every CleanupInterval.
 	Timeouts        channel.Timeouts
 	CleanupInterval time.Duration
@@ -58,6 +63,10 @@ type Server struct {
 	booted  chan struct{}
 	addrs   []net.Addr
 	bootErr error
+
+	// maxLinger bounds the refused connections that linger at once
+	// (refuse, descriptors.go).
+	maxLinger int
 
 	open     atomic.Int64
 	accepted atomic.Uint64
@@ -110,12 +119,14 @@ func New(cfg Config) *Server {
 	if cfg.Loops <= 0 {
 		cfg.Loops = DefaultLoops()
 	}
+	plan := applyDescriptorPlan(&cfg, nofile())
 	s := &Server{
-		cfg:      cfg,
-		booted:   make(chan struct{}),
-		fresh:    make(map[*channel.Channel]int64),
-		refusals: make(map[*refusal]struct{}),
-		orphans:  make(map[*orphan]struct{}),
+		cfg:       cfg,
+		maxLinger: plan.linger,
+		booted:    make(chan struct{}),
+		fresh:     make(map[*channel.Channel]int64),
+		refusals:  make(map[*refusal]struct{}),
+		orphans:   make(map[*orphan]struct{}),
 	}
 	s.doze.init()
 	for i := range s.polls {
@@ -330,6 +341,10 @@ func (s *Server) OnShutdown(gnet.Engine) {
 	close(s.doze.quit)
 	clock.Stop()
 }
+
+// Files is the budget of files the channels may hold open, nil when the
+// process has no descriptor limit to keep to (descriptors.go).
+func (s *Server) Files() *buffers.Descriptors { return s.ch.Files }
 
 // Open is the number of connections being served now.
 func (s *Server) Open() int64 { return s.open.Load() }

@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 		runChild() // the server of TestLargeTransfersKeepServerRSSBounded
 		return
 	}
+	if v := os.Getenv(nofileEnv); v != "" {
+		n, _ := strconv.Atoi(v)
+		runNoFileChild(n, os.Getenv(nofileDirEnv))
+		return
+	}
 	if v := os.Getenv(connsEnv); v != "" {
 		limit, _ := strconv.Atoi(v)
 		runConnsChild(limit)
