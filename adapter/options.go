@@ -111,8 +111,10 @@ func WithEventLoops(n int) Option {
 }
 
 // WithConnectionLimit bounds simultaneous connections (Waitress
-// connection_limit); past it a new connection gets 503 and is closed.
-// Default 10,000.
+// connection_limit), hijacked ones included until they are closed; past
+// it a new connection gets 503 and is closed. Default 10,000, lowered
+// with a warning where the process's descriptor limit (RLIMIT_NOFILE)
+// cannot hold it (docs/operations.md, "Descriptors").
 func WithConnectionLimit(n int) Option {
 	return positive("WithConnectionLimit", n, func(c *config) { c.connectionLimit = n })
 }

@@ -27,6 +27,9 @@ type Stats struct {
 	SpilledOutputs uint64 // responses buffered in a temporary file (WithOutbufOverflow)
 	FilesSent      uint64 // file ranges sent from the file with sendfile, not copied (http.ServeContent)
 	Hijacked       uint64 // connections taken over through http.Hijacker
+	// HijackedOpen is how many of those their hijackers have not closed
+	// yet: they count toward the connection limit (WithConnectionLimit).
+	HijackedOpen int64
 	// OpenFiles is how many temporary files and files being sent the
 	// connections hold now, FileLimit how many they may (from the
 	// process's descriptor limit, so that accepting never runs out; 0: no
@@ -69,6 +72,7 @@ func (s *Server) Stats() Stats {
 		SpilledOutputs: c.SpilledOutputs.Load(),
 		FilesSent:      c.FilesSent.Load(),
 		Hijacked:       c.Hijacked.Load(),
+		HijackedOpen:   s.loop.Hijacked(),
 		InputEnded:     c.InputEnded.Load(),
 		Tasks:          s.pool.Stats(),
 	}
@@ -94,6 +98,7 @@ func writePrometheus(w io.Writer, st Stats) {
 	metric("carhop_connections_open", "gauge", "Connections open now.", st.Connections)
 	metric("carhop_connections_accepted_total", "counter", "Connections accepted, including refused ones.", st.Accepted)
 	metric("carhop_connections_hijacked_total", "counter", "Connections taken over through http.Hijacker.", st.Hijacked)
+	metric("carhop_connections_hijacked_open", "gauge", "Hijacked connections not closed yet; they count toward the connection limit.", st.HijackedOpen)
 	metric("carhop_connections_input_ended_total", "counter", "Connections whose client ended its input with requests still to answer.", st.InputEnded)
 	metric("carhop_requests_total", "counter", "Complete requests handed to the handler.", st.Requests)
 	fmt.Fprintf(w, "# HELP carhop_refused_total Requests and connections answered with an error instead of the handler.\n# TYPE carhop_refused_total counter\n")

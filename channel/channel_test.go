@@ -689,7 +689,7 @@ func TestChannelHijackCollectsInputUntilClosed(t *testing.T) {
 	got := make(chan result, 1)
 	h := newHarness(t, func(c *Config) {
 		c.Serve = func(ch *Channel, r *Request) {
-			fd, unread, err := ch.Hijack(nil)
+			fd, unread, _, err := ch.Hijack(nil)
 			got <- result{fd, string(unread), err}
 		}
 	})

@@ -34,6 +34,10 @@ func (ch *Channel) Closed() {
 	case is(ch.lf, detaching):
 		// gnet has let go of the socket: the hijacker may have it.
 		put(&ch.lf, detaching, false)
+		h.release = func() {}
+		if ch.site.HandedOver != nil {
+			h.release = ch.site.HandedOver()
+		}
 		close(h.done)
 	case h != nil && !handedOver:
 		h.fd, h.err = -1, ErrClosed

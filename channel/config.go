@@ -95,6 +95,13 @@ type Config struct {
 	// mutex held.
 	Poll func(ch *Channel, backoff int)
 
+	// HandedOver, if set, is called on the loop when a connection has
+	// been handed to a hijacker, and returns what whoever closes the
+	// hijacked socket calls once it has (Hijack's release): until then
+	// the connection holds its descriptor, and keeps its place under the
+	// connection limit.
+	HandedOver func() (release func())
+
 	// ConnState, if set, is told each connection's state changes, as
 	// net/http's Server.ConnState: StateNew, then StateActive and
 	// StateIdle in turn, request by request, then StateHijacked or

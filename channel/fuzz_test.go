@@ -131,7 +131,7 @@ func playHijack(t *testing.T, h *harness) ([]byte, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, unread, err = h.ch.Hijack(nil)
+		_, unread, _, err = h.ch.Hijack(nil)
 	}()
 	playLoop(t, h, done)
 	return unread, err

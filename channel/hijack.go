@@ -24,11 +24,12 @@ var ErrPipelined = errors.New("carhop: cannot hijack: the server has read what t
 
 // hijack is a worker's request for the socket, answered by the loop.
 type hijack struct {
-	done   chan struct{}
-	ready  bool // the output before the hand-over is written: the loop may detach once it has gone out
-	fd     int
-	unread []byte
-	err    error
+	done    chan struct{}
+	ready   bool // the output before the hand-over is written: the loop may detach once it has gone out
+	fd      int
+	unread  []byte
+	release func()
+	err     error
 }
 
 // Hijack takes the connection away from the server. It first claims the
@@ -38,17 +39,18 @@ type hijack struct {
 // hand-over (a status line it owes), and once all output has reached
 // the socket the loop stops serving the connection and hands over a file
 // descriptor for it and the bytes the client sent after this request.
-// Worker only.
-func (ch *Channel) Hijack(before func()) (fd int, unread []byte, err error) {
+// The caller owns the descriptor, and calls release once it has closed
+// it (Config.HandedOver; never nil when err is nil). Worker only.
+func (ch *Channel) Hijack(before func()) (fd int, unread []byte, release func(), err error) {
 	h := &hijack{done: make(chan struct{})}
 	ch.mu.Lock()
 	if is(ch.state, closed) || ch.hijacker() != nil {
 		ch.mu.Unlock()
-		return -1, nil, ErrClosed
+		return -1, nil, nil, ErrClosed
 	}
 	if ch.waiting() != nil || is(ch.state, readAhead) {
 		ch.mu.Unlock()
-		return -1, nil, ErrPipelined
+		return -1, nil, nil, ErrPipelined
 	}
 	if ch.x == nil {
 		ch.x = &extra{}
@@ -63,7 +65,10 @@ func (ch *Channel) Hijack(before func()) (fd int, unread []byte, err error) {
 	ch.wakeLocked()
 	ch.mu.Unlock()
 	<-h.done
-	return h.fd, h.unread, h.err
+	if h.err != nil {
+		return -1, nil, nil, h.err
+	}
+	return h.fd, h.unread, h.release, nil
 }
 
 // detach starts a hijack on the loop once all output is written. The

@@ -24,7 +24,7 @@ func hijackHarness(t *testing.T) (*harness, chan string) {
 			return
 		}
 		before := false
-		fd, unread, err := ch.Hijack(func() { before = true })
+		fd, unread, release, err := ch.Hijack(func() { before = true })
 		if err != nil {
 			assert.False(t, before, "nothing is written for a hijack that fails")
 			_ = ch.Write([]byte(fmt.Sprintf("[/hijack %v]", err)), -1)
@@ -32,6 +32,9 @@ func hijackHarness(t *testing.T) (*harness, chan string) {
 			return
 		}
 		assert.True(t, before)
+		if assert.NotNil(t, release, "a hijack that succeeds has its release") {
+			release()
+		}
 		got <- fmt.Sprintf("fd %d unread %q", fd, unread)
 	}
 	return h, got

@@ -31,9 +31,10 @@ import (
 //
 // A connection limit that leaves the files less than their eighth is
 // lowered to fit, with a warning: a server that refuses some clients
-// beats one that stops. What stays exposed is what carhop does not count:
-// hijacked connections and the handlers' own descriptors (the headroom),
-// which are the application's to bound.
+// beats one that stops. Hijacked connections count as connections until
+// closed (handedOver). What stays exposed is what carhop cannot count,
+// the handlers' own descriptors (the headroom), which are the
+// application's to bound.
 
 // lingerShare bounds the refused connections that linger at once, as a
 // fraction of the descriptor limit.

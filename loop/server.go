@@ -29,8 +29,10 @@ type Config struct {
 	Adopt func() ([]net.Listener, error)
 	// Loops is the number of event loops; 0 means [DefaultLoops].
 	Loops int
-	// ConnectionLimit bounds open connections; above it a new connection
-	// is answered 503 and closed. 0 means no limit.
+	// ConnectionLimit bounds open connections, hijacked ones included
+	// until closed; above it a new connection is answered 503 and
+	// closed. 0 means no limit. New lowers it to fit the descriptor
+	// limit (descriptors.go).
 	ConnectionLimit int
 	// Reserve is how many descriptors the application may hold besides
 	// the connections, counted into what the descriptor limit keeps back
@@ -69,6 +71,7 @@ type Server struct {
 	maxLinger int
 
 	open     atomic.Int64
+	hijacked atomic.Int64 // connections handed to hijackers and not closed yet: they count toward the limit
 	accepted atomic.Uint64
 	draining atomic.Bool // channels answer with Connection: close and close when idle
 	refusing atomic.Bool // the adopted listeners are closed: what reaches gnet's own gets 503
@@ -135,6 +138,7 @@ func New(cfg Config) *Server {
 	s.polled = make(map[*channel.Channel]int)
 	s.ch = cfg.Channel.WithDefaults()
 	s.ch.Poll = s.poll
+	s.ch.HandedOver = s.handedOver
 	return s
 }
 
@@ -273,7 +277,7 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.refusing.Load() {
 		return s.refuse(c)
 	}
-	if n := s.open.Add(1); s.cfg.ConnectionLimit > 0 && n > int64(s.cfg.ConnectionLimit) {
+	if n := s.open.Add(1); s.cfg.ConnectionLimit > 0 && n+s.hijacked.Load() > int64(s.cfg.ConnectionLimit) {
 		s.open.Add(-1)
 		return s.refuse(c)
 	}
@@ -345,6 +349,24 @@ func (s *Server) OnShutdown(gnet.Engine) {
 // Files is the budget of files the channels may hold open, nil when the
 // process has no descriptor limit to keep to (descriptors.go).
 func (s *Server) Files() *buffers.Descriptors { return s.ch.Files }
+
+// handedOver is the channels' HandedOver hook. A hijacked connection
+// leaves the loop but not the process: until its hijacker closes it, it
+// holds a descriptor and keeps its place under the connection limit, as
+// a connection from netutil.LimitListener keeps its slot until closed.
+// Otherwise a client could open websocket after websocket past any limit
+// until the descriptors ran out, and gnet's accept with them (see
+// descriptors.go). Shutdown does not wait for them, as net/http's does
+// not.
+func (s *Server) handedOver() func() {
+	s.hijacked.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { s.hijacked.Add(-1) }) }
+}
+
+// Hijacked is the number of connections handed to hijackers and not
+// closed yet.
+func (s *Server) Hijacked() int64 { return s.hijacked.Load() }
 
 // Open is the number of connections being served now.
 func (s *Server) Open() int64 { return s.open.Load() }
