@@ -13,9 +13,10 @@ import (
 // bytes the response will write after p, if the writer knows (a declared
 // Content-Length), or -1. Write pauses while the buffer holds
 // OutbufHighWatermark bytes or more (files queued with WriteFile aside:
-// they are not held in memory or on our disk), or while p would spill it to disk
-// and spilling would not help (see mustWait), and fails with ErrClosed
-// once the connection is gone. Worker only.
+// they are not held in memory or on our disk), while p would spill it to
+// disk and spilling would not help (see mustWait), and while it would
+// spill with no descriptor to spare (Config.Files); it fails with
+// ErrClosed once the connection is gone. Worker only.
 func (ch *Channel) Write(p []byte, more int64) error { return ch.WriteBy(p, more, time.Time{}) }
 
 // WriteBy is Write with a deadline, unless it is zero: a Write that would
