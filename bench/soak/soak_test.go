@@ -44,6 +44,8 @@ func TestSoakEndToEnd(t *testing.T) {
 	assert.LessOrEqual(t, res.Goroutines.End, res.Goroutines.Start+2)
 	assert.Zero(t, res.TempFilesLeft)
 	assert.Zero(t, res.OpenSpillFiles)
+	assert.Zero(t, res.ServerEnd.Server.OpenFiles, "files still counted against the descriptor budget")
+	assert.Zero(t, res.ServerEnd.Server.FilesDenied, "a budget of thousands of files ran out")
 	assert.Positive(t, res.ServerEnd.Server.SpilledBodies, "uploads went through spill files")
 	assert.Positive(t, res.ServerEnd.Server.SpilledOutputs, "the slow clients' responses went through spill files")
 	assert.Positive(t, res.ServerEnd.Server.InputEnded, "half-closed clients were answered after their EOF")
