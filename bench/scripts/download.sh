@@ -2,8 +2,8 @@
 # Bulk download throughput and server CPU per GiB: curl fetches mb MiB
 # from bench/cmd/download, whose handler writes 64 KiB at a time with a
 # Content-Length, servers interleaved round by round. Prints the median
-# and range of each server's throughput and the median of its CPU time
-# (user + system, from /proc) per GiB sent.
+# and range of each server's throughput and the medians of its CPU time
+# (user + system, from /proc) and curl's per GiB sent.
 #
 #   bash bench/scripts/download.sh [rounds=3] [mb=1024] [servers...]
 #
@@ -61,23 +61,29 @@ for round in $(seq 1 "$rounds"); do
     for _ in $(seq 1 100); do curl -sf -I -o /dev/null "http://$addr$path?mb=0" && break; sleep 0.1; done
     curl -s -o /dev/null -r 0-67108863 "http://$addr$path?mb=64" # warm-up: 64 MiB
     before=$(cpu_ticks "$pid")
+    # The client's CPU too (bash's time: user and system seconds): on
+    # loopback the kernel's work of carrying the bytes falls on whichever
+    # side's system call or acknowledgement sets it off, so a server can
+    # shift it to the client or take it on without doing more in all.
     # shellcheck disable=SC2086 # CURL_OPTS is a list of options
-    speed=$(curl -s ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "http://$addr$path?mb=$mb")
+    speed=$( { TIMEFORMAT='%U %S'; time curl -s ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "http://$addr$path?mb=$mb"; } 2>"$tmp/client")
     after=$(cpu_ticks "$pid")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     gbs=$(awk -v b="$speed" 'BEGIN {printf "%.2f", b / 1e9}')
     cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v mb="$mb" 'BEGIN {printf "%.2f", t / hz / (mb / 1024)}')
-    echo "$s $gbs $cpu" >> "$results"
-    echo "round $round: $s $gbs GB/s, $cpu s CPU per GiB" >&2
+    client=$(awk -v mb="$mb" '{printf "%.2f", ($1 + $2) / (mb / 1024)}' "$tmp/client")
+    echo "$s $gbs $cpu $client" >> "$results"
+    echo "round $round: $s $gbs GB/s, $cpu s CPU per GiB, client $client s" >&2
   done
 done
 
 echo
-echo "| server | throughput (median) | min–max | server CPU per GiB (median) |"
-echo "|---|---|---|---|"
+echo "| server | throughput (median) | min–max | server CPU per GiB (median) | client (curl) CPU per GiB (median) |"
+echo "|---|---|---|---|---|"
 for s in $servers; do
   gbs=$(awk -v s="$s" '$1 == s {print $2}' "$results" | median)
   range=$(awk -v s="$s" '$1 == s {print $2}' "$results" | sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}')
   cpu=$(awk -v s="$s" '$1 == s {print $3}' "$results" | median)
-  echo "| $s | $gbs GB/s | $range | $cpu s |"
+  client=$(awk -v s="$s" '$1 == s {print $4}' "$results" | median)
+  echo "| $s | $gbs GB/s | $range | $cpu s | $client s |"
 done
