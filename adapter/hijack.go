@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
+	"sync"
+	"syscall"
+	"weak"
 
 	"github.com/valyala/bytebufferpool"
 
@@ -54,7 +56,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	w.hijacked = true
 	w.putBuffers()
-	c, err := fdConn(fd, unread, release)
+	c, err := fdConn(fd, unread, release, w.s.hijacks.watch)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -64,12 +66,14 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 var errHijackFailed = errors.New("carhop: hijack failed")
 
 // fdConn wraps a file descriptor handed over by the event loop into a
-// net.Conn that first returns the input the loop had already read, and
-// whose Close calls release: a hijacked connection keeps its place under
-// the connection limit until it is closed (loop.Server's handedOver), or,
-// should the hijacker drop it unclosed, until the garbage collector has
-// closed it.
-func fdConn(fd int, early []byte, release func()) (net.Conn, error) {
+// net.Conn: the *net.TCPConn itself (or *net.UnixConn) when the loop had
+// read nothing past the request, as net/http hands over, or else a
+// wrapper whose reads return that input first. watch is given a test of
+// whether the hijacker still holds the connection open, with release
+// (loop.Server's handedOver): a hijacked connection keeps its place under
+// the connection limit until it is closed or, dropped unclosed,
+// collected.
+func fdConn(fd int, early []byte, release func(), watch func(alive func() bool, release func())) (net.Conn, error) {
 	f := os.NewFile(uintptr(fd), "carhop-hijacked")
 	c, err := net.FileConn(f)
 	_ = f.Close() // FileConn dups the descriptor
@@ -77,25 +81,53 @@ func fdConn(fd int, early []byte, release func()) (net.Conn, error) {
 		release()
 		return nil, fmt.Errorf("%w: %w", errHijackFailed, err)
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		h := &hijackedTCP{TCPConn: tc, prefix: early, release: release}
-		runtime.AddCleanup(h, func(release func()) { release() }, release)
-		return h, nil
+	var alive func() bool
+	tc, isTCP := c.(*net.TCPConn)
+	uc, isUnix := c.(*net.UnixConn)
+	switch {
+	case isTCP && len(early) == 0:
+		alive = aliveTest(tc)
+	case isUnix && len(early) == 0:
+		alive = aliveTest(uc)
+	case isTCP:
+		h := &hijackedTCP{TCPConn: tc, prefix: early}
+		c, alive = h, aliveTest(h)
+	default:
+		h := &hijackedConn{Conn: c, prefix: early}
+		c, alive = h, aliveTest(h)
 	}
-	h := &hijackedConn{Conn: c, prefix: early, release: release}
-	runtime.AddCleanup(h, func(release func()) { release() }, release)
-	return h, nil
+	watch(alive, release)
+	return c, nil
 }
 
-// hijackedTCP is a hijacked TCP connection. The methods of *net.TCPConn
-// that it does not define are promoted (CloseWrite for tunnels,
-// SetKeepAlive, SetLinger, SyscallConn, ReadFrom), so code that asks for
-// them by interface finds them; only a type assertion to *net.TCPConn
-// fails, where net/http would hand over the *net.TCPConn itself.
+// aliveTest returns a test of whether c is still open. It holds c only
+// weakly, so that a connection its hijacker dropped unclosed is collected
+// (and its descriptor closed by the runtime) as it would be otherwise:
+// the test then reports it gone.
+func aliveTest[T any, P interface {
+	*T
+	syscall.Conn
+}](c P) func() bool {
+	w := weak.Make((*T)(c))
+	return func() bool {
+		c := w.Value()
+		if c == nil {
+			return false
+		}
+		rc, err := P(c).SyscallConn()
+		// A closed connection refuses Control: its descriptor is gone.
+		return err == nil && rc.Control(func(uintptr) {}) == nil
+	}
+}
+
+// hijackedTCP is a hijacked TCP connection with input the loop had read
+// before the hand-over. The methods of *net.TCPConn that it does not
+// define are promoted (CloseWrite for tunnels, SetKeepAlive, SetLinger,
+// SyscallConn, ReadFrom), so code that asks for them by interface finds
+// them; only a type assertion to *net.TCPConn fails.
 type hijackedTCP struct {
 	*net.TCPConn
-	prefix  unread
-	release func()
+	prefix unread
 }
 
 func (c *hijackedTCP) Read(p []byte) (int, error) {
@@ -121,17 +153,11 @@ func (c *hijackedTCP) WriteTo(w io.Writer) (int64, error) {
 	return n + m, err
 }
 
-func (c *hijackedTCP) Close() error {
-	err := c.TCPConn.Close()
-	c.release()
-	return err
-}
-
-// hijackedConn is any other hijacked connection (a Unix socket's).
+// hijackedConn is any other hijacked connection with input read ahead (a
+// Unix socket's).
 type hijackedConn struct {
 	net.Conn
-	prefix  unread
-	release func()
+	prefix unread
 }
 
 func (c *hijackedConn) Read(p []byte) (int, error) {
@@ -139,6 +165,15 @@ func (c *hijackedConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// SyscallConn is the connection's own, if it has one.
+func (c *hijackedConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errHijackFailed
+	}
+	return sc.SyscallConn()
 }
 
 // unread is the input the loop had read before the hand-over, which a
@@ -155,8 +190,43 @@ func (u *unread) read(p []byte) (int, bool) {
 	return n, true
 }
 
-func (c *hijackedConn) Close() error {
-	err := c.Conn.Close()
-	c.release()
-	return err
+// hijacks are the connections handed to hijackers and still open, each
+// with the release that gives its place under the connection limit back.
+// The loop's sweep looks them over every CleanupInterval (sweep): a
+// hijacker that closed one gets its place back within that, one that
+// dropped it unclosed once the garbage collector has run.
+type hijacks struct {
+	mu   sync.Mutex
+	list []hijackEntry
+}
+
+type hijackEntry struct {
+	alive   func() bool
+	release func()
+}
+
+func (h *hijacks) watch(alive func() bool, release func()) {
+	h.mu.Lock()
+	h.list = append(h.list, hijackEntry{alive, release})
+	h.mu.Unlock()
+}
+
+// sweep releases the connections that are gone.
+func (h *hijacks) sweep() {
+	h.mu.Lock()
+	var gone []func()
+	kept := h.list[:0]
+	for _, e := range h.list {
+		if e.alive() {
+			kept = append(kept, e)
+		} else {
+			gone = append(gone, e.release)
+		}
+	}
+	clear(h.list[len(kept):])
+	h.list = kept
+	h.mu.Unlock()
+	for _, release := range gone {
+		release()
+	}
 }

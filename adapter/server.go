@@ -41,6 +41,8 @@ type Server struct {
 
 	hooksMu    sync.Mutex
 	onShutdown []func()
+
+	hijacks hijacks // hijacked connections still open (hijack.go)
 }
 
 // New configures a server for h; Serve starts it.
@@ -86,6 +88,7 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 			Write:   cfg.writeTimeout,
 		},
 		CleanupInterval: cfg.cleanupInterval,
+		Sweep:           s.hijacks.sweep,
 		ReusePort:       cfg.reusePort,
 		Channel:         ch,
 		Logger:          cfg.logger,

@@ -119,6 +119,9 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	if sweep {
 		s.sweep(func(ch *channel.Channel) { ch.Expire(now, s.cfg.Timeouts) })
 		s.expireRefusals(now)
+		if s.cfg.Sweep != nil {
+			s.cfg.Sweep()
+		}
 	}
 	return s.dozeOrTick(now, next), gnet.None
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// the connections, counted into what the descriptor limit keeps back
 	// for it (descriptors.go); the adapter reserves one per worker.
 	Reserve int
+	// Sweep, if set, is called every CleanupInterval on the ticker's
+	// goroutine, after the timeouts: the adapter looks there for hijacked
+	// connections that have been closed. It must be quick.
+	Sweep func()
 	// Timeouts are applied every CleanupInterval.
 	Timeouts        channel.Timeouts
 	CleanupInterval time.Duration
@@ -353,7 +357,8 @@ func (s *Server) Files() *buffers.Descriptors { return s.ch.Files }
 // handedOver is the channels' HandedOver hook. A hijacked connection
 // leaves the loop but not the process: until its hijacker closes it, it
 // holds a descriptor and keeps its place under the connection limit, as
-// a connection from netutil.LimitListener keeps its slot until closed.
+// a connection from netutil.LimitListener keeps its slot until closed
+// (the adapter notices the close in its Sweep and calls release).
 // Otherwise a client could open websocket after websocket past any limit
 // until the descriptors ran out, and gnet's accept with them (see
 // descriptors.go). Shutdown does not wait for them, as net/http's does
