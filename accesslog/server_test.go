@@ -2,7 +2,6 @@ package accesslog_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,21 +20,13 @@ import (
 	"github.com/carhop/carhop/accesslog"
 	"github.com/carhop/carhop/adapter"
 	"github.com/carhop/carhop/internal/leakcheck"
+	"github.com/carhop/carhop/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // syncBuffer is a log destination the test reads while servers write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+type syncBuffer struct{ syncbuf.Buffer }
 
 // records returns the JSON records logged so far, waiting (boundedly) for
 // want of them: the record is written after the response went out.
@@ -44,9 +34,7 @@ func (s *syncBuffer) records(t *testing.T, want int) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	require.Eventually(t, func() bool {
-		s.mu.Lock()
-		text := s.b.String()
-		s.mu.Unlock()
+		text := s.String()
 		out = out[:0]
 		for line := range strings.Lines(text) {
 			var m map[string]any

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carhop/carhop/internal/syncbuf"
 	"github.com/carhop/carhop/parser"
 )
 
@@ -70,7 +71,7 @@ func TestServerContextKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logged lockedBuffer
+			var logged syncbuf.Buffer
 			logger := slog.New(slog.NewTextHandler(&logged, nil))
 			peek := &serverPeek{found: make(chan any, 1), base: make(chan any, 1)}
 			_, addr := start(t, peek, append(tt.opts, WithLogger(logger))...)

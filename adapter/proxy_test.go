@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carhop/carhop/accesslog"
+	"github.com/carhop/carhop/internal/syncbuf"
 	"github.com/carhop/carhop/proxy"
 )
 
@@ -27,23 +26,6 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 	_, _ = fmt.Fprintf(w, "remote=%s host=%s scheme=%s path=%s prefix=%s xff=%q xfh=%q",
 		r.RemoteAddr, r.Host, proxy.Scheme(r), r.URL.Path, proxy.URLPrefix(r),
 		r.Header.Values("X-Forwarded-For"), r.Header.Values("X-Forwarded-Host"))
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestProxyHeadersOverTheWire(t *testing.T) {
@@ -161,7 +143,7 @@ func TestURLPrefixOverTheWire(t *testing.T) {
 }
 
 func TestAccessLogBehindProxy(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	_, addr := start(t, http.HandlerFunc(hello),
 		WithTrustedProxy("127.0.0.1"), WithTrustedProxyHeaders("x-forwarded-for"),
 		WithURLPrefix("/app"), WithAccessLog(&logs, accesslog.Combined))
@@ -190,7 +172,7 @@ func TestAccessLogBehindProxy(t *testing.T) {
 }
 
 func TestAccessLoggerOption(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	_, addr := start(t, http.HandlerFunc(hello), WithAccessLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	resp, err := client(t).Get("http://" + addr + "/you")
 	require.NoError(t, err)

@@ -183,12 +183,7 @@ func assertChunksInOrder(t *testing.T, out string, size, n int) {
 // rest) and pumps until want bytes are out.
 func (h *harness) pumpBigResponse(t *testing.T, between, drain func(), want int) {
 	t.Helper()
-	h.ch.Received([]byte("GET /big HTTP/1.1\r\nHost: h\r\n\r\n"))
-	require.Len(t, h.tasks, 1)
-	worker := h.tasks[0]
-	h.tasks = nil
-	done := make(chan struct{})
-	go func() { defer close(done); worker() }()
+	done := h.startRequest(t, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
 	// Between pumps the worker runs until it waits for the loop or is
 	// done, as it would on an idle machine: on a loaded one the pumps
 	// could otherwise outrun it, keep its output below OutbufOverflow and
@@ -198,6 +193,20 @@ func (h *harness) pumpBigResponse(t *testing.T, between, drain func(), want int)
 	for time.Now().Before(deadline) && len(h.output()) < want {
 		h.ch.Pump()
 	}
+}
+
+// startRequest feeds request to the channel and runs the worker task it
+// queues on a goroutine of its own, as the pool would; the channel
+// returned closes when the worker is done.
+func (h *harness) startRequest(t *testing.T, request string) <-chan struct{} {
+	t.Helper()
+	h.ch.Received([]byte(request))
+	require.Len(t, h.tasks, 1)
+	worker := h.tasks[0]
+	h.tasks = nil
+	done := make(chan struct{})
+	go func() { defer close(done); worker() }()
+	return done
 }
 
 // pumpUntil plays the loop while a worker runs on a goroutine of its own:

@@ -87,12 +87,7 @@ func TestWritesBehindFileDoNotWaitForIt(t *testing.T) {
 				}
 			})
 			h.conn.limited = true // a client that reads nothing yet
-			h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
-			require.Len(t, h.tasks, 1)
-			worker := h.tasks[0]
-			h.tasks = nil
-			done := make(chan struct{})
-			go func() { defer close(done); worker() }()
+			done := h.startRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 			// The loop's pumps go on meanwhile: a worker that got ahead of
 			// a client that has taken everything so far waits for the
 			// next one, not for the client (mustWait).
