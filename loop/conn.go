@@ -33,9 +33,14 @@ func (k *link) RemoteAddr() net.Addr        { return k.c.RemoteAddr() }
 func (k *link) TryWrite(pre, p []byte) (int, error) { return tryWrite(k.c.Fd(), pre, p) }
 
 // SendFile sends from a spill file, on the loop, with gnet's outbound
-// buffer empty.
+// buffer empty; while the socket is backlogged it sends nothing and
+// answers EAGAIN, as a full socket would.
 func (k *link) SendFile(f *os.File, off int64, n int64) (int, error) {
-	return sendFile(k.c.Fd(), f, off, n)
+	fd := k.c.Fd()
+	if backlogged(fd) {
+		return 0, unix.EAGAIN
+	}
+	return sendFile(fd, f, off, n)
 }
 
 // tryWrite writes pre and then p to the non-blocking socket fd, in one
