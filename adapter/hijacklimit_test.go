@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/internal/tcppair"
 )
 
 // TestHijackedConnectionsKeepTheirPlace: a hijacked connection has left
@@ -101,18 +103,11 @@ func TestHijackedConnReadsWhatTheLoopReadFirst(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			client, server := tcppair.New(t)
+			h := &hijackedTCP{TCPConn: server, prefix: unread("early ")}
+			_, err := io.WriteString(client, "late")
 			require.NoError(t, err)
-			defer ln.Close()
-			client, err := net.Dial("tcp", ln.Addr().String())
-			require.NoError(t, err)
-			defer client.Close()
-			server, err := ln.Accept()
-			require.NoError(t, err)
-			h := &hijackedTCP{TCPConn: server.(*net.TCPConn), prefix: unread("early ")}
-			_, err = io.WriteString(client, "late")
-			require.NoError(t, err)
-			require.NoError(t, client.(*net.TCPConn).CloseWrite())
+			require.NoError(t, client.CloseWrite())
 			require.NoError(t, h.SetDeadline(time.Now().Add(10*time.Second)))
 			got, err := tc.read(h)
 			require.NoError(t, err)

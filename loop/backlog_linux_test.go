@@ -2,30 +2,22 @@ package loop
 
 import (
 	"io"
-	"net"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/carhop/carhop/internal/tcppair"
 )
 
 // TestBacklogged: a socket is backlogged while what it holds for a client
 // that does not read fills most of its send buffer, and no longer once
 // the client has read it.
 func TestBacklogged(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	defer client.Close()
-	server, err := ln.Accept()
-	require.NoError(t, err)
-	defer server.Close()
-	rc, err := server.(syscall.Conn).SyscallConn()
+	client, server := tcppair.New(t)
+	rc, err := server.SyscallConn()
 	require.NoError(t, err)
 	check := func() (b bool) {
 		require.NoError(t, rc.Control(func(fd uintptr) { b = backlogged(int(fd)) }))

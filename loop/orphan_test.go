@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/internal/tcppair"
 	"github.com/carhop/carhop/parser"
 )
 
@@ -54,17 +54,10 @@ func (c *endedConn) RemoteAddr() net.Addr          { return c.remote }
 // an orphan that answers the rest, rather than closing with requests
 // unanswered.
 func TestOrphanAnswersUnparsedInput(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	defer client.Close()
+	client, server := tcppair.New(t)
 	require.NoError(t, client.SetDeadline(time.Now().Add(10*time.Second)))
-	server, err := ln.Accept()
-	require.NoError(t, err)
 	fd := -1
-	raw, err := server.(syscall.Conn).SyscallConn()
+	raw, err := server.SyscallConn()
 	require.NoError(t, err)
 	require.NoError(t, raw.Control(func(d uintptr) { fd = int(d) }))
 
