@@ -42,7 +42,6 @@ const lingerShare = 16
 
 // descriptorPlan is how a server divides its descriptor limit.
 type descriptorPlan struct {
-	nofile  int // the limit read; 0 if there is none to keep to
 	conns   int // the connection limit to apply
 	linger  int // refused connections that may linger at once
 	files   int // channel.Config.Files's limit
@@ -52,7 +51,7 @@ type descriptorPlan struct {
 // planDescriptors divides nofile descriptors for a connection limit of
 // conns (≤ 0: none) and reserve descriptors of the application's.
 func planDescriptors(conns, reserve, nofile int) descriptorPlan {
-	p := descriptorPlan{nofile: nofile, conns: conns, linger: min(maxLingeringRefusals, nofile/lingerShare)}
+	p := descriptorPlan{conns: conns, linger: min(maxLingeringRefusals, nofile/lingerShare)}
 	headroom := max(64, nofile/16) + max(reserve, 0)
 	minFiles := nofile / 8
 	if conns <= 0 { // no connection limit: nothing to keep the files from

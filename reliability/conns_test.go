@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,21 +70,8 @@ func TestManyKeepAliveConnections(t *testing.T) {
 		n = int(limit - 256)
 	}
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), connsEnv+"="+strconv.Itoa(n))
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	addr := strings.TrimSpace(line)
+	srv := startChild(t, os.Stderr, connsEnv+"="+strconv.Itoa(n))
+	addr := srv.addr
 
 	conns := make([]net.Conn, n)
 	readers := make([]*bufio.Reader, n)
@@ -151,11 +137,11 @@ func TestManyKeepAliveConnections(t *testing.T) {
 	}
 
 	require.NoError(t, exchange(0))
-	base := residentSet(t, cmd.Process.Pid)
+	base := residentSet(t, srv.cmd.Process.Pid)
 	start := time.Now()
 	require.NoError(t, all(), "first request on every connection")
 	opened := time.Since(start)
-	held := residentSet(t, cmd.Process.Pid)
+	held := residentSet(t, srv.cmd.Process.Pid)
 	start = time.Now()
 	require.NoError(t, all(), "second request on every connection, all still open")
 	t.Logf("%d keep-alive connections: opened and served in %v, all served again in %v; server RSS %d MiB -> %d MiB, %d bytes per connection",

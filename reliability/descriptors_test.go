@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -83,40 +81,14 @@ func TestDescriptorLimitDoesNotStopServer(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.bin"), bytes.Repeat([]byte("x"), 4<<20), 0o600))
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), nofileEnv+"="+strconv.Itoa(nofile), nofileDirEnv+"="+dir)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
 	var stderr syncbuf.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	var rest bytes.Buffer
-	out := bufio.NewReader(stdout)
-	line, err := out.ReadString('\n')
-	require.NoError(t, err, "the child's log: %s", &stderr)
-	go func() {
-		_, _ = io.Copy(&rest, out)
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	addr := strings.TrimSpace(line)
+	srv := startChild(t, &stderr, nofileEnv+"="+strconv.Itoa(nofile), nofileDirEnv+"="+dir)
+	addr := srv.addr
 	alive := func() {
 		t.Helper()
 		select {
-		case <-exited:
-			t.Fatalf("the server stopped: %s%s", &rest, &stderr)
+		case <-srv.exited:
+			t.Fatalf("the server stopped: %s%s", &srv.rest, &stderr)
 		default:
 		}
 	}
@@ -148,7 +120,7 @@ func TestDescriptorLimitDoesNotStopServer(t *testing.T) {
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 		alive()
-		n := openDescriptors(t, cmd.Process.Pid)
+		n := openDescriptors(t, srv.cmd.Process.Pid)
 		if n == held {
 			break
 		}

@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,10 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -143,21 +140,8 @@ func TestLargeTransfersKeepServerRSSBounded(t *testing.T) {
 		require.NoError(t, err)
 		size = mib << 20
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", "TMPDIR="+t.TempDir())
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	})
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	base := "http://" + strings.TrimSpace(addr)
+	srv := startChild(t, os.Stderr, childEnv+"=1", "TMPDIR="+t.TempDir())
+	base := "http://" + srv.addr
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Minute}
@@ -186,7 +170,7 @@ func TestLargeTransfersKeepServerRSSBounded(t *testing.T) {
 	assert.Equal(t, wantSum, hex.EncodeToString(got.Sum(nil)))
 	down := time.Since(start)
 
-	peak := peakRSS(t, cmd.Process.Pid)
+	peak := peakRSS(t, srv.cmd.Process.Pid)
 	t.Logf("server peak RSS %d MiB moving %d MiB each way (upload %v, download %v through a slow reader)",
 		peak>>20, size>>20, up.Round(time.Millisecond), down.Round(time.Millisecond))
 	assert.Less(t, peak, int64(rssBound), "server memory grew with the payload")
