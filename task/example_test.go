@@ -141,7 +141,7 @@ func ExampleWithLogger() {
 	fmt.Printf("%+v\n", p.Stats())
 	// Output:
 	// level=ERROR msg="task panicked" panic="handler bug"
-	// {Threads:1 Queued:0 Running:0 Completed:2 Panics:1 Dropped:0}
+	// {Threads:1 Queued:0 Running:0 Released:0 Completed:2 Panics:1 Dropped:0}
 }
 
 // Tasks that find every worker busy raise the queue-depth warning, at most
@@ -182,4 +182,38 @@ func ExamplePool_SubmitTask() {
 	_ = p.Close()
 	fmt.Println("ran", c.n, "times")
 	// Output: ran 3 times
+}
+
+// stream is a task that becomes long-lived: it releases its worker's
+// place, then waits for its client to go.
+type stream struct {
+	subscribed chan struct{}
+	gone       chan struct{}
+}
+
+func (s *stream) Run() { s.RunReleasing(func() {}) }
+
+func (s *stream) RunReleasing(release func()) {
+	release()
+	close(s.subscribed)
+	<-s.gone
+}
+
+// A pool of one worker goes on answering requests while a stream it
+// started runs for as long as its client listens.
+func ExampleReleaser() {
+	p := task.New(1)
+	s := &stream{subscribed: make(chan struct{}), gone: make(chan struct{})}
+	_ = p.SubmitTask(s)
+	<-s.subscribed
+	answered := make(chan struct{})
+	_ = p.Submit(func() { close(answered) })
+	<-answered
+	fmt.Println("answered beside", p.Stats().Released, "stream")
+	close(s.gone)
+	_ = p.Shutdown(context.Background())
+	fmt.Printf("%+v\n", p.Stats())
+	// Output:
+	// answered beside 1 stream
+	// {Threads:1 Queued:0 Running:0 Released:0 Completed:2 Panics:0 Dropped:0}
 }

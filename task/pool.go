@@ -29,8 +29,9 @@ const DefaultThreads = 32
 var ErrClosed = errors.New("task: pool closed")
 
 // A Pool runs submitted tasks on a fixed number of worker goroutines, in the
-// order they were submitted. Create one with [New]; the zero value is not
-// usable.
+// order they were submitted. A task that will outlive any request
+// ([Releaser]) can give its worker's place to a new one and run on beside
+// them. Create one with [New]; the zero value is not usable.
 type Pool struct {
 	threads int
 	cfg     config
@@ -59,7 +60,18 @@ type Pool struct {
 // idle worker through it, so the worker starts without touching the mutex;
 // a nil task tells it to exit.
 type worker struct {
-	wake chan Task // capacity 1: a send to a parked worker never blocks
+	wake    chan Task    // capacity 1: a send to a parked worker never blocks
+	state   atomic.Int32 // waiting, working or released
+	release func()       // Pool.release for this worker, made once (Releaser)
+	left    bool         // the last task released the place; only w's goroutine touches it
+}
+
+// newWorker makes a worker's mailbox; its goroutine is the caller's to
+// start.
+func (p *Pool) newWorker() *worker {
+	w := &worker{wake: make(chan Task, 1)}
+	w.release = func() { p.release(w) }
+	return w
 }
 
 // New starts a pool of threads workers, or [DefaultThreads] if threads <= 0.
@@ -85,7 +97,7 @@ func New(threads int, opts ...Option) *Pool {
 		// Workers start out parked, so that tasks submitted before their
 		// goroutines are scheduled are handed over, not queued behind a
 		// spurious queue-depth warning.
-		w := &worker{wake: make(chan Task, 1)}
+		w := p.newWorker()
 		p.idle = append(p.idle, w)
 		go p.work(w, true)
 	}

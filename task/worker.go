@@ -6,16 +6,23 @@ import (
 )
 
 // work is a worker's loop. A worker created by New starts parked, already
-// on the idle stack; one replacing a worker lost to runtime.Goexit starts by
-// looking at the queue.
+// on the idle stack; one replacing a worker lost to runtime.Goexit, or
+// taking the place of a released task (Releaser), starts by looking at the
+// queue.
 func (p *Pool) work(w *worker, parked bool) {
 	clean := false
 	defer func() {
-		if !clean {
-			// A task called runtime.Goexit, which ends the goroutine even
-			// through recover. A replacement keeps the pool at full strength.
-			go p.work(w, false)
+		if clean {
+			return
 		}
+		// A task called runtime.Goexit, which ends the goroutine even
+		// through recover. A replacement keeps the pool at full strength,
+		// unless the task had released its place: it has one already.
+		if w.left {
+			p.exited()
+			return
+		}
+		go p.work(w, false)
 	}()
 	var t Task
 	if parked {
@@ -24,7 +31,10 @@ func (p *Pool) work(w *worker, parked bool) {
 		t = p.next(w)
 	}
 	for t != nil {
-		p.run(t)
+		p.run(w, t)
+		if w.left {
+			break // its place has gone to another worker
+		}
 		t = p.next(w)
 	}
 	clean = true
@@ -51,19 +61,24 @@ func (p *Pool) next(w *worker) Task {
 	return <-w.wake
 }
 
-// run runs one task and keeps whatever it does from ending the worker.
-func (p *Pool) run(t Task) {
+// run runs one task on w and keeps whatever it does from ending the
+// worker. It sets w.left if the task released w's place.
+func (p *Pool) run(w *worker, t Task) {
+	w.state.Store(working)
 	returned := false
 	defer func() {
+		// From here on a late release finds the worker waiting and does
+		// nothing.
+		w.left = w.state.Swap(waiting) == released
 		if returned {
-			p.stats.finished(false)
+			p.stats.finished(false, w.left)
 			return
 		}
 		// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError, so
 		// nil here means the task called runtime.Goexit; work replaces the
 		// worker once the goroutine is gone.
 		v := recover()
-		p.stats.finished(true)
+		p.stats.finished(true, w.left)
 		if v == nil {
 			p.logger().Error("task called runtime.Goexit; replacing its worker",
 				slog.String("stack", string(debug.Stack())))
@@ -73,6 +88,10 @@ func (p *Pool) run(t Task) {
 			slog.Any("panic", v),
 			slog.String("stack", string(debug.Stack())))
 	}()
-	t.Run()
+	if r, ok := t.(Releaser); ok {
+		r.RunReleasing(w.release)
+	} else {
+		t.Run()
+	}
 	returned = true
 }

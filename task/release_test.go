@@ -1,0 +1,164 @@
+package task
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// releasing is a Releaser whose body decides when to release.
+type releasing func(release func())
+
+func (r releasing) Run()                        { panic("the pool called Run on a Releaser") }
+func (r releasing) RunReleasing(release func()) { r(release) }
+
+// eventually polls cond until it holds, failing the test after waitLimit.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Released tasks must not starve the queue behind them, however many
+// there are, and the ordinary tasks must stay bounded by the threads.
+func TestReleasedTasksLeaveTheirPlaces(t *testing.T) {
+	tests := []struct {
+		name              string
+		threads, releases int
+	}{
+		{"one worker, one stream", 1, 1},
+		{"one worker, many streams", 1, 20},
+		{"more streams than workers", 3, 10},
+		{"fewer streams than workers", 4, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startPool(t, tt.threads)
+			base := p.live.Load()
+			g := newGate(t, tt.releases)
+			for range tt.releases {
+				require.NoError(t, p.SubmitTask(releasing(func(release func()) {
+					release()
+					g.task()()
+				})))
+			}
+			g.await(t, tt.releases)
+			assert.Equal(t, tt.releases, p.Stats().Released)
+
+			// Ordinary tasks still run, never more at once than threads.
+			const ordinary = 50
+			var now, most atomic.Int32
+			var wg sync.WaitGroup
+			wg.Add(ordinary)
+			for range ordinary {
+				require.NoError(t, p.Submit(func() {
+					n := now.Add(1)
+					for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+					}
+					time.Sleep(100 * time.Microsecond)
+					now.Add(-1)
+					wg.Done()
+				}))
+			}
+			wait(t, &wg, "the ordinary tasks behind the released ones")
+			assert.LessOrEqual(t, int(most.Load()), tt.threads, "ordinary tasks at once")
+			assert.Equal(t, base+int32(tt.releases), p.live.Load(), "a goroutine per released task beside the workers")
+
+			g.release()
+			eventually(t, func() bool { return p.live.Load() == base }, "the released tasks' goroutines to end")
+			st := p.Stats()
+			assert.Equal(t, Stats{Threads: tt.threads, Completed: uint64(tt.releases + ordinary)}, st)
+		})
+	}
+}
+
+// Only the first release of a run counts, from whichever goroutine it
+// comes; one made once the task has returned, while its worker waits for
+// the next, does nothing.
+func TestReleaseOnceAndOnlyWhileRunning(t *testing.T) {
+	p := startPool(t, 1)
+	base := p.live.Load()
+	done := make(chan struct{})
+	require.NoError(t, p.SubmitTask(releasing(func(release func()) {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(release)
+		}
+		wg.Wait()
+		release()
+		assert.Equal(t, 1, p.Stats().Released)
+		assert.Equal(t, base+1, p.live.Load(), "one new worker for eight releases")
+		close(done)
+	})))
+	recv(t, done, "the releasing task")
+	eventually(t, func() bool { return p.live.Load() == base }, "the released goroutine to end")
+
+	var kept func()
+	ran := make(chan struct{})
+	require.NoError(t, p.SubmitTask(releasing(func(release func()) {
+		kept = release
+		close(ran)
+	})))
+	recv(t, ran, "a task that keeps its release")
+	eventually(t, func() bool { return p.Stats().Running == 0 }, "the task to finish")
+	kept()
+	assert.Equal(t, base, p.live.Load(), "no worker for a late release")
+	assert.Equal(t, Stats{Threads: 1, Completed: 2}, p.Stats())
+}
+
+// A released task that panics or calls runtime.Goexit ends its own
+// goroutine without a replacement: the pool has one in its place already.
+func TestReleasedTaskThatPanicsOrExits(t *testing.T) {
+	for name, end := range map[string]func(){
+		"panic":  func() { panic("boom") },
+		"Goexit": runtime.Goexit,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := startPool(t, 2)
+			base := p.live.Load()
+			for range 3 {
+				require.NoError(t, p.SubmitTask(releasing(func(release func()) {
+					release()
+					end()
+				})))
+			}
+			eventually(t, func() bool { return p.Stats().Completed == 3 }, "the tasks")
+			eventually(t, func() bool { return p.live.Load() == base }, "the pool back at its size")
+			assert.Equal(t, Stats{Threads: 2, Completed: 3, Panics: 3}, p.Stats())
+			// And it still serves, with both workers.
+			g := newGate(t, 2)
+			require.NoError(t, p.Submit(g.task()))
+			require.NoError(t, p.Submit(g.task()))
+			g.await(t, 2)
+			g.release()
+		})
+	}
+}
+
+// Shutdown waits for released tasks too: they were submitted to the pool.
+func TestShutdownWaitsForReleasedTasks(t *testing.T) {
+	p := startPool(t, 1)
+	g := newGate(t, 1)
+	require.NoError(t, p.SubmitTask(releasing(func(release func()) {
+		release()
+		g.task()()
+	})))
+	g.await(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, p.Shutdown(ctx), context.DeadlineExceeded)
+	g.release()
+	shutdown(t, p)
+	assert.Equal(t, Stats{Threads: 1, Completed: 1}, p.Stats())
+}
