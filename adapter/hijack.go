@@ -55,6 +55,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.hijacked = true
+	w.leavePool()
 	w.putBuffers()
 	c, err := fdConn(fd, unread, release, w.s.hijacks.watch)
 	if err != nil {

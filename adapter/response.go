@@ -58,6 +58,9 @@ type response struct {
 
 	writeDeadline deadline
 	readDeadline  *deadline // r.Body's (SetReadDeadline); nil without a body
+
+	leave func() // gives the worker's place to a new worker (channel.Config.Serve's release); nil once used
+	left  bool   // leave was called: the handler runs beside the pool
 }
 
 // responses recycles response writers and their header maps: a handler
@@ -65,10 +68,10 @@ type response struct {
 // and they were two of the allocations every request made.
 var responses = sync.Pool{New: func() any { return &response{header: make(http.Header)} }}
 
-func newResponse(s *Server, ch *channel.Channel, req *http.Request, keepAlive bool, rd *deadline) *response {
+func newResponse(s *Server, ch *channel.Channel, req *http.Request, keepAlive bool, rd *deadline, leave func()) *response {
 	w := responses.Get().(*response)
 	*w = response{
-		s: s, ch: ch, req: req, readDeadline: rd,
+		s: s, ch: ch, req: req, readDeadline: rd, leave: leave,
 		header:        w.header,
 		isHead:        req.Method == http.MethodHead,
 		keepAlive:     keepAlive,
@@ -91,8 +94,8 @@ func (w *response) putBuffers() {
 	}
 }
 
-// release returns w to the pool once the request is finished.
-func (w *response) release() {
+// recycle returns w to the pool once the request is finished.
+func (w *response) recycle() {
 	w.putBuffers()
 	clear(w.header)
 	clear(w.trailers)
@@ -291,6 +294,23 @@ func (w *response) Flush() {
 	}
 	if err := w.ch.Flush(); err != nil {
 		w.err = err
+		return
+	}
+	w.leavePool()
+}
+
+// leavePool gives the handler's worker to the requests queued behind it:
+// a handler that flushes streams its response for as long as it likes
+// (server-sent events), and one that hijacks runs as long as the
+// connection it took, so neither should count against WithThreads, where
+// as many of them as there are threads would leave no worker to answer
+// anyone else. The handler goes on running on its goroutine, as on
+// net/http, and the pool starts a worker in its place (task.Releaser).
+func (w *response) leavePool() {
+	if w.leave != nil {
+		w.leave()
+		w.leave = nil
+		w.left = true
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // serve runs the handler for one complete request. It runs on a worker.
-func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
+func (s *Server) serve(ch *channel.Channel, cr *channel.Request, leave func()) (left bool) {
 	p := cr.Value.(*pending)
 	r := &p.req
 	var rd *deadline
@@ -19,7 +19,7 @@ func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
 		p.body.rc = cr.Body.Reader()
 		r.Body, rd = &p.body, &p.body.deadline
 	}
-	w := newResponse(s, ch, r, cr.KeepAlive, rd)
+	w := newResponse(s, ch, r, cr.KeepAlive, rd, leave)
 	keepAlive := false
 	if s.run(w, r) {
 		keepAlive = w.finish()
@@ -28,7 +28,9 @@ func (s *Server) serve(ch *channel.Channel, cr *channel.Request) {
 	}
 	p.ctx.cancel()
 	ch.Finish(keepAlive)
-	w.release()
+	left = w.left
+	w.recycle()
+	return left
 }
 
 // run calls the handler and reports whether it returned normally.

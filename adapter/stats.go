@@ -45,7 +45,8 @@ type Stats struct {
 	// all the same, and then closed.
 	InputEnded uint64
 	// Tasks is the worker pool: threads, queued and running requests,
-	// completed ones and handler panics.
+	// handlers that left their worker (hijacked or streaming), completed
+	// requests and handler panics.
 	Tasks task.Stats
 }
 
@@ -121,6 +122,7 @@ func writePrometheus(w io.Writer, st Stats) {
 	metric("carhop_threads", "gauge", "Worker goroutines of the task pool.", st.Tasks.Threads)
 	metric("carhop_tasks_queued", "gauge", "Complete requests waiting for a worker.", st.Tasks.Queued)
 	metric("carhop_tasks_running", "gauge", "Requests being handled now.", st.Tasks.Running)
+	metric("carhop_tasks_released", "gauge", "Handlers that hijacked or streamed and run beside the workers, not counted against the threads.", st.Tasks.Released)
 	metric("carhop_tasks_completed_total", "counter", "Requests whose handler has returned or panicked.", st.Tasks.Completed)
 	metric("carhop_tasks_panics_total", "counter", "Handlers that panicked.", st.Tasks.Panics)
 	metric("carhop_tasks_dropped_total", "counter", "Queued requests dropped by Close or an expired Shutdown.", st.Tasks.Dropped)

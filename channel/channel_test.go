@@ -166,7 +166,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 			h.heads = append(h.heads, string(head.Target))
 			return &Request{Value: string(head.Target)}, nil
 		},
-		Serve: func(ch *Channel, r *Request) {
+		Serve: plainServe(func(ch *Channel, r *Request) {
 			body := ""
 			if r.Body != nil {
 				b, _ := r.Body.Peek(1 << 20)
@@ -174,7 +174,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 			}
 			_ = ch.Write([]byte(fmt.Sprintf("[%s %s]", r.Value, body)), -1)
 			ch.Finish(r.KeepAlive && r.Value != "/close") // the handler's "Connection: close"
-		},
+		}),
 		ErrorResponse: func(status int, reason string) []byte { return []byte(fmt.Sprintf("[%d %s]", status, reason)) },
 		Submit:        func(t interface{ Run() }) error { h.tasks = append(h.tasks, t.Run); return nil },
 		Poll:          func(*Channel, int) {},
@@ -370,12 +370,12 @@ func TestChannelWorkerWritesPumpSizedOutputThrough(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, func(c *Config) {
 				c.SendBytes = 16
-				c.Serve = func(ch *Channel, _ *Request) {
+				c.Serve = plainServe(func(ch *Channel, _ *Request) {
 					for _, p := range []string{"head", big, big, "ok"} {
 						require.NoError(t, ch.Write([]byte(p), -1))
 					}
 					ch.Finish(true)
-				}
+				})
 			})
 			var writes []int
 			h.conn.tryWrite = func(p []byte) (int, error) {
@@ -636,7 +636,7 @@ func TestChannelServesQueueInOneTask(t *testing.T) {
 	fed := false
 	h = newHarness(t, func(c *Config) {
 		c.MaxPipelined = 2
-		c.Serve = func(ch *Channel, r *Request) {
+		c.Serve = plainServe(func(ch *Channel, r *Request) {
 			if !fed {
 				// The loop parses the third request while the worker is busy.
 				fed = true
@@ -644,7 +644,7 @@ func TestChannelServesQueueInOneTask(t *testing.T) {
 			}
 			_ = ch.Write([]byte(fmt.Sprintf("[%s]", r.Value)), -1)
 			ch.Finish(true)
-		}
+		})
 	})
 	h.ch.Received([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"))
 	require.Len(t, h.tasks, 1)
@@ -657,6 +657,43 @@ func TestChannelServesQueueInOneTask(t *testing.T) {
 	h.runTasks()
 	assert.Equal(t, "[/a][/b][/c]", h.output())
 	assert.Empty(t, h.tasks)
+}
+
+// TestChannelQueuesItselfAgainAfterRelease: once a request's Serve has
+// given the worker's place away (a stream, a hijack), its goroutine is no
+// longer the pool's, so the requests behind go back to the pool rather
+// than being served on it.
+func TestChannelQueuesItselfAgainAfterRelease(t *testing.T) {
+	type releaser interface{ RunReleasing(func()) }
+	var submitted []releaser
+	h := newHarness(t, func(c *Config) {
+		c.Submit = func(t interface{ Run() }) error { submitted = append(submitted, t.(releaser)); return nil }
+		c.Serve = func(ch *Channel, r *Request, release func()) bool {
+			streams := r.Value == "/stream"
+			if streams {
+				release()
+			}
+			_ = ch.Write([]byte(fmt.Sprintf("[%s]", r.Value)), -1)
+			ch.Finish(true)
+			return streams
+		}
+	})
+	releases := 0
+	run := func() {
+		require.Len(t, submitted, 1)
+		task := submitted[0]
+		submitted = nil
+		task.RunReleasing(func() { releases++ })
+		h.ch.Pump()
+	}
+	h.ch.Received([]byte("GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\nGET /last HTTP/1.1\r\nHost: h\r\n\r\n"))
+	run()
+	assert.Equal(t, "[/stream]", h.output(), "nothing more on the released goroutine")
+	assert.Equal(t, 1, releases)
+	run()
+	assert.Equal(t, "[/stream][/next][/last]", h.output(), "the rest in one task of the pool's")
+	assert.Equal(t, 1, releases)
+	assert.Empty(t, submitted)
 }
 
 // TestChannelHandedOff: HandedOff tells the loop once that Received handed
@@ -688,10 +725,10 @@ func TestChannelHijackCollectsInputUntilClosed(t *testing.T) {
 	}
 	got := make(chan result, 1)
 	h := newHarness(t, func(c *Config) {
-		c.Serve = func(ch *Channel, r *Request) {
+		c.Serve = plainServe(func(ch *Channel, r *Request) {
 			fd, unread, _, err := ch.Hijack(nil)
 			got <- result{fd, string(unread), err}
-		}
+		})
 	})
 	h.conn.held = "early "
 	h.ch.Received([]byte("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: x\r\n\r\n"))

@@ -73,8 +73,12 @@ type Config struct {
 	// completes, on the event loop; they alias the parser's buffer.
 	Trailers func(r *Request, trailers []parser.Header)
 	// Serve runs one complete request on a worker goroutine and must end
-	// by calling ch.Finish.
-	Serve func(ch *Channel, r *Request)
+	// by calling ch.Finish. release, nil unless the pool lets a task give
+	// its worker's place away (RunReleasing), is for a request whose
+	// handler will run as long as its client (a stream, a hijack); Serve
+	// reports whether it called it, so that the requests behind go back
+	// to the pool rather than being served beside it.
+	Serve func(ch *Channel, r *Request, release func()) (released bool)
 	// ErrorResponse formats the complete response for a refused request,
 	// including "Connection: close".
 	ErrorResponse func(status int, reason string) []byte

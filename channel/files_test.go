@@ -49,7 +49,7 @@ func TestChannelWithoutDescriptors(t *testing.T) {
 		var queued bool
 		h := newHarness(t, func(c *Config) {
 			c.Files = buffers.NewDescriptors(0)
-			c.Serve = func(ch *Channel, _ *Request) {
+			c.Serve = plainServe(func(ch *Channel, _ *Request) {
 				f, err := os.Open(path)
 				if assert.NoError(t, err) {
 					queued, err = ch.WriteFile(f, 0, 1<<20, 0, time.Time{})
@@ -57,7 +57,7 @@ func TestChannelWithoutDescriptors(t *testing.T) {
 					assert.NoError(t, f.Close())
 				}
 				ch.Finish(true)
-			}
+			})
 		})
 		h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
 		h.runTasks()
@@ -70,7 +70,7 @@ func TestChannelWithoutDescriptors(t *testing.T) {
 			c.InbufOverflow = 16
 			c.TempDir = t.TempDir()
 			c.Files = buffers.NewDescriptors(0)
-			c.Serve = func(ch *Channel, _ *Request) { served = true; ch.Finish(true) }
+			c.Serve = plainServe(func(ch *Channel, _ *Request) { served = true; ch.Finish(true) })
 		})
 		h.ch.Received([]byte("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 64\r\n\r\n" + strings.Repeat("x", 64)))
 		h.runTasks()

@@ -59,7 +59,7 @@ func FuzzChannelReceived(f *testing.F) {
 				states = append(states, s)
 			}
 			serve := c.Serve
-			c.Serve = func(ch *Channel, r *Request) {
+			c.Serve = plainServe(func(ch *Channel, r *Request) {
 				require.Equal(t, StateActive, states[len(states)-1], "%v served while the connection is reported %v", r.Value, states)
 				require.Empty(t, closedBy, "%v served after %s's response closed the connection", r.Value, closedBy)
 				served++
@@ -79,8 +79,8 @@ func FuzzChannelReceived(f *testing.F) {
 				if !r.KeepAlive || r.Value == "/close" {
 					closedBy = r.Value.(string)
 				}
-				serve(ch, r)
-			}
+				serve(ch, r, nil)
+			})
 			if piece >= 128 {
 				c.Submit = func(t interface{ Run() }) error { t.Run(); h.ch.Pump(); return nil }
 			}

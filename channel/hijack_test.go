@@ -18,9 +18,9 @@ func hijackHarness(t *testing.T) (*harness, chan string) {
 	got := make(chan string, 1)
 	h := newHarness(t, nil)
 	serve := h.ch.site.Serve
-	h.ch.site.Serve = func(ch *Channel, r *Request) {
+	h.ch.site.Serve = plainServe(func(ch *Channel, r *Request) {
 		if r.Value != "/hijack" {
-			serve(ch, r)
+			serve(ch, r, nil)
 			return
 		}
 		before := false
@@ -36,7 +36,7 @@ func hijackHarness(t *testing.T) (*harness, chan string) {
 			release()
 		}
 		got <- fmt.Sprintf("fd %d unread %q", fd, unread)
-	}
+	})
 	return h, got
 }
 

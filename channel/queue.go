@@ -6,7 +6,16 @@ package channel
 // with it rather than waking another worker for it. After MaxPipelined in
 // a row it queues the channel again, so that one client cannot keep a
 // worker from the others. Worker only.
-func (ch *Channel) Run() {
+func (ch *Channel) Run() { ch.run(nil) }
+
+// RunReleasing is Run for a pool whose tasks may give their worker's
+// place to a new worker (task.Releaser): Serve gets release, and after a
+// request that used it the channel queues itself again for whatever
+// follows, since its goroutine no longer counts against the threads.
+// Worker only.
+func (ch *Channel) RunReleasing(release func()) { ch.run(release) }
+
+func (ch *Channel) run(release func()) {
 	for served := 0; ; served++ {
 		ch.mu.Lock()
 		if is(ch.state, closed) || ch.head == nil {
@@ -26,18 +35,23 @@ func (ch *Channel) Run() {
 		if inputEnded {
 			ch.cancel(r) // as its client's context would have been at EOF (Outlive)
 		}
+		released := false
 		if r.Err != nil {
 			_ = ch.Write(ch.site.ErrorResponse(r.Err.Status, r.Err.Reason), 0)
 			ch.Finish(false)
 		} else {
 			ch.site.Counters.Requests.Add(1)
-			ch.site.Serve(ch, r)
+			released = ch.site.Serve(ch, r, release)
 		}
 		ch.mu.Lock()
 		more := is(ch.state, again)
 		put(&ch.state, again, false)
 		ch.mu.Unlock()
 		if !more {
+			return
+		}
+		if released {
+			ch.submit() // busy stays set: this is still the channel's one task
 			return
 		}
 	}

@@ -150,7 +150,7 @@ func bigResponse(t *testing.T, chunk []byte, n int, known bool) func(*Config) {
 	return func(c *Config) {
 		c.OutbufOverflow = 128 << 10
 		c.TempDir = t.TempDir()
-		c.Serve = func(ch *Channel, _ *Request) {
+		c.Serve = plainServe(func(ch *Channel, _ *Request) {
 			for i := range n {
 				more := int64(-1)
 				if known {
@@ -163,7 +163,7 @@ func bigResponse(t *testing.T, chunk []byte, n int, known bool) func(*Config) {
 				}
 			}
 			ch.Finish(true)
-		}
+		})
 	}
 }
 
@@ -261,7 +261,7 @@ func TestSpilledOutputIsCountedWhoeverSendsTheLastByte(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		c.OutbufOverflow = 128 << 10
 		c.TempDir = t.TempDir()
-		c.Serve = func(ch *Channel, _ *Request) {
+		c.Serve = plainServe(func(ch *Channel, _ *Request) {
 			for range chunks {
 				if ch.Write(chunk, -1) != nil {
 					break
@@ -271,7 +271,7 @@ func TestSpilledOutputIsCountedWhoeverSendsTheLastByte(t *testing.T) {
 			<-drained
 			_ = ch.Write([]byte("end"), 0)
 			ch.Finish(true)
-		}
+		})
 	})
 	h.conn.outbound = DefaultSendBytes // a slow client: the output spills
 	h.conn.tryWrite = func(p []byte) (int, error) {
@@ -313,10 +313,10 @@ func TestPumpBacksOffWhileTheSocketStaysFull(t *testing.T) {
 	var polls []int
 	h := newHarness(t, func(c *Config) {
 		c.Poll = func(_ *Channel, backoff int) { polls = append(polls, backoff) }
-		c.Serve = func(ch *Channel, _ *Request) {
+		c.Serve = plainServe(func(ch *Channel, _ *Request) {
 			_ = ch.Write(bytes.Repeat([]byte("x"), 8*DefaultSendBytes), -1)
 			ch.Finish(true)
-		}
+		})
 	})
 	h.conn.limited = true // and no room: gnet keeps what the pump offers
 	h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
@@ -363,7 +363,7 @@ func TestWriteByGivesUpAtDeadline(t *testing.T) {
 			var buffered, after int64
 			h := newHarness(t, func(c *Config) {
 				c.OutbufOverflow, c.OutbufHighWatermark, c.TempDir = watermark, watermark, t.TempDir()
-				c.Serve = func(ch *Channel, _ *Request) {
+				c.Serve = plainServe(func(ch *Channel, _ *Request) {
 					var err error
 					for i := 0; i < 64 && err == nil; i++ { // four times the watermark
 						buffered = ch.outLen()
@@ -372,7 +372,7 @@ func TestWriteByGivesUpAtDeadline(t *testing.T) {
 					after = ch.outLen()
 					result <- err
 					ch.Finish(false)
-				}
+				})
 			})
 			h.conn.limited = true // a client that reads nothing
 			h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))

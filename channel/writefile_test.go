@@ -62,7 +62,7 @@ func TestWritesBehindFileDoNotWaitForIt(t *testing.T) {
 			sentFrom := make(chan bool, len(tc.steps)) // per file: queued as a file
 			h := newHarness(t, func(c *Config) {
 				c.OutbufOverflow, c.OutbufHighWatermark, c.TempDir = piece, watermark, t.TempDir()
-				c.Serve = func(ch *Channel, _ *Request) {
+				c.Serve = plainServe(func(ch *Channel, _ *Request) {
 					defer ch.Finish(true)
 					for _, s := range tc.steps {
 						if s.file {
@@ -84,7 +84,7 @@ func TestWritesBehindFileDoNotWaitForIt(t *testing.T) {
 							}
 						}
 					}
-				}
+				})
 			})
 			h.conn.limited = true // a client that reads nothing yet
 			done := h.startRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")

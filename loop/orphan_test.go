@@ -68,10 +68,10 @@ func TestOrphanAnswersUnparsedInput(t *testing.T) {
 	s := New(Config{Channel: channel.Config{
 		MaxPipelined: 2,
 		NewRequest:   func(*channel.Channel, *parser.Request) (*channel.Request, error) { return &channel.Request{}, nil },
-		Serve: func(ch *channel.Channel, _ *channel.Request) {
+		Serve: plainServe(func(ch *channel.Channel, _ *channel.Request) {
 			_ = ch.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n"), 0)
 			ch.Finish(true)
-		},
+		}),
 		ErrorResponse: func(int, string) []byte { return []byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n") },
 		Submit: func(task interface{ Run() }) error {
 			go func() { <-parsed; task.Run() }()

@@ -1,0 +1,184 @@
+package adapter
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// eventually polls cond until it holds, failing the test after 10 s.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// longLived serves /plain at once and, on any other path, a handler that
+// runs until its client leaves: a websocket (/ws), or server-sent events
+// flushed through http.Flusher (/events) or http.ResponseController
+// (/controller).
+func longLived(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/plain":
+		_, _ = io.WriteString(w, "plain")
+	case "/ws":
+		up := websocket.Upgrader{}
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_ = conn.WriteMessage(websocket.TextMessage, []byte("hello"))
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	case "/events", "/controller":
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: hello\n\n")
+		if r.URL.Path == "/events" {
+			w.(http.Flusher).Flush()
+		} else if err := http.NewResponseController(w).Flush(); err != nil {
+			return
+		}
+		<-r.Context().Done()
+	}
+}
+
+// openStream starts a long-lived request on path and returns once the
+// handler has said hello, with a function that makes the client leave.
+func openStream(t *testing.T, addr, path string) (leave func()) {
+	t.Helper()
+	if path == "/ws" {
+		d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+		ws, resp, err := d.Dial("ws://"+addr+path, nil)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.NoError(t, ws.SetReadDeadline(time.Now().Add(10*time.Second)))
+		_, msg, err := ws.ReadMessage()
+		require.NoError(t, err)
+		require.Equal(t, "hello", string(msg))
+		return func() { _ = ws.Close() }
+	}
+	c := dial(t, addr)
+	c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(c.r, &http.Request{Method: http.MethodGet})
+	require.NoError(t, err)
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	got := make([]byte, len("data: hello\n\n"))
+	_, err = io.ReadFull(resp.Body, got)
+	require.NoError(t, err)
+	require.Equal(t, "data: hello\n\n", string(got))
+	return func() { _ = c.c.Close() }
+}
+
+// A handler that will run as long as its client (it hijacked the
+// connection, or flushed a stream) gives its worker to the requests
+// queued behind it: more of them than there are threads must not stop
+// the server answering.
+func TestLongLivedHandlersLeaveThePool(t *testing.T) {
+	for _, path := range []string{"/ws", "/events", "/controller"} {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
+			const threads, streams = 2, 5
+			s, addr := start(t, http.HandlerFunc(longLived), WithThreads(threads))
+			var leave []func()
+			for range streams {
+				leave = append(leave, openStream(t, addr, path))
+			}
+			assert.Equal(t, streams, s.Stats().Tasks.Released)
+
+			for range 2 * threads {
+				resp, err := client(t).Get("http://" + addr + "/plain")
+				require.NoError(t, err, "a request behind %d streams with %d threads", streams, threads)
+				body, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				require.NoError(t, resp.Body.Close())
+				assert.Equal(t, "plain", string(body))
+			}
+			st := s.Stats().Tasks
+			assert.Equal(t, threads, st.Threads)
+			assert.Equal(t, streams, st.Released)
+			rec := httptest.NewRecorder()
+			s.StatsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			assert.Contains(t, rec.Body.String(), fmt.Sprintf("\ncarhop_tasks_released %d\n", streams))
+
+			for _, l := range leave {
+				l()
+			}
+			eventually(t, func() bool { return s.Stats().Tasks.Released == 0 }, "the streams' handlers to end")
+		})
+	}
+}
+
+// A handler that waits without flushing (a long poll) keeps its worker:
+// the threads bound it, and a request behind it waits in the queue.
+func TestWaitingHandlerKeepsItsWorker(t *testing.T) {
+	unblock := make(chan struct{})
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/poll" {
+			<-unblock
+		}
+		_, _ = io.WriteString(w, r.URL.Path)
+	}), WithThreads(1))
+	poll, plain := dial(t, addr), dial(t, addr)
+	poll.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
+	eventually(t, func() bool { return s.Stats().Tasks.Running == 1 }, "the poll to start")
+	plain.send("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+	eventually(t, func() bool { return s.Stats().Tasks.Queued == 1 }, "the plain request to queue behind the poll")
+	assert.Equal(t, 0, s.Stats().Tasks.Released)
+	close(unblock)
+	_, body := poll.response(http.MethodGet)
+	assert.Equal(t, "/poll", body)
+	_, body = plain.response(http.MethodGet)
+	assert.Equal(t, "/plain", body)
+}
+
+// The requests a client pipelines behind a stream are served by the
+// pool's workers, not on the goroutine the stream took out of the pool:
+// with the one worker busy, the next request waits for it.
+func TestRequestsBehindAStreamGoBackToThePool(t *testing.T) {
+	endStream, unblock := make(chan struct{}), make(chan struct{})
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stream":
+			_, _ = io.WriteString(w, "streamed")
+			w.(http.Flusher).Flush()
+			<-endStream
+		case "/poll":
+			<-unblock
+		}
+		_, _ = io.WriteString(w, r.URL.Path)
+	}), WithThreads(1))
+	stream := dial(t, addr)
+	stream.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	eventually(t, func() bool { return s.Stats().Tasks.Released == 1 }, "the stream to leave the pool")
+
+	poll := dial(t, addr)
+	poll.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
+	eventually(t, func() bool { return s.Stats().Tasks.Running == 1 }, "the poll to take the pool's worker")
+	close(endStream)
+	eventually(t, func() bool { return s.Stats().Tasks.Queued == 1 }, "/next to queue for the worker")
+
+	close(unblock)
+	_, body := stream.response(http.MethodGet)
+	assert.Equal(t, "streamed/stream", body)
+	_, body = stream.response(http.MethodGet)
+	assert.Equal(t, "/next", body)
+	_, body = poll.response(http.MethodGet)
+	assert.Equal(t, "/poll", body)
+	eventually(t, func() bool { return s.Stats().Tasks.Released == 0 }, "the stream's goroutine to end")
+}
