@@ -36,6 +36,25 @@ func BenchmarkServe(b *testing.B) {
 	}
 }
 
+// BenchmarkServeFlushed is BenchmarkServe at 50 connections with a
+// handler that flushes its response: the cost of a handler leaving the
+// pool (a new worker per request) where it leaves it for nothing. The
+// handler declares its length, so that the client reads it as
+// BenchmarkServe's.
+func BenchmarkServeFlushed(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", "13")
+		_, _ = io.WriteString(w, "Hello, World!")
+		w.(http.Flusher).Flush()
+	})
+	for _, impl := range benchServers {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			load(b, impl.start(b, h), 50)
+		})
+	}
+}
+
 // BenchmarkServePipelined is BenchmarkServe with each connection sending
 // its requests in batches of 16 pipelined requests (one op is one batch).
 func BenchmarkServePipelined(b *testing.B) {

@@ -40,6 +40,9 @@ type Pool struct {
 	queue  queue
 	idle   []*worker // parked workers, most recently parked last
 	closed bool
+	// releasable are the workers running a released task (Releaser)
+	// whose place no new worker has taken yet, most recent last.
+	releasable []*worker
 
 	// Every task updates the counters from whichever worker runs it; the
 	// padding keeps that traffic off the mutex's cache line.
@@ -61,9 +64,9 @@ type Pool struct {
 // a nil task tells it to exit.
 type worker struct {
 	wake    chan Task    // capacity 1: a send to a parked worker never blocks
-	state   atomic.Int32 // waiting, working or released
+	state   atomic.Int32 // waiting, working, releasable or left (release.go)
 	release func()       // Pool.release for this worker, made once (Releaser)
-	left    bool         // the last task released the place; only w's goroutine touches it
+	left    bool         // the last task's place went to another worker; only w's goroutine touches it
 }
 
 // newWorker makes a worker's mailbox; its goroutine is the caller's to
@@ -157,6 +160,16 @@ func (p *Pool) SubmitTask(t Task) error {
 		p.stats.running.Add(1)
 		p.mu.Unlock()
 		w.wake <- t
+		return nil
+	}
+	if p.leave() {
+		// A released task gives its place to a new worker, for t.
+		p.stats.running.Add(1)
+		p.live.Add(1)
+		p.mu.Unlock()
+		w := p.newWorker()
+		w.wake <- t
+		go p.work(w, true)
 		return nil
 	}
 	// No worker is idle, so every queued task, this one included, is

@@ -2,6 +2,7 @@ package task
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,15 @@ func eventually(t *testing.T, cond func() bool, what string) {
 	}
 }
 
+// stream submits a task that releases, reports it, and waits at g.
+func stream(t *testing.T, p *Pool, g *gate) {
+	t.Helper()
+	require.NoError(t, p.SubmitTask(releasing(func(release func()) {
+		release()
+		g.task()()
+	})))
+}
+
 // Released tasks must not starve the queue behind them, however many
 // there are, and the ordinary tasks must stay bounded by the threads.
 func TestReleasedTasksLeaveTheirPlaces(t *testing.T) {
@@ -48,13 +58,11 @@ func TestReleasedTasksLeaveTheirPlaces(t *testing.T) {
 			base := p.live.Load()
 			g := newGate(t, tt.releases)
 			for range tt.releases {
-				require.NoError(t, p.SubmitTask(releasing(func(release func()) {
-					release()
-					g.task()()
-				})))
+				stream(t, p, g)
 			}
 			g.await(t, tt.releases)
 			assert.Equal(t, tt.releases, p.Stats().Released)
+			assert.Zero(t, p.Stats().Running, "released tasks do not count as running")
 
 			// Ordinary tasks still run, never more at once than threads.
 			const ordinary = 50
@@ -73,14 +81,52 @@ func TestReleasedTasksLeaveTheirPlaces(t *testing.T) {
 			}
 			wait(t, &wg, "the ordinary tasks behind the released ones")
 			assert.LessOrEqual(t, int(most.Load()), tt.threads, "ordinary tasks at once")
-			assert.Equal(t, base+int32(tt.releases), p.live.Load(), "a goroutine per released task beside the workers")
+			assert.LessOrEqual(t, p.live.Load(), base+int32(tt.releases), "at most a goroutine per released task beside the workers")
 
 			g.release()
 			eventually(t, func() bool { return p.live.Load() == base }, "the released tasks' goroutines to end")
-			st := p.Stats()
-			assert.Equal(t, Stats{Threads: tt.threads, Completed: uint64(tt.releases + ordinary)}, st)
+			assert.Equal(t, Stats{Threads: tt.threads, Completed: uint64(tt.releases + ordinary)}, p.Stats())
 		})
 	}
+}
+
+// A released task keeps its worker until the pool needs one: a stream
+// that ends before anyone waits costs no new worker.
+func TestReleasedTaskLeavesOnlyWhenNeeded(t *testing.T) {
+	p := startPool(t, 2)
+	base := p.live.Load()
+	streams := newGate(t, 1)
+	stream(t, p, streams)
+	streams.await(t, 1)
+	assert.Equal(t, base, p.live.Load(), "no new worker while one is idle")
+
+	// The idle worker takes the first task, the stream's place the second.
+	g := newGate(t, 2)
+	require.NoError(t, p.Submit(g.task()))
+	require.NoError(t, p.Submit(g.task()))
+	g.await(t, 2)
+	assert.Equal(t, base+1, p.live.Load(), "one new worker, in the stream's place")
+	assert.Equal(t, Stats{Threads: 2, Running: 2, Released: 1}, p.Stats())
+	g.release()
+	streams.release()
+	eventually(t, func() bool { return p.live.Load() == base }, "the stream's goroutine to end")
+
+	// A stream that ends before its place is needed leaves its worker to
+	// the pool.
+	streams = newGate(t, 1)
+	stream(t, p, streams)
+	streams.await(t, 1)
+	streams.release()
+	eventually(t, func() bool { return p.Stats().Completed == 4 }, "the stream to end")
+	p.mu.Lock()
+	assert.Empty(t, p.releasable, "a stream that ended in its place is off the list")
+	p.mu.Unlock()
+	g = newGate(t, 2)
+	require.NoError(t, p.Submit(g.task()))
+	require.NoError(t, p.Submit(g.task()))
+	g.await(t, 2)
+	assert.Equal(t, base, p.live.Load(), "both workers are the pool's own")
+	g.release()
 }
 
 // Only the first release of a run counts, from whichever goroutine it
@@ -90,18 +136,22 @@ func TestReleaseOnceAndOnlyWhileRunning(t *testing.T) {
 	p := startPool(t, 1)
 	base := p.live.Load()
 	done := make(chan struct{})
+	queued := newGate(t, 1)
 	require.NoError(t, p.SubmitTask(releasing(func(release func()) {
+		require.NoError(t, p.Submit(queued.task()))
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(release)
 		}
 		wg.Wait()
 		release()
+		queued.await(t, 1)
 		assert.Equal(t, 1, p.Stats().Released)
 		assert.Equal(t, base+1, p.live.Load(), "one new worker for eight releases")
 		close(done)
 	})))
 	recv(t, done, "the releasing task")
+	queued.release()
 	eventually(t, func() bool { return p.live.Load() == base }, "the released goroutine to end")
 
 	var kept func()
@@ -113,36 +163,51 @@ func TestReleaseOnceAndOnlyWhileRunning(t *testing.T) {
 	recv(t, ran, "a task that keeps its release")
 	eventually(t, func() bool { return p.Stats().Running == 0 }, "the task to finish")
 	kept()
-	assert.Equal(t, base, p.live.Load(), "no worker for a late release")
-	assert.Equal(t, Stats{Threads: 1, Completed: 2}, p.Stats())
+	assert.Equal(t, Stats{Threads: 1, Completed: 3}, p.Stats(), "a late release counts nothing")
+	g := newGate(t, 1)
+	require.NoError(t, p.Submit(g.task()))
+	g.await(t, 1)
+	assert.Equal(t, base, p.live.Load(), "the worker did not leave")
+	g.release()
 }
 
-// A released task that panics or calls runtime.Goexit ends its own
-// goroutine without a replacement: the pool has one in its place already.
+// A released task that panics or calls runtime.Goexit ends its goroutine;
+// a new worker replaces it only if its place is still its own.
 func TestReleasedTaskThatPanicsOrExits(t *testing.T) {
 	for name, end := range map[string]func(){
 		"panic":  func() { panic("boom") },
 		"Goexit": runtime.Goexit,
 	} {
-		t.Run(name, func(t *testing.T) {
-			p := startPool(t, 2)
-			base := p.live.Load()
-			for range 3 {
+		for _, placeTaken := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/place taken %v", name, placeTaken), func(t *testing.T) {
+				p := startPool(t, 1)
+				base := p.live.Load()
+				behind := newGate(t, 1)
 				require.NoError(t, p.SubmitTask(releasing(func(release func()) {
+					if placeTaken {
+						require.NoError(t, p.Submit(behind.task()))
+					}
 					release()
+					if placeTaken {
+						behind.await(t, 1)
+					}
 					end()
 				})))
-			}
-			eventually(t, func() bool { return p.Stats().Completed == 3 }, "the tasks")
-			eventually(t, func() bool { return p.live.Load() == base }, "the pool back at its size")
-			assert.Equal(t, Stats{Threads: 2, Completed: 3, Panics: 3}, p.Stats())
-			// And it still serves, with both workers.
-			g := newGate(t, 2)
-			require.NoError(t, p.Submit(g.task()))
-			require.NoError(t, p.Submit(g.task()))
-			g.await(t, 2)
-			g.release()
-		})
+				eventually(t, func() bool { return p.Stats().Panics == 1 }, "the task to end")
+				behind.release()
+				eventually(t, func() bool { return p.live.Load() == base }, "the pool back at its size")
+				tasks := uint64(1)
+				if placeTaken {
+					tasks = 2
+				}
+				eventually(t, func() bool { return p.Stats().Completed == tasks }, "the tasks")
+				assert.Equal(t, Stats{Threads: 1, Completed: tasks, Panics: 1}, p.Stats(), "place taken: %v", placeTaken)
+				// And it still serves.
+				ran := make(chan struct{})
+				require.NoError(t, p.Submit(func() { close(ran) }))
+				recv(t, ran, "a task after it")
+			})
+		}
 	}
 }
 
@@ -150,10 +215,7 @@ func TestReleasedTaskThatPanicsOrExits(t *testing.T) {
 func TestShutdownWaitsForReleasedTasks(t *testing.T) {
 	p := startPool(t, 1)
 	g := newGate(t, 1)
-	require.NoError(t, p.SubmitTask(releasing(func(release func()) {
-		release()
-		g.task()()
-	})))
+	stream(t, p, g)
 	g.await(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

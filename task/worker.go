@@ -5,10 +5,11 @@ import (
 	"runtime/debug"
 )
 
-// work is a worker's loop. A worker created by New starts parked, already
-// on the idle stack; one replacing a worker lost to runtime.Goexit, or
-// taking the place of a released task (Releaser), starts by looking at the
-// queue.
+// work is a worker's loop. A parked worker starts by reading its mailbox:
+// New's wait there on the idle stack, and one taking a released task's
+// place for a task Submit was given finds that task in it. One replacing
+// a worker lost to runtime.Goexit, or taking a released task's place for
+// the queue, starts by looking at the queue.
 func (p *Pool) work(w *worker, parked bool) {
 	clean := false
 	defer func() {
@@ -17,7 +18,7 @@ func (p *Pool) work(w *worker, parked bool) {
 		}
 		// A task called runtime.Goexit, which ends the goroutine even
 		// through recover. A replacement keeps the pool at full strength,
-		// unless the task had released its place: it has one already.
+		// unless the task's place has gone to another worker already.
 		if w.left {
 			p.exited()
 			return
@@ -62,23 +63,21 @@ func (p *Pool) next(w *worker) Task {
 }
 
 // run runs one task on w and keeps whatever it does from ending the
-// worker. It sets w.left if the task released w's place.
+// worker. It sets w.left if the task's place went to another worker.
 func (p *Pool) run(w *worker, t Task) {
 	w.state.Store(working)
 	returned := false
 	defer func() {
-		// From here on a late release finds the worker waiting and does
-		// nothing.
-		w.left = w.state.Swap(waiting) == released
+		released := p.end(w)
 		if returned {
-			p.stats.finished(false, w.left)
+			p.stats.finished(false, released)
 			return
 		}
 		// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError, so
 		// nil here means the task called runtime.Goexit; work replaces the
 		// worker once the goroutine is gone.
 		v := recover()
-		p.stats.finished(true, w.left)
+		p.stats.finished(true, released)
 		if v == nil {
 			p.logger().Error("task called runtime.Goexit; replacing its worker",
 				slog.String("stack", string(debug.Stack())))
