@@ -177,6 +177,62 @@ func Example_streaming() {
 	// http: Server closed
 }
 
+// A handler that flushes is a stream, and runs beside the workers rather
+// than on one: with one thread, two clients following server-sent
+// events do not keep a third from its answer. (A handler that waits
+// without flushing, a long poll, keeps its worker; flushing the head
+// first is how it says it is a stream.)
+func ExampleWithThreads() {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/events" {
+			_, _ = io.WriteString(w, "answered")
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: subscribed\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // until the client goes
+	})
+	srv, err := adapter.New(h, adapter.WithListen("127.0.0.1:0"), adapter.WithThreads(1))
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	<-srv.Ready()
+	base := "http://" + srv.Addrs()[0].String()
+
+	var streams []io.Closer
+	for range 2 {
+		resp, err := http.Get(base + "/events")
+		if err != nil {
+			panic(err)
+		}
+		line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+		fmt.Print(line)
+		streams = append(streams, resp.Body)
+	}
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	fmt.Println(string(body))
+
+	for _, s := range streams {
+		_ = s.Close() // the clients go, and their handlers return
+	}
+	http.DefaultClient.CloseIdleConnections()
+	_ = srv.Shutdown(context.Background())
+	fmt.Println(<-done)
+	// Output:
+	// data: subscribed
+	// data: subscribed
+	// answered
+	// http: Server closed
+}
+
 type requestIDPrefix struct{}
 
 // WithBaseContext is net/http's BaseContext: every r.Context() carries

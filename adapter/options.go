@@ -97,7 +97,11 @@ func WithListen(addrs ...string) Option {
 }
 
 // WithThreads sets the number of worker goroutines that run handlers
-// (Waitress threads). Default task.DefaultThreads.
+// (Waitress threads). Default task.DefaultThreads. A handler that
+// flushes (a stream of server-sent events) or hijacks (a websocket)
+// stops counting against them and, once a request needs its worker, goes
+// on beside them on a goroutine of its own, as on net/http; one that
+// waits without flushing (a long poll) keeps its worker.
 func WithThreads(n int) Option {
 	return positive("WithThreads", n, func(c *config) { c.threads = n })
 }
