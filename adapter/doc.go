@@ -10,5 +10,8 @@
 // head, before any handler sees them) and then belong to the one worker
 // that runs the handler. The response writer belongs to that worker and
 // touches the connection only through the channel's worker interface
-// (Write, Flush, Finish, Hijack). Nothing here reads or writes a socket.
+// (Write, Flush, Finish, Hijack). A handler that flushes or hijacks
+// gives its worker's place in the pool away and goes on on that
+// goroutine, beside the pool (task.Releaser): it will run as long as its
+// client. Nothing here reads or writes a socket.
 package adapter

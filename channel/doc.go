@@ -18,7 +18,11 @@
 //     fill the output buffer and wake the loop; the one exception is a
 //     worker writing to the socket itself, with the mutex held, when the
 //     loop has nothing in hand and nothing of the connection's is queued
-//     in the socket layer (see [Conn]'s TryWrite).
+//     in the socket layer (see [Conn]'s TryWrite). A handler that will
+//     run as long as its client (it streams, or hijacks) may give its
+//     worker's place in the pool away ([Channel.RunReleasing]); its
+//     goroutine then serves nothing more of the channel's, which queues
+//     itself again for whatever the client sent behind.
 //
 // The fields shared by both are guarded by the channel's mutex; the ones
 // marked "loop only" are touched by the event loop alone.
@@ -32,7 +36,7 @@
 //
 // Files by concern: channel.go the types; receive.go the loop's side of
 // input (parsing, the 100 Continue, refusals); queue.go the ready queue
-// and the worker's Run; write.go the worker's side of output (Write,
+// and the worker's Run and RunReleasing; write.go the worker's side of output (Write,
 // backpressure, Finish, the direct write); pump.go the loop's side of
 // output (Pump, sendfile, linger); close.go ends and timeouts; outlive.go
 // a half-closed client; hijack.go and connstate.go what net/http's
