@@ -477,8 +477,14 @@ func (w *response) send(p []byte) {
 
 // more is how many body bytes the handler has yet to write by its own
 // Content-Length, or -1 if it declared none: the channel spills output
-// for a slow client only if that lets the worker go (channel.Write).
+// for a slow client only if that lets the worker go (channel.Write). A
+// handler that has left the pool has no worker to let go, so its output
+// never spills (channel.Endless): a stream read slowly costs about
+// WithOutbufOverflow of memory, not WithOutbufHighWatermark of disk.
 func (w *response) more() int64 {
+	if w.left {
+		return channel.Endless
+	}
 	if w.chunked || w.contentLength < 0 || w.isHead || !bodyAllowed(w.status) {
 		return -1
 	}

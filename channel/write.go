@@ -9,9 +9,16 @@ import (
 	"github.com/carhop/carhop/channel/buffers"
 )
 
+// Endless is Write's more for a writer with no end in sight: a stream
+// whose handler holds no worker (Config.Serve's release). Spilling
+// output to disk frees a worker, and such a writer holds none, so its
+// output never spills: it waits for its client with at most
+// OutbufOverflow bytes in memory, as a net/http handler waits in Write.
+const Endless int64 = 1 << 62
+
 // Write appends response bytes to the output buffer. more is how many
 // bytes the response will write after p, if the writer knows (a declared
-// Content-Length), or -1. Write pauses while the buffer holds
+// Content-Length), Endless, or -1. Write pauses while the buffer holds
 // OutbufHighWatermark bytes or more (files queued with WriteFile aside:
 // they are not held in memory or on our disk), while p would spill it to
 // disk and spilling would not help (see mustWait), and while it would
