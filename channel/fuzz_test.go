@@ -19,6 +19,9 @@ import (
 // response that closed the connection (the client's last request, or a
 // handler's close: the harness closes after /close); and nothing panics.
 //
+// A request for /stream gives its worker's place in the pool away, after
+// which its task must serve nothing more: the channel queues itself again.
+//
 // A request for /hijack tries to hijack the connection (when the worker
 // runs after the loop's read): either Hijack fails with ErrPipelined,
 // because the loop had read past the request, and the request is served
@@ -41,6 +44,8 @@ func FuzzChannelReceived(f *testing.F) {
 		{"GET /hijack HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 31},
 		{"GET /hijack HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 20},
 		{"GET /hijack HTTP/1.0\r\n\r\nraw", 3},
+		{"GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 31},
+		{"GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /close HTTP/1.1\r\nHost: h\r\n\r\n", 128 + 31},
 	} {
 		f.Add([]byte(seed.in), seed.piece)
 	}
@@ -49,9 +54,10 @@ func FuzzChannelReceived(f *testing.F) {
 		closedBy := "" // the request whose response closed the connection
 		var states []ConnState
 		input := append([]byte(nil), data...)
-		consumed := 0     // bytes Received has taken
-		served := 0       // requests Serve was given
-		hijacked := false // the connection is the hijacker's
+		consumed := 0          // bytes Received has taken
+		served := 0            // requests Serve was given
+		hijacked := false      // the connection is the hijacker's
+		releasedInRun := false // the task running gave its worker's place away (/stream)
 		var unconsumed []byte
 		h = newHarness(t, func(c *Config) {
 			c.ConnState = func(_ *Channel, s ConnState) {
@@ -59,7 +65,8 @@ func FuzzChannelReceived(f *testing.F) {
 				states = append(states, s)
 			}
 			serve := c.Serve
-			c.Serve = plainServe(func(ch *Channel, r *Request) {
+			c.Serve = func(ch *Channel, r *Request, release func()) bool {
+				require.False(t, releasedInRun, "%v served on a goroutine that had left the pool", r.Value)
 				require.Equal(t, StateActive, states[len(states)-1], "%v served while the connection is reported %v", r.Value, states)
 				require.Empty(t, closedBy, "%v served after %s's response closed the connection", r.Value, closedBy)
 				served++
@@ -71,7 +78,7 @@ func FuzzChannelReceived(f *testing.F) {
 						require.Equal(t, end, consumed, "the hijacker got the socket with input read past its request: %q", h.heads)
 						require.Equal(t, string(unconsumed), string(unread))
 						hijacked = true
-						return
+						return false
 					}
 					require.ErrorIs(t, err, ErrPipelined)
 					require.Greater(t, consumed, end, "a hijack refused with nothing read past the request")
@@ -79,10 +86,25 @@ func FuzzChannelReceived(f *testing.F) {
 				if !r.KeepAlive || r.Value == "/close" {
 					closedBy = r.Value.(string)
 				}
+				streams := r.Value == "/stream"
+				if streams {
+					release()
+				}
 				serve(ch, r, nil)
-			})
-			if piece >= 128 {
-				c.Submit = func(t interface{ Run() }) error { t.Run(); h.ch.Pump(); return nil }
+				return streams
+			}
+			c.Submit = func(tk interface{ Run() }) error {
+				run := func() {
+					releasedInRun = false
+					tk.(interface{ RunReleasing(func()) }).RunReleasing(func() { releasedInRun = true })
+				}
+				if piece >= 128 {
+					run()
+					h.ch.Pump()
+				} else {
+					h.tasks = append(h.tasks, run)
+				}
+				return nil
 			}
 		})
 		size := int(piece%32) + 1 // 32: all of it at once
