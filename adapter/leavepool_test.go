@@ -14,18 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// eventually polls cond until it holds, failing the test after 10 s.
-func eventually(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // longLived serves /plain at once and, on any other path, a handler that
 // runs until its client leaves: a websocket (/ws), or server-sent events
 // flushed through http.Flusher (/events) or http.ResponseController
@@ -100,7 +88,7 @@ func TestLongLivedHandlersLeaveThePool(t *testing.T) {
 				leave = append(leave, openStream(t, addr, path))
 			}
 			// A handler leaves after its flush, which its client may read first.
-			eventually(t, func() bool { return s.Stats().Tasks.Released == streams }, "the streams to leave the pool")
+			require.Eventually(t, func() bool { return s.Stats().Tasks.Released == streams }, 10*time.Second, time.Millisecond, "the streams to leave the pool")
 
 			for range 2 * threads {
 				resp, err := client(t).Get("http://" + addr + "/plain")
@@ -120,7 +108,7 @@ func TestLongLivedHandlersLeaveThePool(t *testing.T) {
 			for _, l := range leave {
 				l()
 			}
-			eventually(t, func() bool { return s.Stats().Tasks.Released == 0 }, "the streams' handlers to end")
+			require.Eventually(t, func() bool { return s.Stats().Tasks.Released == 0 }, 10*time.Second, time.Millisecond, "the streams' handlers to end")
 		})
 	}
 }
@@ -137,9 +125,9 @@ func TestWaitingHandlerKeepsItsWorker(t *testing.T) {
 	}), WithThreads(1))
 	poll, plain := dial(t, addr), dial(t, addr)
 	poll.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
-	eventually(t, func() bool { return s.Stats().Tasks.Running == 1 }, "the poll to start")
+	require.Eventually(t, func() bool { return s.Stats().Tasks.Running == 1 }, 10*time.Second, time.Millisecond, "the poll to start")
 	plain.send("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
-	eventually(t, func() bool { return s.Stats().Tasks.Queued == 1 }, "the plain request to queue behind the poll")
+	require.Eventually(t, func() bool { return s.Stats().Tasks.Queued == 1 }, 10*time.Second, time.Millisecond, "the plain request to queue behind the poll")
 	assert.Equal(t, 0, s.Stats().Tasks.Released)
 	close(unblock)
 	_, body := poll.response(http.MethodGet)
@@ -166,13 +154,13 @@ func TestRequestsBehindAStreamGoBackToThePool(t *testing.T) {
 	}), WithThreads(1))
 	stream := dial(t, addr)
 	stream.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
-	eventually(t, func() bool { return s.Stats().Tasks.Released == 1 }, "the stream to leave the pool")
+	require.Eventually(t, func() bool { return s.Stats().Tasks.Released == 1 }, 10*time.Second, time.Millisecond, "the stream to leave the pool")
 
 	poll := dial(t, addr)
 	poll.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
-	eventually(t, func() bool { return s.Stats().Tasks.Running == 1 }, "the poll to take the pool's worker")
+	require.Eventually(t, func() bool { return s.Stats().Tasks.Running == 1 }, 10*time.Second, time.Millisecond, "the poll to take the pool's worker")
 	close(endStream)
-	eventually(t, func() bool { return s.Stats().Tasks.Queued == 1 }, "/next to queue for the worker")
+	require.Eventually(t, func() bool { return s.Stats().Tasks.Queued == 1 }, 10*time.Second, time.Millisecond, "/next to queue for the worker")
 
 	close(unblock)
 	_, body := stream.response(http.MethodGet)
@@ -181,5 +169,5 @@ func TestRequestsBehindAStreamGoBackToThePool(t *testing.T) {
 	assert.Equal(t, "/next", body)
 	_, body = poll.response(http.MethodGet)
 	assert.Equal(t, "/poll", body)
-	eventually(t, func() bool { return s.Stats().Tasks.Released == 0 }, "the stream's goroutine to end")
+	require.Eventually(t, func() bool { return s.Stats().Tasks.Released == 0 }, 10*time.Second, time.Millisecond, "the stream's goroutine to end")
 }

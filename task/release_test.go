@@ -19,18 +19,6 @@ type releasing func(release func())
 func (r releasing) Run()                        { panic("the pool called Run on a Releaser") }
 func (r releasing) RunReleasing(release func()) { r(release) }
 
-// eventually polls cond until it holds, failing the test after waitLimit.
-func eventually(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // stream submits a task that releases, reports it, and waits at g.
 func stream(t *testing.T, p *Pool, g *gate) {
 	t.Helper()
@@ -84,8 +72,11 @@ func TestReleasedTasksLeaveTheirPlaces(t *testing.T) {
 			assert.LessOrEqual(t, p.live.Load(), base+int32(tt.releases), "at most a goroutine per released task beside the workers")
 
 			g.release()
-			eventually(t, func() bool { return p.live.Load() == base }, "the released tasks' goroutines to end")
-			assert.Equal(t, Stats{Threads: tt.threads, Completed: uint64(tt.releases + ordinary)}, p.Stats())
+			require.Eventually(t, func() bool { return p.live.Load() == base }, waitLimit, time.Millisecond, "the released tasks' goroutines to end")
+			// The last ordinary task is counted once it has returned, a
+			// moment after its wg.Done.
+			want := Stats{Threads: tt.threads, Completed: uint64(tt.releases + ordinary)}
+			require.Eventually(t, func() bool { return p.Stats() == want }, waitLimit, time.Millisecond, "every task counted: %+v", p.Stats())
 		})
 	}
 }
@@ -109,7 +100,7 @@ func TestReleasedTaskLeavesOnlyWhenNeeded(t *testing.T) {
 	assert.Equal(t, Stats{Threads: 2, Running: 2, Released: 1}, p.Stats())
 	g.release()
 	streams.release()
-	eventually(t, func() bool { return p.live.Load() == base }, "the stream's goroutine to end")
+	require.Eventually(t, func() bool { return p.live.Load() == base }, waitLimit, time.Millisecond, "the stream's goroutine to end")
 
 	// A stream that ends before its place is needed leaves its worker to
 	// the pool.
@@ -117,7 +108,7 @@ func TestReleasedTaskLeavesOnlyWhenNeeded(t *testing.T) {
 	stream(t, p, streams)
 	streams.await(t, 1)
 	streams.release()
-	eventually(t, func() bool { return p.Stats().Completed == 4 }, "the stream to end")
+	require.Eventually(t, func() bool { return p.Stats().Completed == 4 }, waitLimit, time.Millisecond, "the stream to end")
 	p.mu.Lock()
 	assert.Empty(t, p.releasable, "a stream that ended in its place is off the list")
 	p.mu.Unlock()
@@ -152,7 +143,7 @@ func TestReleaseOnceAndOnlyWhileRunning(t *testing.T) {
 	})))
 	recv(t, done, "the releasing task")
 	queued.release()
-	eventually(t, func() bool { return p.live.Load() == base }, "the released goroutine to end")
+	require.Eventually(t, func() bool { return p.live.Load() == base }, waitLimit, time.Millisecond, "the released goroutine to end")
 
 	var kept func()
 	ran := make(chan struct{})
@@ -161,7 +152,7 @@ func TestReleaseOnceAndOnlyWhileRunning(t *testing.T) {
 		close(ran)
 	})))
 	recv(t, ran, "a task that keeps its release")
-	eventually(t, func() bool { return p.Stats().Running == 0 }, "the task to finish")
+	require.Eventually(t, func() bool { return p.Stats().Running == 0 }, waitLimit, time.Millisecond, "the task to finish")
 	kept()
 	assert.Equal(t, Stats{Threads: 1, Completed: 3}, p.Stats(), "a late release counts nothing")
 	g := newGate(t, 1)
@@ -193,14 +184,14 @@ func TestReleasedTaskThatPanicsOrExits(t *testing.T) {
 					}
 					end()
 				})))
-				eventually(t, func() bool { return p.Stats().Panics == 1 }, "the task to end")
+				require.Eventually(t, func() bool { return p.Stats().Panics == 1 }, waitLimit, time.Millisecond, "the task to end")
 				behind.release()
-				eventually(t, func() bool { return p.live.Load() == base }, "the pool back at its size")
+				require.Eventually(t, func() bool { return p.live.Load() == base }, waitLimit, time.Millisecond, "the pool back at its size")
 				tasks := uint64(1)
 				if placeTaken {
 					tasks = 2
 				}
-				eventually(t, func() bool { return p.Stats().Completed == tasks }, "the tasks")
+				require.Eventually(t, func() bool { return p.Stats().Completed == tasks }, waitLimit, time.Millisecond, "the tasks")
 				assert.Equal(t, Stats{Threads: 1, Completed: tasks, Panics: 1}, p.Stats(), "place taken: %v", placeTaken)
 				// And it still serves.
 				ran := make(chan struct{})
