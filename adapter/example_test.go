@@ -181,7 +181,7 @@ func Example_streaming() {
 // than on one: with one thread, two clients following server-sent
 // events do not keep a third from its answer. (A handler that waits
 // without flushing, a long poll, keeps its worker; flushing the head
-// first is how it says it is a stream.)
+// first is how it says it is a stream, or ReleaseWorker.)
 func ExampleWithThreads() {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/events" {
@@ -230,6 +230,60 @@ func ExampleWithThreads() {
 	// data: subscribed
 	// data: subscribed
 	// answered
+	// http: Server closed
+}
+
+// A long poll waits for an event before it knows its answer, so it
+// cannot flush its head to say it is a stream; ReleaseWorker says so
+// instead. With one thread, a client waiting for news does not keep
+// another from its answer.
+func ExampleReleaseWorker() {
+	news := make(chan string)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/poll" {
+			_, _ = io.WriteString(w, "answered")
+			return
+		}
+		_ = adapter.ReleaseWorker(w) // http.ErrNotSupported on other servers
+		select {
+		case n := <-news:
+			_, _ = io.WriteString(w, n)
+		case <-r.Context().Done():
+		}
+	})
+	srv, err := adapter.New(h, adapter.WithListen("127.0.0.1:0"), adapter.WithThreads(1))
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	<-srv.Ready()
+	base := "http://" + srv.Addrs()[0].String()
+	get := func(path string) string {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return string(body)
+	}
+
+	polled := make(chan string)
+	go func() { polled <- get("/poll") }()
+	for srv.Stats().Tasks.Released == 0 {
+		time.Sleep(time.Millisecond) // until the poll waits
+	}
+	fmt.Println(get("/"))
+	news <- "news"
+	fmt.Println(<-polled)
+
+	http.DefaultClient.CloseIdleConnections()
+	_ = srv.Shutdown(context.Background())
+	fmt.Println(<-done)
+	// Output:
+	// answered
+	// news
 	// http: Server closed
 }
 

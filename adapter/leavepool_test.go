@@ -171,3 +171,59 @@ func TestRequestsBehindAStreamGoBackToThePool(t *testing.T) {
 	assert.Equal(t, "/poll", body)
 	require.Eventually(t, func() bool { return s.Stats().Tasks.Released == 0 }, 10*time.Second, time.Millisecond, "the stream's goroutine to end")
 }
+
+// unwrapper wraps a ResponseWriter as middleware does, with the Unwrap
+// method http.ResponseController looks for.
+type unwrapper struct{ http.ResponseWriter }
+
+func (u unwrapper) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// A long poll that calls ReleaseWorker waits beside the pool, whether its
+// writer is carhop's own or wrapped, and may still choose its status
+// when the wait ends.
+func TestReleaseWorkerLetsALongPollWait(t *testing.T) {
+	for _, wrapped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("wrapped %v", wrapped), func(t *testing.T) {
+			event := make(chan struct{})
+			s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/poll" {
+					_, _ = io.WriteString(w, "plain")
+					return
+				}
+				if wrapped {
+					w = unwrapper{w}
+				}
+				if err := ReleaseWorker(w); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				<-event
+				w.WriteHeader(http.StatusNoContent)
+			}), WithThreads(1))
+			polls := []*raw{dial(t, addr), dial(t, addr)}
+			for _, p := range polls {
+				p.send("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
+			}
+			require.Eventually(t, func() bool { return s.Stats().Tasks.Released == 2 }, 10*time.Second, time.Millisecond, "the polls to leave the pool")
+			resp, err := client(t).Get("http://" + addr + "/plain")
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+			close(event)
+			for _, p := range polls {
+				resp, _ := p.response(http.MethodGet)
+				assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+			}
+		})
+	}
+}
+
+// ReleaseWorker on another server's writer says so and does nothing.
+func TestReleaseWorkerElsewhere(t *testing.T) {
+	for _, w := range []http.ResponseWriter{httptest.NewRecorder(), unwrapper{httptest.NewRecorder()}} {
+		err := ReleaseWorker(w)
+		require.ErrorIs(t, err, http.ErrNotSupported)
+		assert.Contains(t, err.Error(), "httptest.ResponseRecorder")
+	}
+}

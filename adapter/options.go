@@ -101,7 +101,8 @@ func WithListen(addrs ...string) Option {
 // flushes (a stream of server-sent events) or hijacks (a websocket)
 // stops counting against them and, once a request needs its worker, goes
 // on beside them on a goroutine of its own, as on net/http; one that
-// waits without flushing (a long poll) keeps its worker.
+// waits without flushing (a long poll) keeps its worker unless it calls
+// ReleaseWorker.
 func WithThreads(n int) Option {
 	return positive("WithThreads", n, func(c *config) { c.threads = n })
 }
