@@ -34,6 +34,22 @@ type IdleResult struct {
 // be charged to each (about 40 bytes of code pages per connection for
 // carhop at n = 10,000).
 func IdleCost(ctx context.Context, addr string, pid, n int, settle, watch time.Duration) (IdleResult, error) {
+	return idleCost(ctx, addr, pid, n, settle, watch, roundTrip)
+}
+
+// StreamCost is IdleCost for connections that each hold an event stream
+// open: it asks each for path and reads the response's head and first
+// event (a line and a blank line, as server-sent events are framed),
+// then leaves the stream open and unread while it measures.
+func StreamCost(ctx context.Context, addr, path string, pid, n int, settle, watch time.Duration) (IdleResult, error) {
+	return idleCost(ctx, addr, pid, n, settle, watch, func(c net.Conn, r *bufio.Reader) error {
+		return subscribe(c, r, path)
+	})
+}
+
+// idleCost is IdleCost with open saying what each connection does before
+// it idles.
+func idleCost(ctx context.Context, addr string, pid, n int, settle, watch time.Duration, open func(net.Conn, *bufio.Reader) error) (IdleResult, error) {
 	if err := warmUp(ctx, addr, 10); err != nil {
 		return IdleResult{}, fmt.Errorf("warm-up: %w", err)
 	}
@@ -58,7 +74,7 @@ func IdleCost(ctx context.Context, addr string, pid, n int, settle, watch time.D
 		}
 		conns = append(conns, c)
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		if err := roundTrip(c, bufio.NewReader(c)); err != nil {
+		if err := open(c, bufio.NewReader(c)); err != nil {
 			return IdleResult{Opened: len(conns)}, fmt.Errorf("connection %d: %w", i, err)
 		}
 	}
@@ -113,6 +129,31 @@ func roundTrip(c net.Conn, r *bufio.Reader) error {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.Body.Close()
+}
+
+// subscribe asks for the event stream at path and reads its head and
+// first event.
+func subscribe(c net.Conn, r *bufio.Reader, path string) error {
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	event := bufio.NewReader(resp.Body)
+	for {
+		line, err := event.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("GET %s: the first event: %w", path, err)
+		}
+		if line == "\n" {
+			return nil
+		}
+	}
 }
 
 // RSS is the resident set size of process pid and all its descendants,

@@ -10,6 +10,10 @@
 //
 //	go run ./bench/cmd/hello -server net-http -addr 127.0.0.1:8081 &
 //	go run ./bench/cmd/hello -server carhop -upstream http://127.0.0.1:8081/
+//
+// With -events it also serves /events, an event stream that sends one
+// event and then waits for its client to leave (bench/cmd/idleconns
+// -events measures what such subscribers cost).
 package main
 
 import (
@@ -40,7 +44,14 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	upstream := flag.String("upstream", "", "fetch this URL before answering each request (carhop, net-http, nbio)")
+	events := flag.Bool("events", false, "serve /events: an event stream that sends one event and then waits for its client to leave (carhop, net-http, nbio)")
 	flag.Parse()
+	if *events {
+		if *server != "carhop" && *server != "net-http" && *server != "nbio" {
+			return fmt.Errorf("-events needs a server that runs peers.Hello, not %s", *server)
+		}
+		peers.Hello = withEvents(peers.Hello)
+	}
 	if *upstream != "" {
 		if *server != "carhop" && *server != "net-http" && *server != "nbio" {
 			return fmt.Errorf("-upstream needs a server that runs peers.Hello, not %s", *server)
@@ -77,5 +88,20 @@ func fetchFirst(url string, next http.HandlerFunc) http.HandlerFunc {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 		next(w, r)
+	}
+}
+
+// withEvents serves /events as a subscriber waiting for news: one event,
+// flushed, then nothing until the client leaves. Other paths go to next.
+func withEvents(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/events" {
+			next(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: subscribed\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
 	}
 }
