@@ -304,8 +304,9 @@ func (w *response) Flush() {
 // (server-sent events), and one that hijacks runs as long as the
 // connection it took, so neither should count against WithThreads, where
 // as many of them as there are threads would leave no worker to answer
-// anyone else. The handler goes on running on its goroutine, as on
-// net/http, and the pool starts a worker in its place (task.Releaser).
+// anyone else. The handler stops counting against them at once, and goes
+// on on its goroutine, as on net/http, while a new worker takes its place
+// once a request needs one (task.Releaser).
 func (w *response) leavePool() {
 	if w.leave != nil {
 		w.leave()

@@ -13,9 +13,10 @@
 // connection over (a websocket) or streams events to it. Left on a
 // worker, as many of them as there are threads would stop the server
 // answering anyone else. A task that knows it has become such a handler
-// releases its place ([Releaser]): a new worker takes it, and the task
-// runs on, outside the count, on its own goroutine, as a net/http handler
-// would. The threads bound the handlers that answer requests, not these.
+// releases its place ([Releaser]): it leaves the count at once, a new
+// worker takes its place as soon as one is needed, and the task runs on,
+// on its own goroutine, as a net/http handler would. The threads bound
+// the handlers that answer requests, not these.
 //
 // A task touches only its own request and the output interface of the
 // channel that submitted it. It must not touch sockets, gnet connections or

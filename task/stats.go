@@ -14,8 +14,8 @@ import "sync/atomic"
 type Stats struct {
 	Threads   int    // workers, fixed by New; released tasks run beside them
 	Queued    int    // tasks waiting for a worker
-	Running   int    // tasks handed to a worker and not finished yet
-	Released  int    // tasks that gave their worker's place away (Releaser) and have not finished
+	Running   int    // tasks handed to a worker and neither finished nor released yet
+	Released  int    // tasks that released their worker's place (Releaser) and have not finished
 	Completed uint64 // tasks that have finished, including those that panicked
 	Panics    uint64 // tasks that panicked or called runtime.Goexit
 	Dropped   uint64 // accepted tasks discarded by Close or an expired Shutdown before they started
