@@ -91,6 +91,30 @@ func BenchmarkServeDownload(b *testing.B) {
 	}
 }
 
+// BenchmarkServeDownloadFlushed is BenchmarkServeDownload with a flush
+// after every write: a stream, which leaves the pool at its first flush
+// and whose output then waits in memory instead of spilling
+// (channel.Endless).
+func BenchmarkServeDownloadFlushed(b *testing.B) {
+	const size, piece = 8 << 20, 64 << 10
+	chunk := make([]byte, piece)
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		for range size / piece {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
+	})
+	for _, impl := range benchServers {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			b.SetBytes(size)
+			load(b, impl.start(b, h), 1)
+		})
+	}
+}
+
 // benchServers start carhop or net/http on a port of their own for the
 // benchmark, stopped when it ends, and return the address.
 var benchServers = []struct {

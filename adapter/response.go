@@ -480,8 +480,8 @@ func (w *response) send(p []byte) {
 // Content-Length, or -1 if it declared none: the channel spills output
 // for a slow client only if that lets the worker go (channel.Write). A
 // handler that has left the pool has no worker to let go, so its output
-// never spills (channel.Endless): a stream read slowly costs about
-// WithOutbufOverflow of memory, not WithOutbufHighWatermark of disk.
+// never spills (channel.Endless): a stream read slowly holds a pump's
+// worth of memory (64 KiB), not WithOutbufHighWatermark of disk.
 func (w *response) more() int64 {
 	if w.left {
 		return channel.Endless

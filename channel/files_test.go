@@ -23,7 +23,7 @@ func TestChannelWithoutDescriptors(t *testing.T) {
 		const chunks, size = 32, 64 << 10
 		fds := buffers.NewDescriptors(0)
 		h := newHarness(t, func(c *Config) {
-			bigResponse(t, bytes.Repeat([]byte("x"), size), chunks, false)(c)
+			bigResponse(t, bytes.Repeat([]byte("x"), size), chunks, unknown)(c)
 			c.Files = fds
 		})
 		h.conn.limited = true

@@ -29,7 +29,7 @@ func TestWriterWaitsForFastClientInsteadOfSpilling(t *testing.T) {
 		{"slow client: spills", DefaultSendBytes, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, bigResponse(t, chunk, chunks, false))
+			h := newHarness(t, bigResponse(t, chunk, chunks, unknown))
 			h.conn.outbound = tc.outbound
 			h.pumpBigResponse(t, func() {}, func() {
 				h.conn.mu.Lock()
@@ -64,7 +64,7 @@ func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
 		{"client takes nothing", false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, bigResponse(t, chunk, chunks, false))
+			h := newHarness(t, bigResponse(t, chunk, chunks, unknown))
 			// The socket takes one write of the worker's, then is full
 			// until the client drains it; whatever the loop hands to gnet
 			// meanwhile stays in gnet's buffer.
@@ -99,22 +99,25 @@ func TestWriterFillingTheSocketIsNoSlowClient(t *testing.T) {
 // OutbufOverflow spills so that the worker can finish. A response the
 // handler has said is longer than the high watermark would pause the
 // worker anyway: it waits with OutbufOverflow in memory instead, and only
-// the tail that lets it finish goes through the disk.
+// the tail that lets it finish goes through the disk. A stream whose
+// handler holds no worker (Endless) frees nothing by spilling or by
+// running ahead: it waits with a pump's worth in memory.
 func TestWriterSpillsOnlyWhatFreesIt(t *testing.T) {
 	const chunks, size, watermark = 32, 64 << 10, 512 << 10
 	chunk := bytes.Repeat([]byte("x"), size)
 	for _, tc := range []struct {
 		name    string
-		known   bool
+		rest    rest
 		minFile int
 		maxFile int
 	}{
-		{"length unknown: spills", false, 1, chunks * size},
-		{"length known: spills no more than the tail", true, 0, watermark},
+		{"length unknown: spills", unknown, 1, chunks * size},
+		{"length known: spills no more than the tail", exact, 0, watermark},
+		{"endless: never spills", endless, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, func(c *Config) {
-				bigResponse(t, chunk, chunks, tc.known)(c)
+				bigResponse(t, chunk, chunks, tc.rest)(c)
 				c.OutbufHighWatermark = watermark
 			})
 			h.conn.limited = true
@@ -131,30 +134,74 @@ func TestWriterSpillsOnlyWhatFreesIt(t *testing.T) {
 			// How much spills depends on when the worker runs against the
 			// pumps; a known length bounds it, and its tail may not spill
 			// at all if the client keeps up at the end.
-			if spilled := h.ch.site.Counters.SpilledOutputs.Load(); tc.known {
+			switch spilled := h.ch.site.Counters.SpilledOutputs.Load(); tc.rest {
+			case exact:
 				assert.LessOrEqual(t, spilled, uint64(1))
-			} else {
+			case unknown:
 				assert.Equal(t, uint64(1), spilled)
+			case endless:
+				assert.Zero(t, spilled)
 			}
 			assert.GreaterOrEqual(t, h.conn.fromFile, tc.minFile, "bytes sent from the spill file")
 			assert.LessOrEqual(t, h.conn.fromFile, tc.maxFile, "bytes sent from the spill file")
-			assert.LessOrEqual(t, inMemory, int64(h.ch.site.OutbufOverflow+size), "memory held while waiting")
+			allowed := h.ch.site.OutbufOverflow
+			if tc.rest == endless {
+				allowed = h.ch.site.SendBytes // a pump's worth: the writer holds no worker
+			}
+			assert.LessOrEqual(t, inMemory, int64(allowed+size), "memory held while waiting")
 		})
 	}
 }
 
+// rest is what a handler tells Write is still to come.
+type rest int
+
+const (
+	unknown rest = iota // -1: chunked
+	exact               // the bytes left, as for a declared Content-Length
+	endless             // Endless: a stream whose handler left the pool
+)
+
+// TestEndlessWriterWaitsWithAPumpsWorth: a stream's writer (Endless),
+// whose client stops reading for a while, waits with no more than a
+// pump's worth (SendBytes) in memory and one write beside it, never
+// OutbufOverflow, and spills nothing.
+func TestEndlessWriterWaitsWithAPumpsWorth(t *testing.T) {
+	const chunks, size = 64, 16 << 10
+	h := newHarness(t, bigResponse(t, bytes.Repeat([]byte("x"), size), chunks, endless))
+	h.conn.limited = true
+	var most int64
+	pumps := 0
+	h.pumpBigResponse(t, func() {
+		h.ch.mu.Lock()
+		if h.ch.out != nil {
+			most = max(most, h.ch.out.Len())
+		}
+		h.ch.mu.Unlock()
+		if pumps++; pumps > 20 { // the client reads nothing for the first 20 pumps
+			h.conn.clientReads(size)
+		}
+	}, func() { h.conn.clientReads(chunks * size) }, chunks*size)
+	assertChunksInOrder(t, h.output(), size, chunks)
+	assert.Zero(t, h.ch.site.Counters.SpilledOutputs.Load())
+	assert.Greater(t, h.ch.site.OutbufOverflow, h.ch.site.SendBytes+size, "the test tells the two apart")
+	assert.LessOrEqual(t, most, int64(h.ch.site.SendBytes+size), "memory held while the client read nothing")
+}
+
 // bigResponse configures a channel whose handler writes chunk n times,
-// with output spilling past 128 KiB; known says whether the handler tells
-// Write how much is to follow, as for a declared Content-Length.
-func bigResponse(t *testing.T, chunk []byte, n int, known bool) func(*Config) {
+// with output spilling past 128 KiB, telling Write what is to follow.
+func bigResponse(t *testing.T, chunk []byte, n int, r rest) func(*Config) {
 	return func(c *Config) {
 		c.OutbufOverflow = 128 << 10
 		c.TempDir = t.TempDir()
 		c.Serve = plainServe(func(ch *Channel, _ *Request) {
 			for i := range n {
 				more := int64(-1)
-				if known {
+				switch r {
+				case exact:
 					more = int64((n - 1 - i) * len(chunk))
+				case endless:
+					more = Endless
 				}
 				p := slices.Clone(chunk)
 				copy(p, fmt.Sprintf("%08d", i)) // so that order shows

@@ -11,9 +11,10 @@ import (
 
 // Endless is Write's more for a writer with no end in sight: a stream
 // whose handler holds no worker (Config.Serve's release). Spilling
-// output to disk frees a worker, and such a writer holds none, so its
-// output never spills: it waits for its client with at most
-// OutbufOverflow bytes in memory, as a net/http handler waits in Write.
+// output to disk, or running ahead of the client in memory, frees a
+// worker, and such a writer holds none, so its output never spills: it
+// waits for its client with at most SendBytes (a pump's worth) in
+// memory, as a net/http handler waits in Write.
 const Endless int64 = 1 << 62
 
 // Write appends response bytes to the output buffer. more is how many
@@ -180,7 +181,13 @@ func (ch *Channel) mustWait(n int, more int64) (wait, now bool) {
 	if out >= ch.site.OutbufHighWatermark {
 		return true, true
 	}
-	if out == 0 || out+int64(n) <= int64(ch.site.OutbufOverflow) || ch.out.Spilled() {
+	allowed := int64(ch.site.OutbufOverflow)
+	if more == Endless {
+		// A stream holds no worker that running ahead of its client
+		// would free: a pump's worth in memory keeps the socket fed.
+		allowed = int64(ch.site.SendBytes)
+	}
+	if out == 0 || out+int64(n) <= allowed || ch.out.Spilled() {
 		return false, false
 	}
 	if int(ch.lastOut) < ch.site.SendBytes {
