@@ -30,7 +30,9 @@ func newClient(kind Kind, addr string, worker int) client {
 	case Download:
 		return &keepAlive{addr: addr, op: downloadOp}
 	case Stream:
-		return &keepAlive{addr: addr, op: streamOp}
+		return &keepAlive{addr: addr, op: streamOp(streamRequest, streamBody)}
+	case Subscriber:
+		return &keepAlive{addr: addr, op: streamOp(eventsRequest, eventsBody)}
 	case SlowHandler:
 		return &keepAlive{addr: addr, op: slowHandlerOp}
 	case Pipelined:
@@ -154,26 +156,34 @@ func patternOutcome(resp *http.Response, seq uint64, size int, chunked bool, sta
 
 var (
 	streamRequest = []byte("GET /stream HTTP/1.1\r\n" + host + "\r\n")
-	streamBody    = func() string {
-		var b strings.Builder
-		for i := range streamChunks {
-			fmt.Fprintf(&b, streamLine, i, streamChunks)
-		}
-		return b.String()
-	}()
+	streamBody    = streamLines(streamChunks)
+	eventsRequest = []byte("GET /events HTTP/1.1\r\n" + host + "\r\n")
+	eventsBody    = streamLines(subscriberEvents)
 )
 
-func streamOp(c *conn, _ uint64) (outcome, bool) {
-	start := time.Now()
-	resp, err := c.roundTrip(streamRequest)
-	if err != nil {
-		return failure(classify(err), err), false
+// streamLines is the body of a stream of n chunks.
+func streamLines(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, streamLine, i, n)
 	}
-	if resp.StatusCode == http.StatusOK && (len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked") {
-		_ = resp.Body.Close()
-		return failure(ErrMismatch, fmt.Errorf("%w: streamed without chunked framing (%v)", errMismatch, resp.TransferEncoding)), false
+	return b.String()
+}
+
+// streamOp asks for a stream and checks that it came chunked and whole.
+func streamOp(request []byte, body string) func(c *conn, _ uint64) (outcome, bool) {
+	return func(c *conn, _ uint64) (outcome, bool) {
+		start := time.Now()
+		resp, err := c.roundTrip(request)
+		if err != nil {
+			return failure(classify(err), err), false
+		}
+		if resp.StatusCode == http.StatusOK && (len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked") {
+			_ = resp.Body.Close()
+			return failure(ErrMismatch, fmt.Errorf("%w: streamed without chunked framing (%v)", errMismatch, resp.TransferEncoding)), false
+		}
+		return bodyOutcome(resp, http.StatusOK, body, start), !resp.Close
 	}
-	return bodyOutcome(resp, http.StatusOK, streamBody, start), !resp.Close
 }
 
 var slowRequest = []byte("GET /slow HTTP/1.1\r\n" + host + "\r\n")

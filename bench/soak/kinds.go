@@ -11,6 +11,7 @@ const (
 	Upload      Kind = "upload"       // POST of uploadBytes, hashed by the handler
 	Download    Kind = "download"     // GET of downloadBytes, every byte checked
 	Stream      Kind = "stream"       // chunked response flushed chunk by chunk with pauses
+	Subscriber  Kind = "subscriber"   // an event stream held for a second, more of them than threads
 	SlowHandler Kind = "slow-handler" // the handler sleeps before answering
 	Pipelined   Kind = "pipelined"    // pipelineDepth requests in one write, answers in order
 	HalfClosed  Kind = "half-closed"  // requests, then shutdown(SHUT_WR): every answer, then end of file
@@ -20,13 +21,13 @@ const (
 )
 
 // Kinds lists every kind in report order.
-var Kinds = []Kind{Small, Upload, Download, Stream, SlowHandler, Pipelined, HalfClosed, SlowClient, Slowloris, Bad}
+var Kinds = []Kind{Small, Upload, Download, Stream, Subscriber, SlowHandler, Pipelined, HalfClosed, SlowClient, Slowloris, Bad}
 
 // DefaultWorkers is how many concurrent workers each kind gets by
 // default: enough to keep every path busy at once, few enough for a
 // machine of two CPUs.
 var DefaultWorkers = map[Kind]int{
-	Small: 4, Upload: 1, Download: 1, Stream: 2, SlowHandler: 2,
+	Small: 4, Upload: 1, Download: 1, Stream: 2, Subscriber: 24, SlowHandler: 2,
 	Pipelined: 2, HalfClosed: 1, SlowClient: 1, Slowloris: 1, Bad: 1,
 }
 
@@ -46,6 +47,11 @@ const (
 	dribblePause     = 10 * time.Millisecond // per head byte: a head of ~90 bytes takes ~0.9 s, under requestTimeout
 	streamChunks     = 10
 	streamPause      = 5 * time.Millisecond
+	// A subscriber's stream lasts about a second, and there are more of
+	// them than the server has threads (Settings.Threads): streams that
+	// held workers would starve every other kind.
+	subscriberEvents = 40
+	subscriberPause  = 25 * time.Millisecond
 	streamLine       = "chunk %d of %d\n"
 	slowSleep        = 100 * time.Millisecond
 	pipelineDepth    = 10

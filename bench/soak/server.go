@@ -144,16 +144,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 		}
 		_, _ = io.Copy(w, newPattern(seed, size))
-	case "/stream":
+	case "/stream", "/events":
 		// No Content-Length and a flush per chunk: chunked framing, each
-		// chunk on the wire before the handler sleeps.
+		// chunk on the wire before the handler sleeps. /events is a
+		// subscriber's longer stream.
+		n, pause := streamChunks, streamPause
+		if r.URL.Path == "/events" {
+			n, pause = subscriberEvents, subscriberPause
+		}
 		f, _ := w.(http.Flusher)
-		for i := range streamChunks {
-			_, _ = fmt.Fprintf(w, streamLine, i, streamChunks)
+		for i := range n {
+			_, _ = fmt.Fprintf(w, streamLine, i, n)
 			if f != nil {
 				f.Flush()
 			}
-			time.Sleep(streamPause)
+			time.Sleep(pause)
 		}
 	case "/slow":
 		time.Sleep(slowSleep)

@@ -44,6 +44,8 @@ type Settings struct {
 	SlowReaderBytes  int           `json:"slow_reader_bytes"`
 	StreamChunks     int           `json:"stream_chunks"`
 	StreamPause      time.Duration `json:"stream_pause_ns"`
+	SubscriberEvents int           `json:"subscriber_events"`
+	SubscriberPause  time.Duration `json:"subscriber_pause_ns"`
 	SlowHandlerSleep time.Duration `json:"slow_handler_sleep_ns"`
 	PipelineDepth    int           `json:"pipeline_depth"`
 }
@@ -55,6 +57,7 @@ func settings() Settings {
 		MaxHeaderBytes: maxHeaderBytes, MaxBodyBytes: maxBodyBytes,
 		UploadBytes: uploadBytes, DownloadBytes: downloadBytes, SlowReaderBytes: slowReaderBytes,
 		StreamChunks: streamChunks, StreamPause: streamPause, SlowHandlerSleep: slowSleep,
+		SubscriberEvents: subscriberEvents, SubscriberPause: subscriberPause,
 		PipelineDepth: pipelineDepth,
 	}
 }
