@@ -72,30 +72,15 @@ func BenchmarkServePipelined(b *testing.B) {
 // responses that the handler writes 64 KiB at a time with a
 // Content-Length, as bench/cmd/download does (docs/performance.md, "Bulk
 // transfers"); MB/s is the response body's.
-func BenchmarkServeDownload(b *testing.B) {
-	const size, piece = 8 << 20, 64 << 10
-	chunk := make([]byte, piece)
-	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(size))
-		for range size / piece {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	})
-	for _, impl := range benchServers {
-		b.Run("impl="+impl.name, func(b *testing.B) {
-			b.SetBytes(size)
-			load(b, impl.start(b, h), 1)
-		})
-	}
-}
+func BenchmarkServeDownload(b *testing.B) { benchDownload(b, false) }
 
 // BenchmarkServeDownloadFlushed is BenchmarkServeDownload with a flush
 // after every write: a stream, which leaves the pool at its first flush
 // and whose output then waits in memory instead of spilling
 // (channel.Endless).
-func BenchmarkServeDownloadFlushed(b *testing.B) {
+func BenchmarkServeDownloadFlushed(b *testing.B) { benchDownload(b, true) }
+
+func benchDownload(b *testing.B, flush bool) {
 	const size, piece = 8 << 20, 64 << 10
 	chunk := make([]byte, piece)
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -104,7 +89,9 @@ func BenchmarkServeDownloadFlushed(b *testing.B) {
 			if _, err := w.Write(chunk); err != nil {
 				return
 			}
-			w.(http.Flusher).Flush()
+			if flush {
+				w.(http.Flusher).Flush()
+			}
 		}
 	})
 	for _, impl := range benchServers {
