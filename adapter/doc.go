@@ -13,5 +13,7 @@
 // (Write, Flush, Finish, Hijack). A handler that flushes or hijacks
 // gives its worker's place in the pool away and goes on on that
 // goroutine, beside the pool (task.Releaser): it will run as long as its
-// client. Nothing here reads or writes a socket.
+// client. It counts against the descriptor budget while it does
+// (channel.Leave), and keeps its worker when that is spent. Nothing here
+// reads or writes a socket.
 package adapter

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/channel/buffers"
 	"github.com/carhop/carhop/parser"
 	"github.com/carhop/carhop/task"
 )
@@ -40,6 +41,7 @@ type config struct {
 	baseContext     context.Context                                 // WithBaseContext's; New adds the *http.Server (httpserver.go)
 	connState       func(net.Conn, http.ConnState)                  // connstate.go
 	connContext     func(context.Context, net.Conn) context.Context // connstate.go
+	files           *buffers.Descriptors                            // the descriptor budget; nil: the loop plans it from RLIMIT_NOFILE (tests set it)
 	sockets         socketConfig                                    // listeners.go
 	restart         restartConfig                                   // restart.go
 
@@ -289,6 +291,7 @@ func (c *config) channelConfig() channel.Config {
 		OutbufOverflow:      c.outbufOverflow,
 		OutbufHighWatermark: c.outbufHigh,
 		TempDir:             c.tempDir,
+		Files:               c.files,
 		Logger:              c.logger,
 		Linger:              lingerTimeout,
 	}

@@ -60,7 +60,7 @@ type response struct {
 	readDeadline  *deadline // r.Body's (SetReadDeadline); nil without a body
 
 	leave func() // gives the worker's place to a new worker (channel.Config.Serve's release); nil once used
-	left  bool   // leave was called: the handler runs beside the pool
+	left  bool   // channel.Leave took leave: the handler runs beside the pool
 }
 
 // responses recycles response writers and their header maps: a handler
@@ -306,13 +306,21 @@ func (w *response) Flush() {
 // as many of them as there are threads would leave no worker to answer
 // anyone else. The handler stops counting against them at once, and goes
 // on on its goroutine, as on net/http, while a new worker takes its place
-// once a request needs one (task.Releaser).
-func (w *response) leavePool() {
-	if w.leave != nil {
-		w.leave()
-		w.leave = nil
-		w.left = true
+// once a request needs one (task.Releaser). It counts against the
+// descriptor budget instead (channel.Leave); when that is spent it keeps
+// its worker, and tries again at its next flush. It reports false only
+// then.
+func (w *response) leavePool() bool {
+	if w.leave == nil {
+		return true
 	}
+	if !w.ch.Leave(w.leave) {
+		w.s.warnStayed()
+		return false
+	}
+	w.leave = nil
+	w.left = true
+	return true
 }
 
 // FlushError is Flush for http.ResponseController, with the error.

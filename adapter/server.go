@@ -43,6 +43,8 @@ type Server struct {
 	onShutdown []func()
 
 	hijacks hijacks // hijacked connections still open (hijack.go)
+
+	stayed atomic.Bool // warnStayed has warned
 }
 
 // New configures a server for h; Serve starts it.

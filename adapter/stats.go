@@ -30,12 +30,13 @@ type Stats struct {
 	// HijackedOpen is how many of those their hijackers have not closed
 	// yet: they count toward the connection limit (WithConnectionLimit).
 	HijackedOpen int64
-	// OpenFiles is how many temporary files and files being sent the
-	// connections hold now, FileLimit how many they may (from the
-	// process's descriptor limit, so that accepting never runs out; 0: no
-	// limit), and FilesDenied how often one was wanted past it: output
-	// then waited in memory, a file was copied, or a body was refused
-	// with 503.
+	// OpenFiles is how many descriptors the connections hold now beyond
+	// their sockets (temporary files, files being sent, and one for each
+	// handler beside the worker pool), FileLimit how many they may (from
+	// the process's descriptor limit, so that accepting never runs out;
+	// 0: no limit), and FilesDenied how often one was wanted past it:
+	// output then waited in memory, a file was copied, a body was refused
+	// with 503, or a handler that streamed kept its worker.
 	OpenFiles   int
 	FileLimit   int
 	FilesDenied uint64

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carhop/carhop/channel/buffers"
 	"github.com/carhop/carhop/parser"
 )
 
@@ -664,36 +665,98 @@ func TestChannelServesQueueInOneTask(t *testing.T) {
 // longer the pool's, so the requests behind go back to the pool rather
 // than being served on it.
 func TestChannelQueuesItselfAgainAfterRelease(t *testing.T) {
-	type releaser interface{ RunReleasing(func()) }
-	var submitted []releaser
-	h := newHarness(t, func(c *Config) {
-		c.Submit = func(t interface{ Run() }) error { submitted = append(submitted, t.(releaser)); return nil }
-		c.Serve = func(ch *Channel, r *Request, release func()) bool {
-			streams := r.Value == "/stream"
-			if streams {
-				release()
+	h := newReleasingHarness(t, nil)
+	h.ch.Received([]byte("GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\nGET /last HTTP/1.1\r\nHost: h\r\n\r\n"))
+	h.run(t)
+	assert.Equal(t, "[/stream left]", h.output(), "nothing more on the released goroutine")
+	assert.Equal(t, 1, h.releases)
+	h.run(t)
+	assert.Equal(t, "[/stream left][/next][/last]", h.output(), "the rest in one task of the pool's")
+	assert.Equal(t, 1, h.releases)
+	assert.Empty(t, h.submitted)
+}
+
+// TestLeaveCountsADescriptor: a request that leaves the pool holds one
+// of the descriptor budget's descriptors until its Serve returns, since
+// nothing else then bounds what such handlers hold; with the budget
+// spent, Leave refuses, and the request keeps its worker, which serves
+// the requests behind it as usual.
+func TestLeaveCountsADescriptor(t *testing.T) {
+	tests := []struct {
+		name    string
+		budget  int
+		left    bool
+		outputs []string // after each task
+	}{
+		{"budget left", 1, true, []string{"[/stream left]", "[/stream left][/next]"}},
+		{"budget spent", 0, false, []string{"[/stream kept][/next]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fds := buffers.NewDescriptors(tt.budget)
+			h := newReleasingHarness(t, func(c *Config) { c.Files = fds })
+			openWhileServed := -1
+			h.served = func() { openWhileServed = fds.Open() }
+			h.ch.Received([]byte("GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n"))
+			for i, want := range tt.outputs {
+				h.run(t)
+				assert.Equal(t, want, h.output(), "after task %d", i)
 			}
-			_ = ch.Write([]byte(fmt.Sprintf("[%s]", r.Value)), -1)
+			assert.Empty(t, h.submitted)
+			assert.Equal(t, tt.budget, openWhileServed, "held while the handler runs")
+			assert.Equal(t, 0, fds.Open(), "given back")
+			assert.Equal(t, tt.left, h.releases == 1)
+			assert.Equal(t, !tt.left, fds.Denied() == 1)
+		})
+	}
+}
+
+// releasingHarness runs its tasks with RunReleasing, and its Serve tries
+// to leave the pool for /stream and writes whether it could.
+type releasingHarness struct {
+	*harness
+	submitted []interface{ RunReleasing(func()) }
+	releases  int    // calls of the pool's release
+	served    func() // called on /stream once Leave has answered
+}
+
+func newReleasingHarness(t *testing.T, mutate func(*Config)) *releasingHarness {
+	h := &releasingHarness{}
+	h.harness = newHarness(t, func(c *Config) {
+		c.Submit = func(t interface{ Run() }) error {
+			h.submitted = append(h.submitted, t.(interface{ RunReleasing(func()) }))
+			return nil
+		}
+		c.Serve = func(ch *Channel, r *Request, release func()) bool {
+			out, left := fmt.Sprintf("[%s]", r.Value), false
+			if r.Value == "/stream" {
+				out = "[/stream kept]"
+				if left = ch.Leave(release); left {
+					out = "[/stream left]"
+				}
+				if h.served != nil {
+					h.served()
+				}
+			}
+			_ = ch.Write([]byte(out), -1)
 			ch.Finish(true)
-			return streams
+			return left
+		}
+		if mutate != nil {
+			mutate(c)
 		}
 	})
-	releases := 0
-	run := func() {
-		require.Len(t, submitted, 1)
-		task := submitted[0]
-		submitted = nil
-		task.RunReleasing(func() { releases++ })
-		h.ch.Pump()
-	}
-	h.ch.Received([]byte("GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\nGET /last HTTP/1.1\r\nHost: h\r\n\r\n"))
-	run()
-	assert.Equal(t, "[/stream]", h.output(), "nothing more on the released goroutine")
-	assert.Equal(t, 1, releases)
-	run()
-	assert.Equal(t, "[/stream][/next][/last]", h.output(), "the rest in one task of the pool's")
-	assert.Equal(t, 1, releases)
-	assert.Empty(t, submitted)
+	return h
+}
+
+// run runs the one task submitted and pumps.
+func (h *releasingHarness) run(t *testing.T) {
+	t.Helper()
+	require.Len(t, h.submitted, 1)
+	task := h.submitted[0]
+	h.submitted = nil
+	task.RunReleasing(func() { h.releases++ })
+	h.ch.Pump()
 }
 
 // TestChannelHandedOff: HandedOff tells the loop once that Received handed

@@ -26,12 +26,13 @@ type Config struct {
 	// client before the worker writing them is paused, files queued with
 	// WriteFile aside. Waitress outbuf_high_watermark.
 	OutbufHighWatermark int64
-	// Files bounds the temporary files and file regions (WriteFile) all
-	// channels hold open at once, so that slow clients cannot take the
-	// descriptors the server needs to accept connections; nil is no
-	// bound. Past it a response's output waits in memory for its client,
-	// a file is copied rather than queued, and a body that needs a file is
-	// refused with 503.
+	// Files bounds the descriptors all channels hold beyond their
+	// sockets, so that slow clients cannot take those the server needs to
+	// accept connections: temporary files and file regions (WriteFile),
+	// and one for each handler that left the worker pool (Leave); nil is
+	// no bound. Past it a response's output waits in memory for its
+	// client, a file is copied rather than queued, a body that needs a
+	// file is refused with 503, and a handler keeps its worker.
 	Files *buffers.Descriptors
 	// SendBytes is the most output the loop hands the socket layer per
 	// connection at a time; the rest waits in the channel's own buffer,
@@ -75,9 +76,10 @@ type Config struct {
 	// Serve runs one complete request on a worker goroutine and must end
 	// by calling ch.Finish. release, nil unless the pool lets a task give
 	// its worker's place away (RunReleasing), is for a request whose
-	// handler will run as long as its client (a stream, a hijack); Serve
-	// reports whether it called it, so that the requests behind go back
-	// to the pool rather than being served beside it.
+	// handler will run as long as its client (a stream, a hijack), to
+	// pass to ch.Leave; Serve reports whether Leave took it, so that the
+	// requests behind go back to the pool rather than being served beside
+	// it, and the descriptor Leave counted is given back.
 	Serve func(ch *Channel, r *Request, release func()) (released bool)
 	// ErrorResponse formats the complete response for a refused request,
 	// including "Connection: close".

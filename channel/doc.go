@@ -20,9 +20,10 @@
 //     loop has nothing in hand and nothing of the connection's is queued
 //     in the socket layer (see [Conn]'s TryWrite). A handler that will
 //     run as long as its client (it streams, or hijacks) may give its
-//     worker's place in the pool away ([Channel.RunReleasing]); its
-//     goroutine then serves nothing more of the channel's, which queues
-//     itself again for whatever the client sent behind.
+//     worker's place in the pool away ([Channel.RunReleasing],
+//     [Channel.Leave]), counted against [Config.Files] until it returns;
+//     its goroutine then serves nothing more of the channel's, which
+//     queues itself again for whatever the client sent behind.
 //
 // The fields shared by both are guarded by the channel's mutex; the ones
 // marked "loop only" are touched by the event loop alone.

@@ -86,12 +86,9 @@ func FuzzChannelReceived(f *testing.F) {
 				if !r.KeepAlive || r.Value == "/close" {
 					closedBy = r.Value.(string)
 				}
-				streams := r.Value == "/stream"
-				if streams {
-					release()
-				}
+				left := r.Value == "/stream" && ch.Leave(release)
 				serve(ch, r, nil)
-				return streams
+				return left
 			}
 			c.Submit = func(tk interface{ Run() }) error {
 				run := func() {

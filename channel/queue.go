@@ -15,6 +15,23 @@ func (ch *Channel) Run() { ch.run(nil) }
 // Worker only.
 func (ch *Channel) RunReleasing(release func()) { ch.run(release) }
 
+// Leave gives the worker's place away for a handler that will run as
+// long as its client (a stream, a hijack): it calls release, Serve's, and
+// reports true, unless the descriptor budget (Config.Files) is spent.
+// Once handlers leave the pool the threads no longer bound how many run
+// at once, nor the descriptors they hold of their own (a proxied
+// websocket's backend connection), and under gnet an accept that finds
+// none left stops the whole server. So each counts as holding one, as a
+// temporary file does, until it returns; past the budget it keeps its
+// worker, and the threads bound it again. Worker only.
+func (ch *Channel) Leave(release func()) bool {
+	if release == nil || !ch.site.Files.Take() {
+		return false
+	}
+	release()
+	return true
+}
+
 func (ch *Channel) run(release func()) {
 	for served := 0; ; served++ {
 		ch.mu.Lock()
@@ -41,7 +58,9 @@ func (ch *Channel) run(release func()) {
 			ch.Finish(false)
 		} else {
 			ch.site.Counters.Requests.Add(1)
-			released = ch.site.Serve(ch, r, release)
+			if released = ch.site.Serve(ch, r, release); released {
+				ch.site.Files.Give() // Leave's
+			}
 		}
 		ch.mu.Lock()
 		more := is(ch.state, again)

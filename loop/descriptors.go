@@ -18,23 +18,25 @@ import (
 //   - headroom, a sixteenth (64 at least) and Config.Reserve (one per
 //     worker) on top, for everything carhop does not count: listeners,
 //     epoll and eventfd descriptors, the Go runtime's, a connection the
-//     intake holds twice while handing it over, and the handlers' own
-//     files and connections;
+//     intake holds twice while handing it over, and the own files and
+//     connections of the handlers on workers;
 //   - one per connection up to the connection limit, and up to a
 //     sixteenth (256 at most) for connections over it, which linger
 //     after their 503;
-//   - the rest, an eighth at least, for the files channels hold open:
-//     temporary files of request bodies and responses, and files being
-//     sent (channel.Config.Files). Past it, output waits in memory, a
-//     file is copied rather than queued, and a body that needs a
-//     temporary file is refused with 503.
+//   - the rest, an eighth at least, for what channels hold beyond their
+//     sockets: temporary files of request bodies and responses, files
+//     being sent, and one for each handler that left the worker pool,
+//     which the threads no longer bound (channel.Config.Files). Past it,
+//     output waits in memory, a file is copied rather than queued, a
+//     body that needs a temporary file is refused with 503, and a
+//     handler that streams keeps its worker.
 //
 // A connection limit that leaves the files less than their eighth is
 // lowered to fit, with a warning: a server that refuses some clients
 // beats one that stops. Hijacked connections count as connections until
-// closed (handedOver). What stays exposed is what carhop cannot count,
-// the handlers' own descriptors (the headroom), which are the
-// application's to bound.
+// closed (handedOver). What stays exposed is what carhop cannot count:
+// handlers' descriptors past one each, and those of goroutines they
+// leave behind, which are the application's to bound.
 
 // lingerShare bounds the refused connections that linger at once, as a
 // fraction of the descriptor limit.

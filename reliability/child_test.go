@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -56,4 +57,14 @@ func startChild(t *testing.T, stderr io.Writer, env ...string) *child {
 	require.NoError(t, err, "the child printed no address: %s", stderr)
 	c.addr = strings.TrimSpace(line)
 	return c
+}
+
+// alive fails the test if the child has exited, with what it printed.
+func (c *child) alive(t *testing.T, stderr fmt.Stringer) {
+	t.Helper()
+	select {
+	case <-c.exited:
+		t.Fatalf("the server stopped: %s%s", &c.rest, stderr)
+	default:
+	}
 }

@@ -24,13 +24,33 @@ import (
 	"github.com/carhop/carhop/internal/syncbuf"
 )
 
-// nofileEnv makes the test binary a file server whose descriptor limit
-// is its value, serving the directory named by nofileDirEnv
-// (TestDescriptorLimitDoesNotStopServer's child).
+// nofileEnv makes the test binary a server whose descriptor limit is its
+// value: a file server of the directory named by nofileDirEnv
+// (TestDescriptorLimitDoesNotStopServer's child), or, with no directory,
+// holdingStreams (TestStreamsHoldingDescriptorsDoNotStopServer's).
 const (
 	nofileEnv    = "CARHOP_RELIABILITY_NOFILE_SERVER"
 	nofileDirEnv = "CARHOP_RELIABILITY_NOFILE_DIR"
 )
+
+// holdingStreams answers /stream with an event stream that holds a
+// descriptor of its own for as long as its client stays, as a proxied
+// websocket holds its backend connection; anything else with "ok".
+var holdingStreams = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/stream" {
+		_, _ = io.WriteString(w, "ok")
+		return
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer f.Close()
+	_, _ = io.WriteString(w, "data: hello\n\n")
+	w.(http.Flusher).Flush()
+	<-r.Context().Done()
+})
 
 func runNoFileChild(nofile int, dir string) {
 	var lim unix.Rlimit
@@ -41,7 +61,11 @@ func runNoFileChild(nofile int, dir string) {
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		panic(err)
 	}
-	s, err := adapter.New(http.FileServer(http.Dir(dir)), adapter.WithListen("127.0.0.1:0"),
+	var h http.Handler = holdingStreams
+	if dir != "" {
+		h = http.FileServer(http.Dir(dir))
+	}
+	s, err := adapter.New(h, adapter.WithListen("127.0.0.1:0"),
 		adapter.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {
 		panic(err)
@@ -82,51 +106,10 @@ func TestDescriptorLimitDoesNotStopServer(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.bin"), bytes.Repeat([]byte("x"), 4<<20), 0o600))
 
 	var stderr syncbuf.Buffer
-	srv := startChild(t, &stderr, nofileEnv+"="+strconv.Itoa(nofile), nofileDirEnv+"="+dir)
+	srv, limit := startNoFileChild(t, &stderr, nofile, dir)
 	addr := srv.addr
-	alive := func() {
-		t.Helper()
-		select {
-		case <-srv.exited:
-			t.Fatalf("the server stopped: %s%s", &srv.rest, &stderr)
-		default:
-		}
-	}
-
-	// The connection limit the server applies, from its warning.
-	warned := stderr.String()
-	require.Contains(t, warned, "connection limit lowered")
-	_, after, ok := strings.Cut(warned, "lowered_to=")
-	require.True(t, ok, "%s", warned)
-	limit, err := strconv.Atoi(strings.Fields(after)[0])
-	require.NoError(t, err)
-	require.Less(t, limit, nofile)
-
-	var conns []net.Conn
-	t.Cleanup(func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	for range limit {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		require.NoError(t, err)
-		conns = append(conns, c)
-		_, err = io.WriteString(c, strings.Repeat("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n", 3))
-		require.NoError(t, err)
-	}
-	// Let the server queue what it will: its descriptors stop growing.
-	held, deadline := 0, time.Now().Add(10*time.Second)
-	for time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-		alive()
-		n := openDescriptors(t, srv.cmd.Process.Pid)
-		if n == held {
-			break
-		}
-		held = n
-	}
-	t.Logf("server holds %d descriptors with %d connections", held, limit)
+	conns := fillWith(t, srv, &stderr, limit, strings.Repeat("GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n", 3))
+	t.Logf("server holds %d descriptors with %d connections", openDescriptors(t, srv.cmd.Process.Pid), limit)
 
 	var wg sync.WaitGroup
 	answers := make([]string, 32)
@@ -151,16 +134,134 @@ func TestDescriptorLimitDoesNotStopServer(t *testing.T) {
 	for _, c := range conns {
 		_ = c.Close()
 	}
-	conns = nil
 	var status int
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if status = rangeStatus(addr); status == http.StatusPartialContent {
 			break
 		}
 	}
-	alive()
+	srv.alive(t, &stderr)
 	assert.Equal(t, http.StatusPartialContent, status, "a request once the clients have gone")
 	assert.Equal(t, 1, strings.Count(stderr.String(), "connection limit lowered"), "%s", &stderr)
+}
+
+// TestStreamsHoldingDescriptorsDoNotStopServer: handlers that stream or
+// hijack leave the worker pool, so the threads no longer bound how many
+// run at once, nor the descriptors they hold (a proxied websocket's
+// backend connection). Each counts against the descriptor budget, as a
+// temporary file does, and once that is spent the next keeps its worker,
+// so that the handlers cannot take the descriptors accepting needs. A
+// server whose process may open 1,024 descriptors is given as many
+// streams as it admits connections (736), each holding a descriptor of
+// its own: had each left the pool, they would have held over 1,400 with
+// their connections. It stays up, serves the streams it can, and serves
+// again once they are gone. Before the budget counted them, the engine
+// stopped (EMFILE on accept), and the process with it.
+func TestStreamsHoldingDescriptorsDoNotStopServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server in a child process")
+	}
+	const nofile = 1024
+	var stderr syncbuf.Buffer
+	srv, limit := startNoFileChild(t, &stderr, nofile, "")
+	conns := fillWith(t, srv, &stderr, limit, "GET /stream HTTP/1.1\r\nHost: h\r\n\r\n")
+
+	// Served: those that left the pool, as many as the budget allows, and
+	// as many more as there are workers for them to keep.
+	warned := stderr.String()
+	require.Equal(t, 1, strings.Count(warned, "descriptor budget spent"), "%s", warned)
+	budget, threads := loggedInt(t, warned, "file_limit"), loggedInt(t, warned, "threads")
+	deadline := time.Now().Add(time.Second)
+	streaming := 0
+	for _, c := range conns {
+		_ = c.SetReadDeadline(deadline)
+		if b, _ := io.ReadAll(io.LimitReader(c, 1)); len(b) > 0 {
+			streaming++
+		}
+	}
+	t.Logf("%d of %d streams served, server holds %d descriptors", streaming, limit, openDescriptors(t, srv.cmd.Process.Pid))
+	assert.Equal(t, budget+threads, streaming)
+
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	var answer string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if answer = okBody(srv.addr); answer == "ok" {
+			break
+		}
+	}
+	srv.alive(t, &stderr)
+	assert.Equal(t, "ok", answer, "a request once the clients have gone")
+}
+
+// startNoFileChild starts the nofile child and returns it with the
+// connection limit it applies, read from its warning.
+func startNoFileChild(t *testing.T, stderr *syncbuf.Buffer, nofile int, dir string) (*child, int) {
+	t.Helper()
+	srv := startChild(t, stderr, nofileEnv+"="+strconv.Itoa(nofile), nofileDirEnv+"="+dir)
+	warned := stderr.String()
+	require.Contains(t, warned, "connection limit lowered")
+	limit := loggedInt(t, warned, "lowered_to")
+	require.Less(t, limit, nofile)
+	return srv, limit
+}
+
+// loggedInt is the value of the first attribute key in the text log.
+func loggedInt(t *testing.T, log, key string) int {
+	t.Helper()
+	_, after, ok := strings.Cut(log, " "+key+"=")
+	require.True(t, ok, "no %s in %s", key, log)
+	n, err := strconv.Atoi(strings.Fields(after)[0])
+	require.NoError(t, err, "%s in %s", key, log)
+	return n
+}
+
+// fillWith opens n connections to srv, sends req on each, and waits
+// until the server has taken what it will: its descriptors stop growing.
+// It fails the test if the server stops.
+func fillWith(t *testing.T, srv *child, stderr *syncbuf.Buffer, n int, req string) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	for range n {
+		c, err := net.DialTimeout("tcp", srv.addr, 5*time.Second)
+		if err != nil {
+			time.Sleep(100 * time.Millisecond) // long enough to have exited, if it is exiting
+			srv.alive(t, stderr)
+		}
+		require.NoError(t, err)
+		conns = append(conns, c)
+		_, err = io.WriteString(c, req)
+		require.NoError(t, err)
+	}
+	held, deadline := 0, time.Now().Add(10*time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		srv.alive(t, stderr)
+		n := openDescriptors(t, srv.cmd.Process.Pid)
+		if n == held {
+			break
+		}
+		held = n
+	}
+	return conns
+}
+
+// okBody sends GET / on a new connection and returns the body, or "".
+func okBody(addr string) string {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // rangeStatus asks for the first bytes of big.bin on a new connection and

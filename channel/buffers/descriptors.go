@@ -13,7 +13,8 @@ import (
 var ErrNoDescriptor = errors.New("carhop/buffers: descriptor budget spent")
 
 // Descriptors bounds the files that the buffers sharing it hold open at
-// once: temporary files and regions (AppendFile) alike.
+// once, temporary files and regions (AppendFile) alike, and whatever else
+// its users Take a descriptor for.
 //
 // A server has to keep descriptors for what it cannot do without. Under
 // gnet, an accept that fails for want of a descriptor (EMFILE) stops the
@@ -44,9 +45,11 @@ func (d *Descriptors) Open() int { return int(d.open.Load()) }
 // Denied counts the files refused because the budget was spent.
 func (d *Descriptors) Denied() uint64 { return d.denied.Load() }
 
-// take reserves one file, reporting false (and counting it) when the
-// budget is spent. A nil budget always gives.
-func (d *Descriptors) take() bool {
+// Take reserves one descriptor, reporting false (and counting it in
+// Denied) when the budget is spent. A nil budget always gives. The
+// buffers take one for each file they hold; a caller takes one for
+// anything else the budget should count, and gives it back with Give.
+func (d *Descriptors) Take() bool {
 	if d == nil {
 		return true
 	}
@@ -58,8 +61,8 @@ func (d *Descriptors) take() bool {
 	return true
 }
 
-// give returns a file taken with take.
-func (d *Descriptors) give() {
+// Give returns a descriptor reserved with Take.
+func (d *Descriptors) Give() {
 	if d != nil {
 		d.open.Add(-1)
 	}

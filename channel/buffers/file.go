@@ -191,12 +191,12 @@ func (d *disk) push(dir string) error {
 	if d.rotate == 0 {
 		d.rotate = rotateAfter
 	}
-	if !d.fds.take() {
+	if !d.fds.Take() {
 		return ErrNoDescriptor
 	}
 	var s spill
 	if err := s.open(dir); err != nil {
-		d.fds.give()
+		d.fds.Give()
 		return err
 	}
 	d.files = append(d.files, s)
@@ -207,7 +207,7 @@ func (d *disk) push(dir string) error {
 // queued, and reports true; the disk owns f from then on. It reports
 // false, leaving f alone, when the descriptor budget is spent.
 func (d *disk) pushRegion(f *os.File, off, n int64) bool {
-	if !d.fds.take() {
+	if !d.fds.Take() {
 		return false
 	}
 	d.files = append(d.files, spill{f: f, region: true, r: off, w: off + n})
@@ -252,7 +252,7 @@ func (d *disk) discard(n int64) {
 // advance drops the front once it has drained and closed itself.
 func (d *disk) advance() {
 	if n := len(d.files); n > 0 && !d.front().isOpen() {
-		d.fds.give()
+		d.fds.Give()
 		copy(d.files, d.files[1:])
 		d.files[n-1] = spill{} // copied forward: drop its pointers
 		d.files = d.files[:n-1]
@@ -271,7 +271,7 @@ func (d *disk) close() error {
 	var err error
 	for i := range d.files {
 		err = errors.Join(err, d.files[i].close())
-		d.fds.give()
+		d.fds.Give()
 	}
 	d.files = d.files[:0]
 	return err
