@@ -127,9 +127,13 @@ func (ch *Channel) receiving() *Request {
 // than a request: room in the output, or the socket itself. Few
 // connections ever need it.
 type extra struct {
-	room   chan struct{} // made by a paused writer, closed when output drains or the connection goes
-	hijack *hijack
-	conn   *connTracked // set in Init for Config.ConnState or ConnValue; never changes
+	room chan struct{} // made by a paused writer, closed when output drains or the connection goes
+	// everyPump: the paused writer waits for a descriptor as well as for
+	// room (Config.Files), which another connection may give back at any
+	// time, so every pump wakes it, not only one that moved output.
+	everyPump bool
+	hijack    *hijack
+	conn      *connTracked // set in Init for Config.ConnState or ConnValue; never changes
 }
 
 // Init readies a zero Channel for a freshly accepted connection. The

@@ -39,6 +39,7 @@ type fakeConn struct {
 	limited bool
 	room    int
 	wakes   int
+	onWake  func() // if set, Wake calls it
 	// onWriteError, if set, makes every Write fail after calling it.
 	onWriteError func()
 	// held is the input gnet holds unconsumed, which Detach hands over;
@@ -101,7 +102,11 @@ func (f *fakeConn) OutboundBuffered() int {
 func (f *fakeConn) Wake() error {
 	f.mu.Lock()
 	f.wakes++
+	on := f.onWake
 	f.mu.Unlock()
+	if on != nil {
+		on()
+	}
 	return nil
 }
 func (f *fakeConn) TryWrite(pre, p []byte) (int, error) {
@@ -820,4 +825,29 @@ func TestChannelHijackCollectsInputUntilClosed(t *testing.T) {
 		t.Fatal("Hijack did not return after Closed")
 	}
 	assert.Empty(t, h.output(), "nothing was written for the hijacked request")
+}
+
+// TestWakeAsksTheLoopOnceWithTheMutexFree: Wake (the ticker's polls) asks
+// the loop once until a pump has run, and asks with the channel's mutex
+// let go: the loop, woken at once, would otherwise sleep on it and need
+// a second wake-up (a futex call and a thread woken per poll).
+func TestWakeAsksTheLoopOnceWithTheMutexFree(t *testing.T) {
+	h := newHarness(t, nil)
+	free := 0
+	h.conn.onWake = func() {
+		if h.ch.mu.TryLock() {
+			free++
+			h.ch.mu.Unlock()
+		}
+	}
+	h.ch.Wake()
+	h.ch.Wake()
+	assert.Equal(t, 1, h.conn.wakes, "once until the loop pumps")
+	h.ch.Pump()
+	h.ch.Wake()
+	assert.Equal(t, 2, h.conn.wakes, "again after a pump")
+	assert.Equal(t, 2, free, "the mutex free while the loop is asked")
+	h.ch.Closed()
+	h.ch.Wake()
+	assert.Equal(t, 2, h.conn.wakes, "not once closed")
 }

@@ -80,3 +80,35 @@ func TestChannelWithoutDescriptors(t *testing.T) {
 		assert.Equal(t, map[int]uint64{503: 1}, h.ch.site.Counters.Refused())
 	})
 }
+
+// TestWriterWaitingForADescriptorTriesAtEveryPump: a writer whose output
+// would spill, with the budget spent, waits in memory; another connection
+// may give a descriptor back at any time, so every pump wakes it, not
+// only one that moved output (TestPumpThatMovesNothingLeavesWriterPaused),
+// and it spills the rest and finishes while its client still reads
+// nothing.
+func TestWriterWaitingForADescriptorTriesAtEveryPump(t *testing.T) {
+	const chunks, size = 32, 64 << 10
+	fds := buffers.NewDescriptors(1)
+	require.True(t, fds.Take(), "another connection holds the one descriptor")
+	h := newHarness(t, func(c *Config) {
+		bigResponse(t, bytes.Repeat([]byte("x"), size), chunks, unknown)(c)
+		c.Files = fds
+	})
+	h.conn.limited = true
+	done := h.startRequest(t, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+	for range 4 { // gnet's buffer fills, and the writer waits for a file
+		h.ch.Pump()
+		h.settle(t, done)
+	}
+	require.Positive(t, fds.Denied())
+	fds.Give()
+	h.pumpUntil(t, done, func() {}, "the worker spilled the rest and finished, its client reading nothing")
+	assert.Equal(t, 1, fds.Open(), "the spill file")
+	h.conn.clientReads(chunks * size)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(h.output()) < chunks*size; {
+		h.ch.Pump()
+		h.conn.clientReads(chunks * size)
+	}
+	assertChunksInOrder(t, h.output(), size, chunks)
+}

@@ -29,6 +29,7 @@ func (ch *Channel) Pump() {
 	// gnet sent everything it held since the last pump: the client reads
 	// faster than the loop polls, and should be polled sooner.
 	drained := ch.lastOut > 0 && ch.conn.OutboundBuffered() == 0
+	lastOut := ch.lastOut
 	wasFull := ch.lastOut == fileFull
 	moved, fileBlocked := false, false
 	fromFile := 0
@@ -127,7 +128,12 @@ func (ch *Channel) Pump() {
 		}
 	}
 	left := ch.outLen()
-	if ch.outStored() < ch.site.OutbufHighWatermark { // as mustWait counts
+	// A paused writer waits for what only a pump that moved output, or
+	// found the socket changed, can give it (mustWait). Waking it after
+	// every poll of a socket still full cost a worker's wake-up and sleep
+	// for each, in a download to a client reading at a steady rate.
+	changed := moved || ch.lastOut != lastOut || ch.x != nil && ch.x.everyPump
+	if changed && ch.outStored() < ch.site.OutbufHighWatermark { // as mustWait counts
 		ch.wakeWriter()
 	}
 	if is(ch.lf, upgrading) && !is(ch.state, busy|closeAfter) && ch.head == nil {

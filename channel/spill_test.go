@@ -437,3 +437,52 @@ func TestWriteByGivesUpAtDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestPumpThatMovesNothingLeavesWriterPaused: a worker paused for its
+// client is woken by a pump that moved output, not by every poll of a
+// socket still full: each such wake-up was a thread woken and put back
+// to sleep, most of what a download to a client reading at a steady rate
+// cost. Once the client reads, the next pump wakes it.
+func TestPumpThatMovesNothingLeavesWriterPaused(t *testing.T) {
+	const chunks, size = 64, 16 << 10
+	big := bigResponse(t, bytes.Repeat([]byte("x"), size), chunks, exact)
+	h := newHarness(t, func(c *Config) {
+		big(c)
+		c.OutbufHighWatermark = 256 << 10
+	})
+	h.conn.limited = true
+	done := h.startRequest(t, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+	paused := func() chan struct{} {
+		h.settle(t, done)
+		h.ch.mu.Lock()
+		defer h.ch.mu.Unlock()
+		require.NotNil(t, h.ch.x, "the worker waits for the client")
+		return h.ch.x.room
+	}
+	// Pumps fill gnet's buffer, and the writer waits.
+	for range 4 {
+		h.ch.Pump()
+		paused()
+	}
+	room := paused()
+	for i := range 10 {
+		h.ch.Pump()
+		select {
+		case <-room:
+			t.Fatalf("pump %d moved nothing and woke the writer", i)
+		default:
+		}
+	}
+	h.conn.clientReads(chunks * size)
+	h.ch.Pump()
+	select {
+	case <-room:
+	default:
+		t.Fatal("a pump that moved output left the writer paused")
+	}
+	h.pumpUntil(t, done, func() { h.conn.clientReads(chunks * size) }, "the worker finished")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(h.output()) < chunks*size; {
+		h.ch.Pump()
+	}
+	assertChunksInOrder(t, h.output(), size, chunks)
+}

@@ -63,7 +63,15 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 		// rest waits for the client in memory, as at the high watermark,
 		// and the write tries again after each pump.
 		p = p[n:]
-		if err := ch.pause(false, deadline); err != nil {
+		if ch.x == nil {
+			ch.x = &extra{}
+		}
+		ch.x.everyPump = true
+		err = ch.pause(false, deadline)
+		if ch.x != nil {
+			ch.x.everyPump = false
+		}
+		if err != nil {
 			return err
 		}
 		if is(ch.state, closed) {
