@@ -851,3 +851,42 @@ func TestWakeAsksTheLoopOnceWithTheMutexFree(t *testing.T) {
 	h.ch.Wake()
 	assert.Equal(t, 2, h.conn.wakes, "not once closed")
 }
+
+// TestWorkersAskTheLoopWithTheMutexFree: so do a worker's Write, Flush
+// and Finish when they leave output to the loop (the socket took none).
+func TestWorkersAskTheLoopWithTheMutexFree(t *testing.T) {
+	for _, call := range []string{"write", "flush", "finish"} {
+		t.Run(call, func(t *testing.T) {
+			var h *harness
+			h = newHarness(t, func(c *Config) {
+				c.Serve = plainServe(func(ch *Channel, _ *Request) {
+					switch call {
+					case "write":
+						assert.NoError(t, ch.Write(bytes.Repeat([]byte("x"), ch.site.SendBytes), -1))
+					case "flush":
+						assert.NoError(t, ch.Write([]byte("x"), -1))
+						assert.NoError(t, ch.Flush())
+					}
+					wakes := h.conn.wakes
+					ch.Finish(true)
+					if call == "finish" {
+						assert.Equal(t, wakes+1, h.conn.wakes)
+					}
+				})
+			})
+			h.conn.tryWrite = func([]byte) (int, error) { return 0, nil } // the socket takes nothing now
+			asked, free := 0, 0
+			h.conn.onWake = func() {
+				asked++
+				if h.ch.mu.TryLock() {
+					free++
+					h.ch.mu.Unlock()
+				}
+			}
+			h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
+			h.runTasks()
+			assert.Positive(t, asked)
+			assert.Equal(t, asked, free, "the mutex free while the loop is asked")
+		})
+	}
+}

@@ -127,24 +127,9 @@ func (ch *Channel) Drain() {
 }
 
 // Wake makes the loop pump this channel soon. Any goroutine.
-//
-// It asks the loop after letting go of the mutex, unlike wakeLocked: the
-// loop, woken at once, would otherwise find the mutex still held, sleep
-// on it, and need a second wake-up when it is let go (a futex call and a
-// thread woken for every poll of the ticker's). A stale wake-up of a
-// connection closed meanwhile is one gnet ignores.
 func (ch *Channel) Wake() {
 	ch.mu.Lock()
-	if is(ch.state, woken|closed) {
-		ch.mu.Unlock()
-		return
-	}
-	put(&ch.state, woken, true)
-	conn := ch.conn
+	c := ch.claimWake()
 	ch.mu.Unlock()
-	if conn.Wake() != nil {
-		ch.mu.Lock()
-		put(&ch.state, woken, false)
-		ch.mu.Unlock()
-	}
+	ch.askLoop(c)
 }

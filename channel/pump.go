@@ -16,6 +16,31 @@ func (ch *Channel) wakeLocked() {
 	}
 }
 
+// claimWake is wakeLocked for a goroutine other than the loop's that is
+// about to let go of the mutex: it marks the channel woken and returns
+// the Conn to ask, which the caller does with askLoop once the mutex is
+// free, or nil when a pump is scheduled already. Asked with the mutex
+// held, the loop would wake at once, find it held and sleep on it, and
+// need a second wake-up when it was let go: a futex call and a thread
+// woken, for every poll of a download and most of a fast one's writes.
+func (ch *Channel) claimWake() Conn {
+	if is(ch.state, woken|closed) {
+		return nil
+	}
+	put(&ch.state, woken, true)
+	return ch.conn
+}
+
+// askLoop asks c's loop to pump, after claimWake, without the mutex. A
+// connection closed meanwhile is one gnet ignores.
+func (ch *Channel) askLoop(c Conn) {
+	if c != nil && c.Wake() != nil {
+		ch.mu.Lock()
+		put(&ch.state, woken, false)
+		ch.mu.Unlock()
+	}
+}
+
 // Pump moves output to the socket, closes the connection when a response
 // asked for it, hands the socket to a hijacker, and sends an owed 100
 // Continue. Loop only.

@@ -32,12 +32,20 @@ func (ch *Channel) Write(p []byte, more int64) error { return ch.WriteBy(p, more
 // buffered nothing of p (http.ResponseController's SetWriteDeadline).
 func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 	ch.mu.Lock()
-	defer ch.mu.Unlock()
+	wake, err := ch.write(p, more, deadline)
+	ch.mu.Unlock()
+	ch.askLoop(wake)
+	return err
+}
+
+// write is WriteBy with the mutex held; it returns the Conn to wake once
+// the mutex is free (claimWake), if any.
+func (ch *Channel) write(p []byte, more int64, deadline time.Time) (Conn, error) {
 	if err := ch.waitRoom(len(p), more, deadline); err != nil {
-		return err
+		return nil, err
 	}
 	if is(ch.state, closed) {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	// A pump's worth of output is sent at once, as the loop would be woken
 	// to: by the worker itself when it may (writeThrough), which spares
@@ -45,7 +53,7 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 	full := ch.outLen()+int64(len(p)) >= int64(ch.site.SendBytes)
 	if full {
 		if p = p[ch.writeThrough(p):]; len(p) == 0 {
-			return nil
+			return nil, nil
 		}
 	}
 	if ch.out == nil {
@@ -57,7 +65,7 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 			break
 		}
 		if !errors.Is(err, buffers.ErrNoDescriptor) {
-			return fmt.Errorf("carhop: buffering response: %w", err)
+			return nil, fmt.Errorf("carhop: buffering response: %w", err)
 		}
 		// No descriptor to spare for a temporary file (Config.Files): the
 		// rest waits for the client in memory, as at the high watermark,
@@ -72,16 +80,16 @@ func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
 			ch.x.everyPump = false
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if is(ch.state, closed) {
-			return ErrClosed
+			return nil, ErrClosed
 		}
 	}
 	if full {
-		ch.wakeLocked()
+		return ch.claimWake(), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // waitRoom pauses a write of n bytes while mustWait says so, up to the
@@ -104,8 +112,9 @@ func (ch *Channel) waitRoom(n int, more int64, deadline time.Time) error {
 // waits; os.ErrDeadlineExceeded if the deadline (unless zero) comes
 // first.
 func (ch *Channel) pause(now bool, deadline time.Time) error {
+	var wake Conn
 	if now {
-		ch.wakeLocked()
+		wake = ch.claimWake()
 	}
 	// A channel rather than a sync.Cond: pausing is rare, and an idle
 	// connection should not carry a Cond's 48 bytes.
@@ -118,6 +127,7 @@ func (ch *Channel) pause(now bool, deadline time.Time) error {
 	room := ch.x.room
 	backoff := int(ch.idle)
 	ch.mu.Unlock()
+	ch.askLoop(wake)
 	if !now {
 		// The loop's next poll pumps, and wakes us if output moved:
 		// a wake-up now would find the socket still full, and the
@@ -208,13 +218,16 @@ func (ch *Channel) mustWait(n int, more int64) (wait, now bool) {
 // Finish does, or else by asking the loop. Worker only.
 func (ch *Channel) Flush() error {
 	ch.mu.Lock()
-	defer ch.mu.Unlock()
 	if is(ch.state, closed) {
+		ch.mu.Unlock()
 		return ErrClosed
 	}
+	var wake Conn
 	if !ch.sendNow() {
-		ch.wakeLocked()
+		wake = ch.claimWake()
 	}
+	ch.mu.Unlock()
+	ch.askLoop(wake)
 	return nil
 }
 
@@ -240,10 +253,12 @@ func (ch *Channel) Finish(keepAlive bool) {
 	next := ch.head != nil && !is(ch.state, closed)
 	put(&ch.state, busy, next)
 	put(&ch.state, again, next) // Run serves it
+	var wake Conn
 	if !ch.sendNow() {
-		ch.wakeLocked()
+		wake = ch.claimWake()
 	}
 	ch.mu.Unlock()
+	ch.askLoop(wake)
 	if r != nil {
 		ch.release(r)
 	}
