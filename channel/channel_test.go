@@ -890,3 +890,35 @@ func TestWorkersAskTheLoopWithTheMutexFree(t *testing.T) {
 		})
 	}
 }
+
+// TestPanicInWriteLeavesTheMutexFree: a panic inside Write or Flush (a
+// bug, or a socket layer's), which the adapter recovers from as from a
+// handler's, must not leave the channel's mutex held: the loop would
+// block on it at its next pump, and every connection of that loop with
+// it.
+func TestPanicInWriteLeavesTheMutexFree(t *testing.T) {
+	for _, call := range []string{"write", "flush"} {
+		t.Run(call, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.conn.tryWrite = func([]byte) (int, error) { panic("the socket layer broke") }
+			h.ch.mu.Lock()
+			put(&h.ch.state, loopIdle, true) // the worker may write to the socket itself
+			h.ch.mu.Unlock()
+			func() {
+				defer func() { assert.NotNil(t, recover(), "the panic reaches the caller") }()
+				if call == "write" {
+					_ = h.ch.Write(bytes.Repeat([]byte("x"), h.ch.site.SendBytes), -1)
+				} else {
+					h.ch.mu.Lock()
+					h.ch.out = h.ch.site.pools.output()
+					_, _ = h.ch.out.Write([]byte("x"))
+					h.ch.mu.Unlock()
+					_ = h.ch.Flush()
+				}
+			}()
+			// Either way it is unlocked after, so that the cleanup can close.
+			assert.True(t, h.ch.mu.TryLock(), "the mutex is free")
+			h.ch.mu.Unlock()
+		})
+	}
+}

@@ -41,6 +41,15 @@ func (ch *Channel) askLoop(c Conn) {
 	}
 }
 
+// unlockAndAsk lets go of the mutex and then asks *c's loop, if any: a
+// deferred call, so that a panic on the way (a bug, which the adapter
+// recovers from as from a handler's) cannot leave the mutex held and the
+// loop stuck on it.
+func (ch *Channel) unlockAndAsk(c *Conn) {
+	ch.mu.Unlock()
+	ch.askLoop(*c)
+}
+
 // Pump moves output to the socket, closes the connection when a response
 // asked for it, hands the socket to a hijacker, and sends an owed 100
 // Continue. Loop only.

@@ -30,11 +30,11 @@ func (ch *Channel) Write(p []byte, more int64) error { return ch.WriteBy(p, more
 // WriteBy is Write with a deadline, unless it is zero: a Write that would
 // pause past it gives up then and returns os.ErrDeadlineExceeded, having
 // buffered nothing of p (http.ResponseController's SetWriteDeadline).
-func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) error {
+func (ch *Channel) WriteBy(p []byte, more int64, deadline time.Time) (err error) {
+	var wake Conn
 	ch.mu.Lock()
-	wake, err := ch.write(p, more, deadline)
-	ch.mu.Unlock()
-	ch.askLoop(wake)
+	defer ch.unlockAndAsk(&wake)
+	wake, err = ch.write(p, more, deadline)
 	return err
 }
 
@@ -217,17 +217,15 @@ func (ch *Channel) mustWait(n int, more int64) (wait, now bool) {
 // Flush sends what has been written so far: itself when it may, as
 // Finish does, or else by asking the loop. Worker only.
 func (ch *Channel) Flush() error {
+	var wake Conn
 	ch.mu.Lock()
+	defer ch.unlockAndAsk(&wake)
 	if is(ch.state, closed) {
-		ch.mu.Unlock()
 		return ErrClosed
 	}
-	var wake Conn
 	if !ch.sendNow() {
 		wake = ch.claimWake()
 	}
-	ch.mu.Unlock()
-	ch.askLoop(wake)
 	return nil
 }
 
