@@ -244,7 +244,10 @@ func ExampleReleaseWorker() {
 			_, _ = io.WriteString(w, "answered")
 			return
 		}
-		_ = adapter.ReleaseWorker(w) // http.ErrNotSupported on other servers
+		// http.ErrNotSupported on other servers, and adapter.ErrWorkerKept
+		// past the descriptor budget: either way the poll still waits, on
+		// its worker.
+		_ = adapter.ReleaseWorker(w)
 		select {
 		case n := <-news:
 			_, _ = io.WriteString(w, n)
