@@ -235,49 +235,56 @@ func TestReleaseWorkerElsewhere(t *testing.T) {
 // Each handler beside the pool counts against the descriptor budget, as
 // if it held a descriptor of its own (a proxied websocket's backend
 // connection), since the threads no longer bound them: once it is spent
-// the next keeps its worker (ReleaseWorker says so), the server warns
-// once, and the descriptor comes back when the handler returns.
+// the next keeps its worker, whether it flushes or hijacks
+// (ReleaseWorker says so), the server warns once, and the descriptor
+// comes back when the handler returns.
 func TestHandlersBesideThePoolCountAgainstDescriptors(t *testing.T) {
-	var logged syncbuf.Buffer
-	polled := make(chan error, 1)
-	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/poll" {
-			polled <- ReleaseWorker(w)
-			return
-		}
-		longLived(w, r)
-	}), WithThreads(2), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))),
-		func(c *config) error { c.files = buffers.NewDescriptors(1); return nil })
-	poll := func() error {
-		t.Helper()
-		resp, err := client(t).Get("http://" + addr + "/poll")
-		require.NoError(t, err)
-		require.NoError(t, resp.Body.Close())
-		select {
-		case err := <-polled:
-			return err
-		case <-time.After(10 * time.Second):
-			t.Fatal("the poll's handler did not run")
-			return nil
-		}
+	for _, keptPath := range []string{"/controller", "/ws"} {
+		t.Run(strings.TrimPrefix(keptPath, "/"), func(t *testing.T) {
+			var logged syncbuf.Buffer
+			polled := make(chan error, 1)
+			s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/poll" {
+					polled <- ReleaseWorker(w)
+					return
+				}
+				longLived(w, r)
+			}), WithThreads(2), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))),
+				func(c *config) error { c.files = buffers.NewDescriptors(1); return nil })
+			poll := func() error {
+				t.Helper()
+				resp, err := client(t).Get("http://" + addr + "/poll")
+				require.NoError(t, err)
+				require.NoError(t, resp.Body.Close())
+				select {
+				case err := <-polled:
+					return err
+				case <-time.After(10 * time.Second):
+					t.Fatal("the poll's handler did not run")
+					return nil
+				}
+			}
+
+			leave := openStream(t, addr, "/events")
+			require.Eventually(t, func() bool { return s.Stats().Tasks.Released == 1 }, 10*time.Second, time.Millisecond, "the stream to leave the pool")
+			assert.Equal(t, 1, s.Stats().OpenFiles)
+			kept := openStream(t, addr, keptPath)
+			require.ErrorIs(t, poll(), ErrWorkerKept)
+			// The poll's worker may still be finishing its task.
+			require.Eventually(t, func() bool { return s.Stats().Tasks.Running == 1 }, 10*time.Second, time.Millisecond,
+				"the second long-lived handler on its worker, alone")
+			st := s.Stats()
+			assert.Equal(t, 1, st.Tasks.Released)
+			assert.Equal(t, 1, st.OpenFiles)
+			assert.Equal(t, uint64(2), st.FilesDenied)
+			assert.Equal(t, 1, strings.Count(logged.String(), "descriptor budget spent"), "%s", &logged)
+
+			leave()
+			require.Eventually(t, func() bool { return s.Stats().OpenFiles == 0 }, 10*time.Second, time.Millisecond, "the stream's descriptor to come back")
+			require.NoError(t, poll())
+			kept()
+			require.Eventually(t, func() bool { st := s.Stats().Tasks; return st.Running+st.Released == 0 }, 10*time.Second, time.Millisecond, "the handlers to end")
+			assert.Equal(t, 0, s.Stats().OpenFiles)
+		})
 	}
-
-	leave := openStream(t, addr, "/events")
-	require.Eventually(t, func() bool { return s.Stats().Tasks.Released == 1 }, 10*time.Second, time.Millisecond, "the stream to leave the pool")
-	assert.Equal(t, 1, s.Stats().OpenFiles)
-	kept := openStream(t, addr, "/controller")
-	require.ErrorIs(t, poll(), ErrWorkerKept)
-	st := s.Stats()
-	assert.Equal(t, 1, st.Tasks.Released)
-	assert.Equal(t, 1, st.Tasks.Running, "the second stream on its worker")
-	assert.Equal(t, 1, st.OpenFiles)
-	assert.Equal(t, uint64(2), st.FilesDenied)
-	assert.Equal(t, 1, strings.Count(logged.String(), "descriptor budget spent"), "%s", &logged)
-
-	leave()
-	require.Eventually(t, func() bool { return s.Stats().OpenFiles == 0 }, 10*time.Second, time.Millisecond, "the stream's descriptor to come back")
-	require.NoError(t, poll())
-	kept()
-	require.Eventually(t, func() bool { st := s.Stats().Tasks; return st.Running+st.Released == 0 }, 10*time.Second, time.Millisecond, "the handlers to end")
-	assert.Equal(t, 0, s.Stats().OpenFiles)
 }
