@@ -74,13 +74,13 @@ func TestTickerDozesUntilSomethingNeedsIt(t *testing.T) {
 		})
 	}
 
-	t.Run("traffic keeps it ticking for a CleanupInterval", func(t *testing.T) {
+	t.Run("traffic keeps it napping, not dozing, for a CleanupInterval", func(t *testing.T) {
 		s := dozingServer(t)
 		s.ch.Counters.BytesIn.Add(1)
 		for i := range 3 { // one tick that sees traffic, then two that see none
 			select {
 			case d := <-tickAsync(s):
-				assert.Equal(t, 5*time.Millisecond, d, "tick %d", i)
+				assert.Equal(t, time.Duration(0), d, "tick %d: a nap, then a tick at once", i)
 			case <-time.After(10 * time.Second):
 				require.Fail(t, "a tick within a CleanupInterval of traffic dozed", "tick %d", i)
 			}
@@ -95,4 +95,46 @@ func TestTickerDozesUntilSomethingNeedsIt(t *testing.T) {
 		close(s.doze.quit)
 		assert.Equal(t, time.Duration(0), <-done)
 	})
+}
+
+// TestTickerNapsUnlessAPollWaits: a busy server's ticker sleeps a
+// NapInterval between ticks rather than PollInterval, since nothing but
+// the polls needs ticks that often, and a poll asked for during a nap
+// ends it at once; while a channel waits for a poll, ticks come every
+// PollInterval (or sooner, when a poll is due) with no nap.
+func TestTickerNapsUnlessAPollWaits(t *testing.T) {
+	s := New(Config{CleanupInterval: time.Hour, PollInterval: 5 * time.Millisecond, NapInterval: time.Hour})
+	s.ticked = true
+	var c wakeConn
+	var ch channel.Channel
+	ch.Init(&channel.Site{Config: s.ch}, &c)
+	t.Cleanup(ch.Closed)
+	s.ch.Counters.BytesIn.Add(1) // traffic: not quiet, so a nap, not a doze
+
+	done := tickAsync(s)
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.doze.dozing
+	}, 10*time.Second, time.Millisecond, "a busy server's ticker naps")
+	select {
+	case d := <-done:
+		require.Failf(t, "the nap ended by itself", "delay %v", d)
+	default:
+	}
+	s.poll(&ch, 0)
+	select {
+	case d := <-done:
+		assert.Equal(t, time.Duration(0), d, "a poll ends the nap with a tick at once")
+	case <-time.After(10 * time.Second):
+		require.Fail(t, "a poll did not end the nap")
+	}
+
+	select {
+	case d := <-tickAsync(s): // the poll is due in PollInterval
+		assert.Positive(t, d)
+		assert.LessOrEqual(t, d, 5*time.Millisecond, "a channel waits for a poll: no nap")
+	case <-time.After(10 * time.Second):
+		require.Fail(t, "a tick with a poll waiting napped")
+	}
 }

@@ -87,7 +87,7 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	}
 	now := time.Now()
 	clock.Tick(now)
-	next := s.cfg.PollInterval // the coarse clock and the timeouts need no more
+	next := s.cfg.PollInterval // or sooner, for a poll due sooner; with none waiting, dozeOrTick naps instead
 	s.mu.Lock()
 	var wake []*channel.Channel
 	for level, chs := range s.polls {

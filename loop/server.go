@@ -50,6 +50,9 @@ type Config struct {
 	// whose sockets emptied since they were last looked at are (OnTick).
 	PollInterval      time.Duration
 	QuickPollInterval time.Duration
+	// NapInterval is how long the ticker sleeps between ticks while no
+	// channel waits for a poll (doze.go); 0 means DefaultNapInterval.
+	NapInterval time.Duration
 	// ReusePort sets SO_REUSEPORT so that several processes can share a
 	// port.
 	ReusePort bool
@@ -122,6 +125,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.QuickPollInterval <= 0 || cfg.QuickPollInterval > cfg.PollInterval {
 		cfg.QuickPollInterval = min(time.Millisecond, cfg.PollInterval)
+	}
+	if cfg.NapInterval <= 0 {
+		cfg.NapInterval = DefaultNapInterval
 	}
 	if cfg.Loops <= 0 {
 		cfg.Loops = DefaultLoops()
