@@ -28,8 +28,8 @@ import (
 // the doze and the nap happen inside OnTick, on gnet's ticker goroutine,
 // which has nothing else to do.
 type dozer struct {
-	dozing bool          // the ticker is dozing; s.mu
-	kick   chan struct{} // wakes a doze: a poll is due sooner
+	dozing bool          // the ticker is dozing or napping; s.mu
+	kick   chan struct{} // wakes a doze or a nap: a poll is due sooner
 	quit   chan struct{} // closed at the engine's shutdown
 	seen   uint64        // the traffic count at the last tick (ticker only)
 	moved  time.Time     // the last tick that found it changed (ticker only)
@@ -53,9 +53,9 @@ func (s *Server) traffic() uint64 {
 // Date header, activity stamps) no finer than this. Ticking every
 // PollInterval regardless was 13 % of a lightly loaded server's samples:
 // napping cut its CPU by a quarter at 195 and at 890 requests a second,
-// for about 0.1 ms more median latency at the lighter load (threads that
-// the ticks had kept awake sleep deeper), and changed nothing under load
-// (docs/performance.md, "Light load").
+// with latency within the machine's noise (at 195 a second the median
+// up to 0.1 ms higher in two runs of three), and changed nothing under
+// load (docs/performance.md, "Light load").
 const DefaultNapInterval = 50 * time.Millisecond
 
 // dozeOrTick returns the delay for gnet's ticker: next, while a channel

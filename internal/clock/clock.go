@@ -1,9 +1,10 @@
 // Package clock is a coarse wall clock for the per-request paths (activity
 // stamps, the Date header), where time.Now's cost shows in profiles. Each
-// running event-loop server keeps it fresh from its ticker (every few
-// milliseconds while a poll waits, at most 50 ms apart otherwise: the
-// Date header and the activity stamps need no finer); while no server runs, or a quiet server's ticker dozes
-// (Pause), Now falls back to time.Now, so that no one reads a stale time.
+// running event-loop server keeps it fresh from its ticker: every few
+// milliseconds while a poll waits, at most 50 ms apart otherwise (the
+// Date header and the activity stamps need no finer). While no server
+// runs, or a quiet server's ticker dozes (Pause), Now falls back to
+// time.Now, so that no one reads a stale time.
 package clock
 
 import (
