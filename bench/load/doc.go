@@ -1,7 +1,7 @@
 // Package load is the benchmark suite's client side: a closed-loop
 // HTTP/1.1 load generator that records every request's latency, the
 // statistics computed from those latencies, and slow clients for the
-// slowloris scenario.
+// slowloris and slowread scenarios.
 //
 // Run works like `hey -n N -c C` (or `-z D`): Concurrency connections, one
 // goroutine each, each sending its next GET as soon as the previous
@@ -17,7 +17,10 @@
 // bucket width, worst, nearest-rank P50/P90/P99); its doc comment gives
 // the exact rules. SlowClients holds connections open by sending a
 // request head one byte at a time and reports how many of them the server
-// closed.
+// closed. SlowReaders asks for one response each and reads it a chunk at
+// a time, through a small receive buffer and a real network's segment
+// size, so that a large response keeps its writer waiting; it reports how
+// many responses had begun, how much arrived, and whom the server cut off.
 //
 // The package does not start or stop servers (bench/peers does), does not
 // pin processes to CPUs or set GOMAXPROCS (the caller runs the generator
