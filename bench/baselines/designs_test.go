@@ -514,6 +514,87 @@ func TestIdleClientBlocks(t *testing.T) {
 	}
 }
 
+// Every design answers /big with 1 MiB of 'x', HEAD with its length
+// only, and goes on serving the connection after it.
+func TestBigResponse(t *testing.T) {
+	eachDesign(t, func(t *testing.T, s *server) {
+		c := dial(t, s.addr)
+		c.send("GET /big HTTP/1.1\r\nHost: test\r\n\r\nHEAD /big HTTP/1.1\r\nHost: test\r\n\r\n" + get)
+		resp := c.response(false)
+		require.Equal(t, 200, resp.status)
+		require.Equal(t, strings.Repeat("x", bigSize), resp.body)
+		head := c.response(true)
+		assert.Equal(t, strconv.Itoa(bigSize), head.header.Get("Content-Length"))
+		c.hello()
+	})
+}
+
+const bigSize = 1 << 20
+
+// slowReader asks for /big through a small receive buffer and a real
+// network's segment size, and reads nothing: on loopback's 64 KiB
+// segments Linux would give the server's socket megabytes of send buffer,
+// and a blocking design could drop the whole response into the kernel.
+func slowReader(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	d := &net.Dialer{Timeout: ioLimit, Control: func(_, _ string, rc syscall.RawConn) error {
+		if err := setBuffer(rc, syscall.SO_RCVBUF, 16<<10); err != nil {
+			return err
+		}
+		var err error
+		if cerr := rc.Control(func(fd uintptr) {
+			err = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_MAXSEG, 1460)
+		}); cerr != nil {
+			return cerr
+		}
+		return err
+	}}
+	c := dialWith(t, d, addr)
+	// Connection: close, so that only the response can hold the server,
+	// not the connection kept alive after it (TestIdleClientBlocks).
+	c.send("GET /big HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+	// The response has begun: its writer is at work.
+	_, err := c.br.Peek(1)
+	require.NoError(t, err)
+	return c
+}
+
+// The slow-read scenario's failure mode: a client that reads its large
+// response slowly keeps whatever writes it. The designs that write from
+// the connection's own server are held, and with a limit of one nobody
+// else is answered; an event loop keeps the rest in its buffers and
+// answers the next client at once.
+func TestSlowReaderBlocks(t *testing.T) {
+	tests := []struct {
+		name   string
+		design baselines.Design
+		blocks bool
+	}{
+		{"sequential", baselines.Sequential, true},
+		{"process-pool of 1", baselines.ProcessPool(1), true},
+		{"goroutine-pool of 1", baselines.GoroutinePool(1), true},
+		{"goroutine-per-conn", baselines.GoroutinePerConn, false},
+		{"epoll", baselines.Epoll, false},
+		{"epoll-pool of 1", baselines.EpollPool(1), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := start(t, tt.name, tt.design)
+			slow := slowReader(t, s.addr)
+			next := dial(t, s.addr)
+			next.send(get)
+			if tt.blocks {
+				require.NoError(t, next.c.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+				_, err := next.br.Peek(1)
+				require.ErrorIs(t, err, os.ErrDeadlineExceeded, "answered while a slow reader held the server")
+				require.NoError(t, next.c.SetReadDeadline(time.Now().Add(ioLimit)))
+				require.NoError(t, slow.c.Close())
+			}
+			next.hello()
+		})
+	}
+}
+
 func TestPoolSizeChecked(t *testing.T) {
 	for name, d := range map[string]baselines.Design{
 		"process-pool": baselines.ProcessPool(0), "goroutine-pool": baselines.GoroutinePool(0), "epoll-pool": baselines.EpollPool(-1),

@@ -22,8 +22,8 @@
 //	epoll               one locked thread, epoll, non-blocking sockets
 //	epoll-pool          the same loop, responses made by N workers (Waitress's design)
 //
-// Every one answers the same "Hello, World!" (text/plain, Content-Length)
-// with the same small HTTP/1.1 code: whole request heads up to 8 KiB,
+// Every one answers the same "Hello, World!" (text/plain, Content-Length),
+// or 1 MiB of 'x' at /big, with the same small HTTP/1.1 code: whole request heads up to 8 KiB,
 // keep-alive as HTTP/1.0 and 1.1 define it, "Connection: close",
 // pipelined requests answered in order, Content-Length bodies read and
 // discarded, 100-continue, HEAD. Only the waiting differs, so the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -14,6 +15,14 @@ import (
 
 // body is what every baseline answers, the same as bench/peers.Body.
 const body = "Hello, World!"
+
+// bigPath is where every baseline answers bigBody instead, as the peers
+// answer bench/peers.Big at bench/peers.BigPath: the slow-read scenario's
+// response, which a blocking design writes from the goroutine or process
+// that serves the connection, and an event loop from its buffers.
+const bigPath = "/big"
+
+var bigBody = strings.Repeat("x", 1<<20)
 
 // maxHead bounds a request head, CRLFCRLF included. 8 KiB is what NGINX
 // allows per header line by default and far more than benchmark clients
@@ -29,6 +38,7 @@ type request struct {
 	keepAlive bool // false: the connection closes after this response
 	http10    bool // an HTTP/1.0 client needs keep-alive spelled out
 	head      bool // HEAD: the same headers, no body
+	big       bool // answer bigBody
 }
 
 // reader finds requests in a connection's input. It does no I/O, so the
@@ -142,6 +152,7 @@ func parseHead(head []byte) (req request, length int64, expect bool) {
 		return bad, 0, false
 	}
 	req.head = string(method) == methodHead
+	req.big = string(target) == bigPath
 	length = -1
 	var hosts int
 	var closeTok, keepAliveTok, chunked bool
@@ -234,8 +245,11 @@ func appendResponse(dst []byte, req request) []byte {
 		return append(dst, "HTTP/1.1 100 Continue\r\n\r\n"...)
 	}
 	text := body
-	if req.status != statusOK {
+	switch {
+	case req.status != statusOK:
 		text = statusText(req.status)
+	case req.big:
+		text = bigBody
 	}
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = strconv.AppendInt(dst, int64(req.status), 10)

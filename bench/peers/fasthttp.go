@@ -7,7 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// FastHTTP serves Body with fasthttp's own API (not net/http): the fastest
+// FastHTTP serves Body (and Big) with fasthttp's own API (not net/http): the fastest
 // well-known Go HTTP server, and a different programming model.
 func FastHTTP(ctx context.Context, addr string, ready func()) error {
 	ln, err := net.Listen("tcp", addr)
@@ -16,6 +16,10 @@ func FastHTTP(ctx context.Context, addr string, ready func()) error {
 	}
 	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
 		c.SetContentType("text/plain")
+		if string(c.Path()) == BigPath {
+			c.Response.SetBodyRaw(Big) // shared, not copied: Big never changes
+			return
+		}
 		c.SetBodyString(Body)
 	}}
 	served := make(chan error, 1)

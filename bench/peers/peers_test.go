@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +15,8 @@ import (
 	"github.com/carhop/carhop/bench/peers"
 )
 
-// Every peer answers Body with its length declared, on one connection.
-func TestEveryPeerAnswersBody(t *testing.T) {
+// Every peer answers Body, and Big at BigPath, on the same connection.
+func TestEveryPeerAnswersBodyAndBig(t *testing.T) {
 	for _, name := range peers.Names() {
 		t.Run(name, func(t *testing.T) {
 			addr := freeAddr(t)
@@ -47,6 +48,7 @@ func TestEveryPeerAnswersBody(t *testing.T) {
 				want string
 			}{
 				{"/", peers.Body},
+				{peers.BigPath, string(peers.Big)},
 				{"/", peers.Body},
 			} {
 				resp, err := client.Get("http://" + addr + tt.path)
@@ -58,6 +60,7 @@ func TestEveryPeerAnswersBody(t *testing.T) {
 				assert.Equal(t, int64(len(tt.want)), resp.ContentLength, "%s declares its length", tt.path)
 				assert.True(t, body != nil && string(body) == tt.want, "%s: %d bytes, want %d", tt.path, len(body), len(tt.want))
 			}
+			assert.Equal(t, strings.Repeat("x", peers.BigSize), string(peers.Big))
 		})
 	}
 }

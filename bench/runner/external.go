@@ -6,11 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/carhop/carhop/bench/peers"
 )
 
 // External servers run from Debian's packages with configuration written
 // into the server's temporary directory; each does the same thing as
-// bench/peers.Hello.
+// bench/peers.Hello, /big included.
 
 // nginxMain is the configuration both NGINX roles share; %[1]s is the
 // server's temporary directory and %[2]s its http-level body.
@@ -38,17 +40,27 @@ http {
 // their SYNs and the clients retried a second later, so NGINX lost part of
 // each c1000 run to connection setup. The kernel caps it at somaxconn.
 
-// nginxHello answers like bench/peers.Hello; %s is the listen address.
+// nginxHello answers like bench/peers.Hello; %[1]s is the listen address
+// and %[2]s the server's temporary directory, where writeBig puts /big.
 const nginxHello = `	server {
-		listen %s backlog=4096;
+		listen %[1]s backlog=4096;
 		location / {
 			default_type text/plain;
 			return 200 "Hello, World!";
 		}
+		location = /big {
+			default_type text/plain;
+			root %[2]s;
+		}
 	}`
 
-const wsgiApp = `def app(environ, start_response):
-    body = b"Hello, World!"
+// wsgiApp is the WSGI form; %d is bench/peers.BigSize.
+const wsgiApp = `HELLO = b"Hello, World!"
+BIG = b"x" * %d
+
+
+def app(environ, start_response):
+    body = BIG if environ["PATH_INFO"] == "/big" else HELLO
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 `
@@ -61,8 +73,16 @@ func externalServers() []Server {
 	return []Server{
 		{Name: "nginx", Kind: "external", Missing: missingBinary("nginx", "apt-get install -y nginx-light"),
 			Command: func(addr, dir string) (*exec.Cmd, error) {
+				// NGINX's workers drop root for nobody: they must be able
+				// to read /big out of the private temporary directory.
+				if err := os.WriteFile(filepath.Join(dir, "big"), peers.Big, 0o644); err != nil {
+					return nil, err
+				}
+				if err := os.Chmod(dir, 0o755); err != nil {
+					return nil, err
+				}
 				conf := filepath.Join(dir, "nginx.conf")
-				if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxMain, dir, fmt.Sprintf(nginxHello, addr))), 0o600); err != nil {
+				if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxMain, dir, fmt.Sprintf(nginxHello, addr, dir))), 0o600); err != nil {
 					return nil, err
 				}
 				return exec.Command(nginxPath(), "-c", conf, "-p", dir, "-e", "stderr"), nil
@@ -99,7 +119,7 @@ func gunicorn(name, worker, install string) Server {
 }
 
 func writeApp(dir string) error {
-	return os.WriteFile(filepath.Join(dir, "app.py"), []byte(wsgiApp), 0o600)
+	return os.WriteFile(filepath.Join(dir, "app.py"), fmt.Appendf(nil, wsgiApp, peers.BigSize), 0o600)
 }
 
 func nginxPath() string {

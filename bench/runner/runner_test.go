@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"testing"
@@ -8,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/bench/peers"
 )
 
 func TestMedianOfRounds(t *testing.T) {
@@ -133,4 +137,34 @@ func TestProcessCPU(t *testing.T) {
 	assert.Greater(t, later, cpu, "this process's CPU time grows as it spins")
 	_, err = ProcessCPU(-1)
 	require.Error(t, err)
+}
+
+// The external servers answer like bench/peers.Hello: Body, and Big at
+// BigPath, on one keep-alive connection.
+func TestExternalServersAnswerBodyAndBig(t *testing.T) {
+	for _, s := range externalServers() {
+		t.Run(s.Name, func(t *testing.T) {
+			if s.Missing != "" {
+				t.Skip(s.Missing)
+			}
+			p, err := start(t.Context(), s, -1)
+			require.NoError(t, err)
+			t.Cleanup(p.stop)
+			tr := &http.Transport{MaxConnsPerHost: 1}
+			t.Cleanup(tr.CloseIdleConnections)
+			client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+			for _, tt := range []struct{ path, want string }{
+				{"/", peers.Body}, {peers.BigPath, string(peers.Big)}, {"/", peers.Body},
+			} {
+				resp, err := client.Get("http://" + p.addr + tt.path)
+				require.NoError(t, err, tt.path)
+				body, err := io.ReadAll(resp.Body)
+				require.NoError(t, resp.Body.Close())
+				require.NoError(t, err, tt.path)
+				assert.Equal(t, http.StatusOK, resp.StatusCode, tt.path)
+				assert.Equal(t, int64(len(tt.want)), resp.ContentLength, "%s declares its length", tt.path)
+				assert.True(t, string(body) == tt.want, "%s: %d bytes, want %d", tt.path, len(body), len(tt.want))
+			}
+		})
+	}
 }
