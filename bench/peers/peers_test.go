@@ -27,7 +27,8 @@ func TestEveryPeerAnswersBodyAndBig(t *testing.T) {
 			t.Cleanup(func() {
 				cancel()
 				select {
-				case <-done:
+				case err := <-done:
+					assert.NoError(t, err, "%s stopped", name)
 				case <-time.After(10 * time.Second):
 					t.Errorf("%s did not stop", name)
 				}
