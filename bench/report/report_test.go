@@ -38,6 +38,13 @@ func sample() *runner.Results {
 			{Name: "idle", Description: "i", Results: []runner.Measurement{
 				{Server: "carhop", Kind: "carhop", BytesPerIdleConn: 1272, IdleConns: 200, IdleCPU: 0.25},
 			}},
+			{Name: "slowread", Description: "r", Results: []runner.Measurement{
+				{Server: "gunicorn-sync", Kind: "external", Readers: 100, ReadersAnswered: 1, ReaderBytes: 100 << 10,
+					ServerRSS: 20 << 20, P99Alone: time.Millisecond, Unanswered: 50, UnansweredWait: 3 * time.Second},
+				{Server: "carhop", Kind: "carhop", Readers: 100, ReadersAnswered: 100, ReadersCutOff: 2, ReaderBytes: 100 * 160 << 10,
+					ServerRSS: 90 << 20, RPS: 5000, Requests: 15000, P99Alone: time.Millisecond, P99: 2 * time.Millisecond},
+				{Server: "nbio", Kind: "peer", Error: "did not answer"},
+			}},
 		},
 	}
 }
@@ -57,6 +64,9 @@ func TestTableShapeAndReference(t *testing.T) {
 	assert.Contains(t, out, "Unanswered")
 	assert.Contains(t, out, "968 (waited up to 4987.00 ms)", "starved clients are shown")
 	assert.Contains(t, out, "50 (waited up to 3000.00 ms)", "in the slow table too")
+	assert.Contains(t, out, "1 of 100", "slow readers whose responses began")
+	assert.Contains(t, out, "160", "KiB each carhop reader had")
+	assert.Contains(t, out, "90 MiB", "the server's resident set")
 }
 
 func TestWriteSkipsAChartWithNothingToDraw(t *testing.T) {
@@ -65,8 +75,9 @@ func TestWriteSkipsAChartWithNothingToDraw(t *testing.T) {
 	res.Scenarios[1].Results = res.Scenarios[1].Results[:1] // only sequential, which served nobody
 	files, err := Write(t.TempDir(), res)
 	require.NoError(t, err)
-	require.Len(t, files.Charts, 1)
+	require.Len(t, files.Charts, 2, "classic and slowread; no slow.png")
 	assert.Contains(t, files.Charts[0], "classic.png")
+	assert.Contains(t, files.Charts[1], "slowread.png")
 }
 
 func TestEveryRowHasTheHeadersColumns(t *testing.T) {
@@ -114,7 +125,7 @@ func TestWriteFiles(t *testing.T) {
 	assert.Equal(t, 968, back.Scenarios[0].Results[3].Unanswered)
 	assert.Contains(t, string(raw), `"unanswered": 968`)
 	assert.Contains(t, string(md), "| 968 (waited up to 4987.00 ms) |")
-	require.Len(t, files.Charts, 2, "no chart for the idle scenario")
+	require.Len(t, files.Charts, 3, "no chart for the idle scenario")
 	f, err := os.Open(files.Charts[0])
 	require.NoError(t, err)
 	defer f.Close()

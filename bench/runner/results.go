@@ -68,9 +68,18 @@ type Measurement struct {
 	SlowClosed     int           `json:"slow_closed_by_server,omitempty"`
 	SlowStillOpen  int           `json:"slow_still_open,omitempty"`
 	SlowConnsTried int           `json:"slow_conns,omitempty"`
+	// Slowread scenario: the slow readers, how many had had their
+	// response's head by the end (the rest waited for a worker), how many
+	// the server cut off, the bytes they received, and the server's
+	// resident set while they read (what their responses cost it).
+	Readers         int   `json:"readers,omitempty"`
+	ReadersAnswered int   `json:"readers_answered,omitempty"`
+	ReadersCutOff   int   `json:"readers_cut_off,omitempty"`
+	ReaderBytes     int64 `json:"reader_bytes,omitempty"`
+	ServerRSS       int64 `json:"server_rss,omitempty"`
 }
 
 // Answered reports whether the server served the scenario at all.
 func (m Measurement) Answered() bool {
-	return m.Error == "" && (m.Requests > 0 || m.IdleConns > 0 || m.SlowConnsTried > 0)
+	return m.Error == "" && (m.Requests > 0 || m.IdleConns > 0 || m.SlowConnsTried > 0 || m.Readers > 0)
 }

@@ -206,7 +206,7 @@ func measure(ctx context.Context, s Server, sc Scenario, cpu int, behind string)
 		m.Error = "skipped: behind a proxy, idle client connections are the proxy's, not the server's"
 		return m
 	}
-	if need := max(sc.Conns+sc.Slow, sc.Idle); s.MaxConns > 0 && need > s.MaxConns {
+	if need := max(sc.Conns+sc.Slow+sc.Readers, sc.Idle); s.MaxConns > 0 && need > s.MaxConns {
 		m.Error = fmt.Sprintf("skipped: %d connections would exceed this design's limit of %d", need, s.MaxConns)
 		return m
 	}
@@ -230,6 +230,8 @@ func measure(ctx context.Context, s Server, sc Scenario, cpu int, behind string)
 		err = measureIdle(ctx, p, sc, &m)
 	case sc.Slow > 0:
 		err = measureSlow(ctx, p, sc, &m)
+	case sc.Readers > 0:
+		err = measureSlowReaders(ctx, p, sc, &m)
 	default:
 		err = measureLoad(ctx, p, sc, &m)
 	}
@@ -326,6 +328,42 @@ func measureSlow(ctx context.Context, p *process, sc Scenario, m *Measurement) e
 	return nil
 }
 
+// readersSettle is how long the slow readers are given before the normal
+// clients measure: time for every server to accept them and start their
+// responses, a worker's worth each in the designs that write from one.
+const readersSettle = time.Second
+
+func measureSlowReaders(ctx context.Context, p *process, sc Scenario, m *Measurement) error {
+	if _, err := warm(ctx, p, sc); err != nil {
+		return err
+	}
+	alone, err := load.Run(ctx, loadConfig(p, sc))
+	if err != nil {
+		return err
+	}
+	stop, err := load.SlowReaders(ctx, p.addr, sc.Readers, load.SlowReadConfig{Path: peers.BigPath})
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(readersSettle):
+	}
+	during, err := load.Run(ctx, loadConfig(p, sc))
+	rss, rssErr := RSS(p.pid())
+	readers := stop()
+	if err = errors.Join(err, rssErr); err != nil {
+		return err
+	}
+	// A design that serves nobody while its workers write to slow
+	// readers has not failed the benchmark: that is its result.
+	fill(m, during)
+	m.P99Alone = alone.Stats.P99
+	m.Readers, m.ReadersAnswered, m.ReadersCutOff = readers.Opened, readers.Answered, readers.ClosedByServer
+	m.ReaderBytes, m.ServerRSS = readers.Bytes, rss
+	return nil
+}
+
 func measureIdle(ctx context.Context, p *process, sc Scenario, m *Measurement) error {
 	r, err := IdleCost(ctx, p.addr, p.pid(), sc.Idle, time.Second, sc.IdleWatch)
 	m.BytesPerIdleConn, m.IdleConns, m.IdleCPU = r.PerConn, r.Opened, r.CPU
@@ -373,6 +411,10 @@ func median(rounds []Measurement) Measurement {
 	out.UnansweredWait = dur(func(m Measurement) time.Duration { return m.UnansweredWait })
 	out.BytesPerIdleConn = int64(pick(func(m Measurement) float64 { return float64(m.BytesPerIdleConn) }))
 	out.IdleCPU = pick(func(m Measurement) float64 { return m.IdleCPU })
+	out.ReadersAnswered = int(pick(func(m Measurement) float64 { return float64(m.ReadersAnswered) }))
+	out.ReadersCutOff = int(pick(func(m Measurement) float64 { return float64(m.ReadersCutOff) }))
+	out.ReaderBytes = int64(pick(func(m Measurement) float64 { return float64(m.ReaderBytes) }))
+	out.ServerRSS = int64(pick(func(m Measurement) float64 { return float64(m.ServerRSS) }))
 	return out
 }
 

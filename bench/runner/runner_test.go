@@ -52,6 +52,7 @@ func TestPickServersAndScenarios(t *testing.T) {
 		full := Scenarios[i]
 		assert.LessOrEqual(t, sc.Idle, full.Idle, sc.Name)
 		assert.LessOrEqual(t, sc.Slow, full.Slow, sc.Name)
+		assert.LessOrEqual(t, sc.Readers, full.Readers, sc.Name)
 		assert.LessOrEqual(t, sc.Duration, full.Duration, sc.Name)
 		assert.LessOrEqual(t, sc.Requests, full.Requests, sc.Name)
 	}

@@ -23,6 +23,9 @@ type Scenario struct {
 	// scenario).
 	Idle int
 	Slow int
+	// Readers is the number of slow readers (the slowread scenario): each
+	// downloads bench/peers.Big at about 40 KB/s.
+	Readers int
 	// IdleWatch is how long the idle scenario reads the server's CPU
 	// while it holds the connections: a server that wakes on a timer
 	// pays for it idle.
@@ -45,6 +48,12 @@ var Scenarios = []Scenario{
 		Idle: 10000, IdleWatch: 5 * time.Second},
 	{Name: "slow", Description: "500 slowloris clients sending a header byte a second while 50 normal connections measure their latency for 3 s (and for 3 s before the attack)",
 		Conns: 50, KeepAlive: true, Duration: 3 * time.Second, Slow: 500},
+	// 40 readers: more than any worker pool here has workers (32
+	// goroutines, 4 processes, Waitress's 4 threads, Gunicorn's one sync
+	// worker), and with the 50 others fewer than Waitress's connection
+	// limit of 100, which the slow scenario already measures.
+	{Name: "slowread", Description: "40 clients each downloading a 1 MiB response at 40 KB/s (a 16 KiB receive buffer, a real network's 1,460-byte segments) while 50 normal connections measure their latency for 3 s (and for 3 s before the readers come)",
+		Conns: 50, KeepAlive: true, Duration: 3 * time.Second, Readers: 40},
 }
 
 // quick shrinks a scenario to a seconds-long smoke run.
@@ -54,6 +63,8 @@ func (s Scenario) quick() Scenario {
 		s.Idle, s.IdleWatch = 100, 500*time.Millisecond
 	case s.Slow > 0:
 		s.Slow, s.Duration = 20, 500*time.Millisecond
+	case s.Readers > 0:
+		s.Readers, s.Duration = 20, 500*time.Millisecond
 	case s.Requests > 0:
 		s.Requests, s.ScaleTo = 300, 0
 	default:
