@@ -42,7 +42,7 @@ func sample() *runner.Results {
 				{Server: "gunicorn-sync", Kind: "external", Readers: 100, ReadersAnswered: 1, ReaderBytes: 100 << 10,
 					ServerRSS: 20 << 20, P99Alone: time.Millisecond, Unanswered: 50, UnansweredWait: 3 * time.Second},
 				{Server: "carhop", Kind: "carhop", Readers: 100, ReadersAnswered: 100, ReadersCutOff: 2, ReaderBytes: 100 * 160 << 10,
-					ServerRSS: 90 << 20, RPS: 5000, Requests: 15000, P99Alone: time.Millisecond, P99: 2 * time.Millisecond},
+					ServerRSS: 90 << 20, RPSAlone: 6543, RPS: 5000, Requests: 15000, P99Alone: time.Millisecond, P99: 2 * time.Millisecond},
 				{Server: "nbio", Kind: "peer", Error: "did not answer"},
 			}},
 		},
@@ -67,6 +67,7 @@ func TestTableShapeAndReference(t *testing.T) {
 	assert.Contains(t, out, "1 of 100", "slow readers whose responses began")
 	assert.Contains(t, out, "160", "KiB each carhop reader had")
 	assert.Contains(t, out, "90 MiB", "the server's resident set")
+	assert.Contains(t, out, "6543", "the rate before the readers came")
 }
 
 func TestWriteSkipsAChartWithNothingToDraw(t *testing.T) {

@@ -66,9 +66,9 @@ func header(sc runner.ScenarioResult) []string {
 	case "idle":
 		return []string{"Server", "Bytes per idle connection", "Connections", "CPU while idle (% of a CPU)"}
 	case "slow":
-		return []string{"Server", "RPS", "p99 alone", "p99 under attack", "Unanswered under attack", "Slow clients cut off", "Still open"}
+		return []string{"Server", "RPS alone", "RPS under attack", "p99 alone", "p99 under attack", "Unanswered under attack", "Slow clients cut off", "Still open"}
 	case "slowread":
-		return []string{"Server", "RPS", "p99 alone", "p99 with slow readers", "Unanswered", "Slow readers answered", "Cut off", "KiB read per reader", "Server RSS"}
+		return []string{"Server", "RPS alone", "RPS with slow readers", "p99 alone", "p99 with slow readers", "Unanswered", "Slow readers answered", "Cut off", "KiB read per reader", "Server RSS"}
 	}
 	var pct string
 	switch ref, _ := reference(sc); ref {
@@ -109,17 +109,17 @@ func rows(sc runner.ScenarioResult) [][]string {
 			out = append(out, []string{m.Server, fmt.Sprintf("%d", m.BytesPerIdleConn), fmt.Sprintf("%d", m.IdleConns), fmt.Sprintf("%.2f", m.IdleCPU)})
 		case "slow":
 			if !m.Answered() {
-				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), "", "", "", "", ""})
+				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), "", "", "", "", "", ""})
 				continue
 			}
-			out = append(out, []string{m.Server, fmt.Sprintf("%.0f", m.RPS), ms(m.P99Alone), ms(m.P99), unanswered(m),
+			out = append(out, []string{m.Server, fmt.Sprintf("%.0f", m.RPSAlone), fmt.Sprintf("%.0f", m.RPS), ms(m.P99Alone), ms(m.P99), unanswered(m),
 				fmt.Sprintf("%d of %d", m.SlowClosed, m.SlowConnsTried), fmt.Sprintf("%d", m.SlowStillOpen)})
 		case "slowread":
 			if !m.Answered() {
-				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), "", "", "", "", "", "", ""})
+				out = append(out, []string{m.Server, "failed: " + firstLine(m.Error), "", "", "", "", "", "", "", ""})
 				continue
 			}
-			out = append(out, []string{m.Server, fmt.Sprintf("%.0f", m.RPS), ms(m.P99Alone), ms(m.P99), unanswered(m),
+			out = append(out, []string{m.Server, fmt.Sprintf("%.0f", m.RPSAlone), fmt.Sprintf("%.0f", m.RPS), ms(m.P99Alone), ms(m.P99), unanswered(m),
 				fmt.Sprintf("%d of %d", m.ReadersAnswered, m.Readers), fmt.Sprintf("%d", m.ReadersCutOff),
 				fmt.Sprintf("%.0f", float64(m.ReaderBytes)/float64(m.Readers)/1024), fmt.Sprintf("%.0f MiB", float64(m.ServerRSS)/(1<<20))})
 		default:

@@ -62,8 +62,10 @@ type Measurement struct {
 	BytesPerIdleConn int64   `json:"bytes_per_idle_conn,omitempty"`
 	IdleConns        int     `json:"idle_conns,omitempty"`
 	IdleCPU          float64 `json:"idle_cpu_percent,omitempty"` // of one CPU, over the scenario's IdleWatch
-	// Slow scenario: the normal clients' p99 without and with the
-	// slowloris clients, and what became of those.
+	// Slow scenario: the normal clients' rate and p99 without and with
+	// the slowloris clients, and what became of those. (Slowread takes
+	// RPSAlone and P99Alone too.)
+	RPSAlone       float64       `json:"rps_alone,omitempty"`
 	P99Alone       time.Duration `json:"p99_alone_ns,omitempty"`
 	SlowClosed     int           `json:"slow_closed_by_server,omitempty"`
 	SlowStillOpen  int           `json:"slow_still_open,omitempty"`

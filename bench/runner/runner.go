@@ -323,7 +323,7 @@ func measureSlow(ctx context.Context, p *process, sc Scenario, m *Measurement) e
 	// A design that serves nobody under attack has not failed the
 	// benchmark: that is its result.
 	fill(m, attacked)
-	m.P99Alone = alone.Stats.P99
+	m.RPSAlone, m.P99Alone = alone.Stats.RPS, alone.Stats.P99
 	m.SlowConnsTried, m.SlowClosed, m.SlowStillOpen = slow.Opened, slow.ClosedByServer, slow.StillOpen
 	return nil
 }
@@ -358,7 +358,7 @@ func measureSlowReaders(ctx context.Context, p *process, sc Scenario, m *Measure
 	// A design that serves nobody while its workers write to slow
 	// readers has not failed the benchmark: that is its result.
 	fill(m, during)
-	m.P99Alone = alone.Stats.P99
+	m.RPSAlone, m.P99Alone = alone.Stats.RPS, alone.Stats.P99
 	m.Readers, m.ReadersAnswered, m.ReadersCutOff = readers.Opened, readers.Answered, readers.ClosedByServer
 	m.ReaderBytes, m.ServerRSS = readers.Bytes, rss
 	return nil
@@ -406,6 +406,7 @@ func median(rounds []Measurement) Measurement {
 	out.P50 = dur(func(m Measurement) time.Duration { return m.P50 })
 	out.P90 = dur(func(m Measurement) time.Duration { return m.P90 })
 	out.P99 = dur(func(m Measurement) time.Duration { return m.P99 })
+	out.RPSAlone = pick(func(m Measurement) float64 { return m.RPSAlone })
 	out.P99Alone = dur(func(m Measurement) time.Duration { return m.P99Alone })
 	out.Unanswered = int(pick(func(m Measurement) float64 { return float64(m.Unanswered) }))
 	out.UnansweredWait = dur(func(m Measurement) time.Duration { return m.UnansweredWait })
