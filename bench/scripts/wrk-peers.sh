@@ -7,6 +7,11 @@
 #
 #   bash bench/scripts/wrk-peers.sh [rounds=5] [seconds=5] [servers...]
 #
+# A server named NAME@REV runs bench/cmd/hello as of git revision REV
+# (built from a temporary worktree), beside the working tree's:
+#
+#   bash bench/scripts/wrk-peers.sh 5 5 nbio nbio@HEAD~1 net-http
+#
 # Needs wrk (apt-get install wrk) and two or more CPUs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,16 +23,20 @@ conns="50 1000"
 command -v wrk >/dev/null || { echo "wrk not installed: apt-get install wrk" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "need two CPUs to pin server and load apart" >&2; exit 1; }
 
-bin=$(mktemp -d)/hello
-trap 'pkill -f "$bin" 2>/dev/null || true; rm -rf "$(dirname "$bin")"' EXIT
-go build -o "$bin" ./bench/cmd/hello
+dir=$(mktemp -d)
+# shellcheck source=bench/scripts/revs.sh
+. bench/scripts/revs.sh
+trap 'pkill -f "$dir/" 2>/dev/null || true; remove_revs "$dir"; rm -rf "$dir"' EXIT
+# shellcheck disable=SC2086 # servers is a list
+build_revs "$dir" hello $servers
 ulimit -n 65536 2>/dev/null || true
 addr=127.0.0.1:18199
 results=$(mktemp)
 
 for round in $(seq 1 "$rounds"); do
   for s in $servers; do
-    taskset -c 0 "$bin" -server "$s" -addr "$addr" >/dev/null 2>&1 &
+    rev_server "$dir" hello "$s"
+    taskset -c 0 "$bin" -server "$server" -addr "$addr" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 50); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.1; done
     for c in $conns; do
