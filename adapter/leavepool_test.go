@@ -269,6 +269,11 @@ func TestHandlersBesideThePoolCountAgainstDescriptors(t *testing.T) {
 			require.Eventually(t, func() bool { return s.Stats().Tasks.Released == 1 }, 10*time.Second, time.Millisecond, "the stream to leave the pool")
 			assert.Equal(t, 1, s.Stats().OpenFiles)
 			kept := openStream(t, addr, keptPath)
+			// A flushing handler tries to leave after its flush has sent
+			// the hello: wait for the try, or the poll below may come
+			// first, and the try take the descriptor the stream gives back.
+			require.Eventually(t, func() bool { return s.Stats().FilesDenied == 1 }, 10*time.Second, time.Millisecond,
+				"the second long-lived handler refused the descriptor")
 			require.ErrorIs(t, poll(), ErrWorkerKept)
 			// The poll's worker may still be finishing its task.
 			require.Eventually(t, func() bool { return s.Stats().Tasks.Running == 1 }, 10*time.Second, time.Millisecond,
