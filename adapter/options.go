@@ -33,6 +33,7 @@ type config struct {
 	inbufOverflow   int
 	outbufOverflow  int
 	outbufHigh      int64
+	bufferMemory    int64
 	ident           string
 	tempDir         string
 	reusePort       bool
@@ -58,6 +59,10 @@ const (
 	DefaultCleanupInterval = time.Second
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultIdent           = "carhop"
+	// DefaultBufferMemory is WithBufferMemory's default: 256 such
+	// responses held at their WithOutbufOverflow of 1 MiB, and far more
+	// than fast clients keep waiting at once.
+	DefaultBufferMemory = 256 << 20
 )
 
 // lingerTimeout bounds how long a connection closed after a refused
@@ -77,6 +82,7 @@ func defaultConfig() config {
 		cleanupInterval: DefaultCleanupInterval,
 		shutdownTimeout: DefaultShutdownTimeout,
 		ident:           DefaultIdent,
+		bufferMemory:    DefaultBufferMemory,
 		generalOptions:  true,
 		logger:          slog.Default(),
 	}
@@ -203,6 +209,23 @@ func WithOutbufHighWatermark(n int64) Option {
 	}
 }
 
+// WithBufferMemory sets how many request-body and response bytes all
+// connections together keep in memory (carhop's own; Waitress has no
+// such setting). WithInbufOverflow and WithOutbufOverflow bound what one
+// connection keeps; this bounds what many slow clients can make the
+// server hold together: past it, bodies and output go to temporary files
+// as if past their overflow, each connection keeping at most 32 KiB
+// (buffers.MemoryFloor) of each in memory. Default 256 MiB.
+func WithBufferMemory(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("carhop: WithBufferMemory(%d): must be positive", n)
+		}
+		c.bufferMemory = n
+		return nil
+	}
+}
+
 // WithIdent sets the Server header (Waitress ident); "" sends none.
 // Default "carhop".
 func WithIdent(s string) Option {
@@ -292,6 +315,7 @@ func (c *config) channelConfig() channel.Config {
 		OutbufHighWatermark: c.outbufHigh,
 		TempDir:             c.tempDir,
 		Files:               c.files,
+		Memory:              buffers.NewMemory(c.bufferMemory),
 		Logger:              c.logger,
 		Linger:              lingerTimeout,
 	}

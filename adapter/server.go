@@ -15,6 +15,7 @@ import (
 	"github.com/cloudflare/tableflip"
 
 	"github.com/carhop/carhop/channel"
+	"github.com/carhop/carhop/channel/buffers"
 	"github.com/carhop/carhop/loop"
 	"github.com/carhop/carhop/task"
 )
@@ -27,6 +28,7 @@ type Server struct {
 	loop    *loop.Server
 	sockets *sockets
 	date    dateCache
+	memory  *buffers.Memory // WithBufferMemory's budget, for Stats
 
 	stopOnce sync.Once
 	stopped  chan struct{} // closed once Shutdown or Close has stopped the engine
@@ -70,6 +72,7 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 	s := &Server{handler: h, cfg: cfg, sockets: socks, stopped: make(chan struct{})}
 	s.pool = task.New(cfg.threads, task.WithLogger(cfg.logger))
 	ch := cfg.channelConfig()
+	s.memory = ch.Memory
 	ch.NewRequest = s.newRequest
 	ch.Cancel = cancelRequest
 	ch.Serve = s.serve

@@ -40,6 +40,15 @@ type Stats struct {
 	OpenFiles   int
 	FileLimit   int
 	FilesDenied uint64
+	// BufferedBytes is how many request-body and response bytes the
+	// connections keep in memory now, BufferMemoryLimit how many they
+	// may (WithBufferMemory; each connection may keep 32 KiB of each
+	// beyond it), and BufferMemoryDenied how often a body or output went
+	// to a temporary file early, or waited for one, because the limit was
+	// reached.
+	BufferedBytes      int64
+	BufferMemoryLimit  int64
+	BufferMemoryDenied uint64
 	// InputEnded counts connections whose client ended its input (a
 	// half-close, or a close, which looks the same) while requests were
 	// queued or running, or their responses unsent: they are answered
@@ -61,22 +70,25 @@ func (s *Server) Stats() Stats {
 		openFiles, fileLimit, denied = fds.Open(), fds.Limit(), fds.Denied()
 	}
 	return Stats{
-		OpenFiles:      openFiles,
-		FileLimit:      fileLimit,
-		FilesDenied:    denied,
-		Connections:    s.loop.Open(),
-		Accepted:       s.loop.Accepted(),
-		Requests:       c.Requests.Load(),
-		Refused:        c.Refused(),
-		BytesIn:        c.BytesIn.Load(),
-		BytesOut:       c.BytesOut.Load(),
-		SpilledBodies:  c.SpilledBodies.Load(),
-		SpilledOutputs: c.SpilledOutputs.Load(),
-		FilesSent:      c.FilesSent.Load(),
-		Hijacked:       c.Hijacked.Load(),
-		HijackedOpen:   s.loop.Hijacked(),
-		InputEnded:     c.InputEnded.Load(),
-		Tasks:          s.pool.Stats(),
+		OpenFiles:          openFiles,
+		FileLimit:          fileLimit,
+		FilesDenied:        denied,
+		BufferedBytes:      s.memory.Held(),
+		BufferMemoryLimit:  s.memory.Limit(),
+		BufferMemoryDenied: s.memory.Denied(),
+		Connections:        s.loop.Open(),
+		Accepted:           s.loop.Accepted(),
+		Requests:           c.Requests.Load(),
+		Refused:            c.Refused(),
+		BytesIn:            c.BytesIn.Load(),
+		BytesOut:           c.BytesOut.Load(),
+		SpilledBodies:      c.SpilledBodies.Load(),
+		SpilledOutputs:     c.SpilledOutputs.Load(),
+		FilesSent:          c.FilesSent.Load(),
+		Hijacked:           c.Hijacked.Load(),
+		HijackedOpen:       s.loop.Hijacked(),
+		InputEnded:         c.InputEnded.Load(),
+		Tasks:              s.pool.Stats(),
 	}
 }
 
@@ -120,6 +132,9 @@ func writePrometheus(w io.Writer, st Stats) {
 	metric("carhop_files_open", "gauge", "Temporary files and files being sent held open now.", st.OpenFiles)
 	metric("carhop_files_limit", "gauge", "Files the connections may hold open at once (0: no limit).", st.FileLimit)
 	metric("carhop_files_denied_total", "counter", "Files wanted past the limit: output waited in memory, a file was copied, or a body was refused.", st.FilesDenied)
+	metric("carhop_buffered_bytes", "gauge", "Request-body and response bytes the connections keep in memory.", st.BufferedBytes)
+	metric("carhop_buffer_memory_limit_bytes", "gauge", "Bytes the connections may keep in memory together beyond 32 KiB each (WithBufferMemory).", st.BufferMemoryLimit)
+	metric("carhop_buffer_memory_denied_total", "counter", "Bodies and outputs sent to a temporary file early, or kept waiting for one, because the memory limit was reached.", st.BufferMemoryDenied)
 	metric("carhop_threads", "gauge", "Worker goroutines of the task pool.", st.Tasks.Threads)
 	metric("carhop_tasks_queued", "gauge", "Complete requests waiting for a worker.", st.Tasks.Queued)
 	metric("carhop_tasks_running", "gauge", "Requests being handled now.", st.Tasks.Running)

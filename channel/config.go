@@ -34,6 +34,12 @@ type Config struct {
 	// client, a file is copied rather than queued, a body that needs a
 	// file is refused with 503, and a handler keeps its worker.
 	Files *buffers.Descriptors
+	// Memory bounds the request-body and response bytes all channels
+	// keep in memory at once, beyond buffers.MemoryFloor each, so that
+	// many slow clients together cannot make the server hold what each
+	// may alone; nil is no bound. Past it bodies and output spill to
+	// temporary files as if past their overflow (Files permitting).
+	Memory *buffers.Memory
 	// SendBytes is the most output the loop hands the socket layer per
 	// connection at a time; the rest waits in the channel's own buffer,
 	// which can spill to disk, rather than in gnet's, which cannot.

@@ -18,10 +18,10 @@ type pools struct {
 }
 
 func newPools(c *Config) *pools {
-	lim, overflow, dir, fds := c.Limits, c.OutbufOverflow, c.TempDir, c.Files
+	lim, overflow, dir, bounds := c.Limits, c.OutbufOverflow, c.TempDir, buffers.Bounds{Files: c.Files, Memory: c.Memory}
 	return &pools{
 		receivers: sync.Pool{New: func() any { return &receiver{p: parser.New(lim)} }},
-		outputs:   sync.Pool{New: func() any { return buffers.NewBounded(overflow, dir, fds) }},
+		outputs:   sync.Pool{New: func() any { return buffers.NewBounded(overflow, dir, bounds) }},
 	}
 }
 

@@ -194,7 +194,7 @@ func (ch *Channel) startRequest() {
 	}
 	r.KeepAlive, r.upgrade = h.KeepAlive, h.Upgrade
 	if h.ContentLength != 0 {
-		r.Body = buffers.NewBounded(ch.site.InbufOverflow, ch.site.TempDir, ch.site.Files)
+		r.Body = buffers.NewBounded(ch.site.InbufOverflow, ch.site.TempDir, buffers.Bounds{Files: ch.site.Files, Memory: ch.site.Memory})
 	}
 	ch.rx.cur = r
 	ch.began()

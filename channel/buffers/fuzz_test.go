@@ -52,6 +52,12 @@ func FuzzOverflowable(f *testing.F) {
 						h.o.file.fds = NewDescriptors(n % 5)
 					}
 				}
+				if h.o.mem.stored() == 0 { // likewise for memory
+					h.o.budget = nil
+					if n%3 > 0 {
+						h.o.budget = NewMemory(int64(n) << 4)
+					}
+				}
 			}
 		}
 		h.drain()

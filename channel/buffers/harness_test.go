@@ -64,7 +64,7 @@ func (h *harness) write(p []byte) {
 		require.Equal(h.t, o.file.fds.Limit(), o.file.fds.Open(), "a write denied a file with the budget not spent")
 		require.Equal(h.t, wasSpilled, o.Spilled())
 		if !wasSpilled {
-			require.Equal(h.t, o.overflow, o.mem.stored())
+			require.Equal(h.t, h.threshold(), o.mem.stored())
 		} else {
 			require.Zero(h.t, n, "bytes stored behind a region with no file for them")
 		}
@@ -75,13 +75,22 @@ func (h *harness) write(p []byte) {
 	if !wasSpilled && len(p) > 0 {
 		// Spilling happens exactly when memory would pass the threshold,
 		// and then memory is filled to the threshold, not short of it.
-		over := stored+len(p) > o.overflow
+		over := stored+len(p) > h.threshold()
 		require.Equal(h.t, over, o.Spilled(), "spilled after writing %d onto %d stored", len(p), stored)
 		if over {
-			require.Equal(h.t, o.overflow, o.mem.stored())
+			require.Equal(h.t, h.threshold(), o.mem.stored())
 		}
 	}
 	h.check()
+}
+
+// threshold is what the buffer keeps in memory before it spills: its
+// overflow, or less under a Memory budget it has to itself.
+func (h *harness) threshold() int {
+	if m := h.o.budget; m != nil {
+		return min(h.o.overflow, max(int(m.Limit()), MemoryFloor))
+	}
+	return h.o.overflow
 }
 
 // appendFile queues p as a region of a file of its own, between pad
@@ -171,6 +180,11 @@ func (h *harness) check() {
 	if fds := o.file.fds; fds != nil {
 		require.Equal(h.t, len(o.file.files), fds.Open(), "files counted against the budget")
 		require.LessOrEqual(h.t, fds.Open(), fds.Limit())
+	}
+	if m := o.budget; m != nil {
+		require.Equal(h.t, o.mem.stored(), o.charged, "memory charged to the budget")
+		require.Equal(h.t, int64(o.charged), m.Held(), "the budget holds what the buffer stores")
+		require.LessOrEqual(h.t, o.mem.stored(), h.threshold())
 	}
 	for i, f := range o.file.files {
 		require.True(h.t, f.isOpen(), "file %d of the queue closed", i)

@@ -33,6 +33,11 @@ func runModel(t *testing.T, overflow int, seed int64) {
 		// memory and regions are refused.
 		h.o.file.fds = NewDescriptors(rng.Intn(4))
 	}
+	if seed%5 == 3 {
+		// A memory budget below the threshold, often below the floor:
+		// the buffer spills early and keeps its floor.
+		h.o.budget = NewMemory(rng.Int63n(3 * chunkSize))
+	}
 	if seed%2 == 1 {
 		// Rotate files after a small amount instead of 16 MiB, so that
 		// reads and discards cross from one file to the next.

@@ -53,6 +53,8 @@ var (
 type Overflowable struct {
 	mem      memory
 	file     disk
+	budget   *Memory
+	charged  int // bytes of mem admitted by budget: mem.stored() once settled
 	overflow int
 	dir      string
 	err      error  // sticky spill failure; cleared by Reset
@@ -65,12 +67,13 @@ type Overflowable struct {
 // New returns an empty buffer that keeps up to overflow bytes in memory
 // and spills the rest to a temporary file in dir ("" means os.TempDir).
 // An overflow ≤ 0 spills everything.
-func New(overflow int, dir string) *Overflowable { return NewBounded(overflow, dir, nil) }
+func New(overflow int, dir string) *Overflowable { return NewBounded(overflow, dir, Bounds{}) }
 
 // NewBounded is New with the buffer's files, temporary and regions,
-// counted against fds (nil: no bound).
-func NewBounded(overflow int, dir string, fds *Descriptors) *Overflowable {
-	return &Overflowable{overflow: max(overflow, 0), dir: dir, file: disk{fds: fds}}
+// counted against b.Files, and its memory beyond MemoryFloor against
+// b.Memory.
+func NewBounded(overflow int, dir string, b Bounds) *Overflowable {
+	return &Overflowable{overflow: max(overflow, 0), dir: dir, file: disk{fds: b.Files}, budget: b.Memory}
 }
 
 // Write appends p. It fails only when bytes must spill and the temporary
@@ -93,8 +96,8 @@ func (o *Overflowable) Write(p []byte) (int, error) {
 	}
 	n := 0
 	if !o.file.isOpen() {
-		room := o.overflow - o.mem.stored()
-		if room >= len(p) {
+		room := o.admit(min(o.overflow-o.mem.stored(), len(p)))
+		if room == len(p) {
 			o.mem.write(p)
 			return len(p), nil
 		}
@@ -117,6 +120,25 @@ func (o *Overflowable) Write(p []byte) (int, error) {
 		return n, o.fail(err)
 	}
 	return n, nil
+}
+
+// admit reserves want bytes of memory, or as many as the budget gives.
+func (o *Overflowable) admit(want int) int {
+	if want <= 0 {
+		return 0
+	}
+	k := o.budget.admit(o.mem.stored(), want)
+	o.charged += k
+	return k
+}
+
+// settle gives the budget back what memory no longer stores: chunks go
+// back whole, as they go back to the pool.
+func (o *Overflowable) settle() {
+	if freed := o.charged - o.mem.stored(); freed > 0 {
+		o.budget.release(freed)
+		o.charged -= freed
+	}
 }
 
 func (o *Overflowable) fail(err error) error {
@@ -163,6 +185,7 @@ func (o *Overflowable) Discard(n int) {
 	}
 	k := min(n, o.mem.n)
 	o.mem.discard(k)
+	o.settle()
 	if n > k {
 		o.file.discard(int64(n - k))
 	}
@@ -254,6 +277,7 @@ func (o *Overflowable) release() error {
 	o.gen++
 	o.spilled = false
 	o.mem.reset()
+	o.settle()
 	return o.file.close()
 }
 

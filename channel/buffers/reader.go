@@ -43,6 +43,7 @@ func (r *reader) Read(p []byte) (int, error) {
 		o.mem.discard(k)
 		n += k
 	}
+	o.settle()
 	if n < len(p) && o.file.len() > 0 {
 		k, err := o.file.read(p[n:])
 		n += k
