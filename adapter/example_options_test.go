@@ -75,3 +75,38 @@ func ExampleWithMaxRequestBodySize() {
 	// 1024 bytes: 200 OK, close=false, "read 1024 bytes"
 	// 1025 bytes: 413 Request Entity Too Large, close=true, "413 Request Entity Too Large: request body too large"
 }
+
+// WithBufferMemory bounds what all connections keep in memory together.
+// Here it is 64 KiB, so of a 100 KiB upload, which its own threshold
+// (WithInbufOverflow, 512 KiB) would keep in memory whole, 64 KiB stay in
+// memory and the rest waits in a temporary file; reading the body gives
+// the memory back.
+func ExampleWithBufferMemory() {
+	var srv *adapter.Server
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before := srv.Stats()
+		n, _ := io.Copy(io.Discard, r.Body)
+		after := srv.Stats()
+		_, _ = fmt.Fprintf(w, "read %d bytes; in memory %d, then %d; limit reached %d time(s)",
+			n, before.BufferedBytes, after.BufferedBytes, before.BufferMemoryDenied)
+	})
+	srv, err := adapter.New(h, adapter.WithListen("127.0.0.1:0"), adapter.WithBufferMemory(64<<10),
+		adapter.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		panic(err)
+	}
+	go func() { _ = srv.Serve() }()
+	<-srv.Ready()
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+
+	resp, err := http.Post("http://"+srv.Addrs()[0].String()+"/upload", "application/octet-stream",
+		strings.NewReader(strings.Repeat("x", 100<<10)))
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	fmt.Println(string(body))
+	// Output:
+	// read 102400 bytes; in memory 65536, then 0; limit reached 1 time(s)
+}

@@ -45,6 +45,7 @@ func run() error {
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	overflow := flag.Int("outbuf-overflow", 0, "carhop's WithOutbufOverflow in bytes (0: its default)")
 	watermark := flag.Int64("outbuf-high-watermark", 0, "carhop's WithOutbufHighWatermark in bytes (0: its default)")
+	memory := flag.Int64("buffer-memory", 0, "carhop's WithBufferMemory in bytes (0: its default)")
 	fileMB := flag.Int("file-mb", 0, "make a file of this many MiB to serve as /file")
 	flag.Parse()
 	if *fileMB > 0 {
@@ -71,6 +72,9 @@ func run() error {
 		}
 		if *watermark > 0 {
 			opts = append(opts, adapter.WithOutbufHighWatermark(*watermark))
+		}
+		if *memory > 0 {
+			opts = append(opts, adapter.WithBufferMemory(*memory))
 		}
 		s, err := adapter.New(http.HandlerFunc(download), opts...)
 		if err != nil {
