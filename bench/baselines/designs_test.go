@@ -499,19 +499,26 @@ func TestIdleClientBlocks(t *testing.T) {
 			idle := dial(t, s.addr)
 			idle.send(get)
 			idle.hello()
-
-			next := dial(t, s.addr)
-			next.send(get)
-			if tt.blocks {
-				require.NoError(t, next.c.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
-				_, err := next.br.Peek(1)
-				require.ErrorIs(t, err, os.ErrDeadlineExceeded, "answered while another client held the server")
-				require.NoError(t, next.c.SetReadDeadline(time.Now().Add(ioLimit)))
-				require.NoError(t, idle.c.Close())
-			}
-			next.hello()
+			nextAnswered(t, s, idle, tt.blocks)
 		})
 	}
+}
+
+// nextAnswered checks that a new client is answered at once, or, when
+// holder blocks the server, not within 300 ms and then once holder
+// leaves.
+func nextAnswered(t *testing.T, s *server, holder *rawConn, blocks bool) {
+	t.Helper()
+	next := dial(t, s.addr)
+	next.send(get)
+	if blocks {
+		require.NoError(t, next.c.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+		_, err := next.br.Peek(1)
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded, "answered while another client held the server")
+		require.NoError(t, next.c.SetReadDeadline(time.Now().Add(ioLimit)))
+		require.NoError(t, holder.c.Close())
+	}
+	next.hello()
 }
 
 // Every design answers /big with 1 MiB of 'x', HEAD with its length
@@ -580,17 +587,7 @@ func TestSlowReaderBlocks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := start(t, tt.name, tt.design)
-			slow := slowReader(t, s.addr)
-			next := dial(t, s.addr)
-			next.send(get)
-			if tt.blocks {
-				require.NoError(t, next.c.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
-				_, err := next.br.Peek(1)
-				require.ErrorIs(t, err, os.ErrDeadlineExceeded, "answered while a slow reader held the server")
-				require.NoError(t, next.c.SetReadDeadline(time.Now().Add(ioLimit)))
-				require.NoError(t, slow.c.Close())
-			}
-			next.hello()
+			nextAnswered(t, s, slowReader(t, s.addr), tt.blocks)
 		})
 	}
 }

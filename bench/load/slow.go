@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -145,19 +146,31 @@ func (s *slowSet) finish() SlowResult {
 	return r
 }
 
-func (c *slowClient) run(ctx context.Context, s *slowSet, addr string, dialed *sync.WaitGroup) {
-	d := net.Dialer{Timeout: slowDialTimeout}
-	s.dialers <- struct{}{}
+// slowDial dials addr for one client of a set: holding one of dialers'
+// tokens, for at most slowDialTimeout, with control setting the socket's
+// options (nil: none). It returns nil when the dial failed, recording the
+// first such error in firstErr.
+func slowDial(ctx context.Context, addr string, control func(network, address string, c syscall.RawConn) error,
+	dialers chan struct{}, firstErr *atomic.Pointer[error]) *net.TCPConn {
+	d := net.Dialer{Timeout: slowDialTimeout, Control: control}
+	dialers <- struct{}{}
 	nc, err := d.DialContext(ctx, "tcp", addr)
-	<-s.dialers
+	<-dialers
 	if err != nil {
-		s.firstErr.CompareAndSwap(nil, &err)
-		dialed.Done()
-		return
+		firstErr.CompareAndSwap(nil, &err)
+		return nil
 	}
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		_ = nc.Close()
+		return nil
+	}
+	return tc
+}
+
+func (c *slowClient) run(ctx context.Context, s *slowSet, addr string, dialed *sync.WaitGroup) {
+	tc := slowDial(ctx, addr, nil, s.dialers, &s.firstErr)
+	if tc == nil {
 		dialed.Done()
 		return
 	}

@@ -252,18 +252,8 @@ func (s *slowReadSet) count() SlowReadResult {
 }
 
 func (c *slowReader) run(ctx context.Context, s *slowReadSet, addr string, dialed *sync.WaitGroup) {
-	d := net.Dialer{Timeout: slowDialTimeout, Control: s.control}
-	s.dialers <- struct{}{}
-	nc, err := d.DialContext(ctx, "tcp", addr)
-	<-s.dialers
-	if err != nil {
-		s.firstErr.CompareAndSwap(nil, &err)
-		dialed.Done()
-		return
-	}
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
-		_ = nc.Close()
+	tc := slowDial(ctx, addr, s.control, s.dialers, &s.firstErr)
+	if tc == nil {
 		dialed.Done()
 		return
 	}
