@@ -24,10 +24,10 @@ const (
 	// and Linux sizes a connection's initial send buffer from it (about
 	// 4 MB), so a server could drop a 1 MiB response into the kernel and
 	// never wait for the slow reader; with 1460 the send buffer starts
-	// near 300 KB, as it would for a client on the internet. Measured
-	// here: a net/http handler writing to a client with a 16 KiB receive
-	// buffer that read nothing got 3.9 MB into the kernel with loopback's
-	// MSS and 295 KB with 1460.
+	// near 300 KB, as it would for a client on the internet
+	// (TestSegmentSizeBoundsWhatTheKernelTakes: a net/http handler
+	// writing to a reader that took nothing got 3.9 MB into the kernel
+	// with loopback's MSS, 311 KB with 1460).
 	slowReadMSS = 1460
 )
 
