@@ -72,28 +72,40 @@ func SlowClients(ctx context.Context, addr string, n int, interval time.Duration
 		s.wg.Go(func() { s.clients[i].run(ctx, s, addr, &dialed) })
 	}
 	dialed.Wait()
+	stop = stopOnce(ctx, s.interrupt, s.finish)
+	if s.opened.Load() == 0 {
+		stop()
+		return nil, noConnection("SlowClients", addr, &s.firstErr)
+	}
+	return stop, nil
+}
+
+// stopOnce returns a set's stop: interrupt runs when ctx ends, or at the
+// latest when stop is first called, which then waits for it and returns
+// what finish returns; later calls return the same.
+func stopOnce[R any](ctx context.Context, interrupt func(), finish func() R) func() R {
 	var callback sync.WaitGroup
 	callback.Add(1)
 	stopOnCancel := context.AfterFunc(ctx, func() {
 		defer callback.Done()
-		s.interrupt()
+		interrupt()
 	})
-	stop = sync.OnceValue(func() SlowResult {
+	return sync.OnceValue(func() R {
 		if stopOnCancel() {
 			callback.Done() // it will never run
 		}
 		callback.Wait()
-		return s.finish()
+		return finish()
 	})
-	if s.opened.Load() == 0 {
-		stop()
-		dialErr := errors.New("no TCP connection")
-		if p := s.firstErr.Load(); p != nil {
-			dialErr = *p
-		}
-		return nil, fmt.Errorf("load: SlowClients: no connection to %s could be opened: %w", addr, dialErr)
+}
+
+// noConnection is the error of a set none of whose clients could connect.
+func noConnection(fn, addr string, firstErr *atomic.Pointer[error]) error {
+	dialErr := errors.New("no TCP connection")
+	if p := firstErr.Load(); p != nil {
+		dialErr = *p
 	}
-	return stop, nil
+	return fmt.Errorf("load: %s: no connection to %s could be opened: %w", fn, addr, dialErr)
 }
 
 // slowSet is the state of one SlowClients call.

@@ -120,26 +120,10 @@ func startSlowReaders(ctx context.Context, addr string, n int, cfg SlowReadConfi
 		s.wg.Go(func() { s.clients[i].run(ctx, s, addr, &dialed) })
 	}
 	dialed.Wait()
-	var callback sync.WaitGroup
-	callback.Add(1)
-	stopOnCancel := context.AfterFunc(ctx, func() {
-		defer callback.Done()
-		s.interrupt()
-	})
-	s.stop = sync.OnceValue(func() SlowReadResult {
-		if stopOnCancel() {
-			callback.Done() // it will never run
-		}
-		callback.Wait()
-		return s.finish()
-	})
+	s.stop = stopOnce(ctx, s.interrupt, s.finish)
 	if s.opened.Load() == 0 {
 		s.stop()
-		dialErr := errors.New("no TCP connection")
-		if p := s.firstErr.Load(); p != nil {
-			dialErr = *p
-		}
-		return nil, fmt.Errorf("load: SlowReaders: no connection to %s could be opened: %w", addr, dialErr)
+		return nil, noConnection("SlowReaders", addr, &s.firstErr)
 	}
 	return s, nil
 }
