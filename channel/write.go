@@ -12,9 +12,11 @@ import (
 // Endless is Write's more for a writer with no end in sight: a stream
 // whose handler holds no worker (Config.Serve's release). Spilling
 // output to disk, or running ahead of the client in memory, frees a
-// worker, and such a writer holds none, so its output never spills: it
+// worker, and such a writer holds none, so its output does not spill: it
 // waits for its client with at most SendBytes (a pump's worth) in
-// memory, as a net/http handler waits in Write.
+// memory, as a net/http handler waits in Write. Only while the memory
+// budget (Config.Memory) is spent does what passes buffers.MemoryFloor
+// go to a temporary file, as any output's does.
 const Endless int64 = 1 << 62
 
 // Write appends response bytes to the output buffer. more is how many
