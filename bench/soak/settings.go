@@ -20,12 +20,15 @@ const (
 	// A slow reader's response is longer than this, so its writer waits in
 	// memory and spills only the last outbufHighWatermark bytes.
 	outbufHighWatermark = 2 << 20
-	requestTimeout      = 2 * time.Second
-	channelTimeout      = 10 * time.Second
-	cleanupInterval     = 250 * time.Millisecond
-	shutdownTimeout     = 5 * time.Second
-	maxHeaderBytes      = 16 << 10
-	maxBodyBytes        = 8 << 20
+	// All connections' buffers together: tight enough that bodies and
+	// outputs also spill early for want of memory, all run long.
+	bufferMemory    = 256 << 10
+	requestTimeout  = 2 * time.Second
+	channelTimeout  = 10 * time.Second
+	cleanupInterval = 250 * time.Millisecond
+	shutdownTimeout = 5 * time.Second
+	maxHeaderBytes  = 16 << 10
+	maxBodyBytes    = 8 << 20
 )
 
 // Settings describes the child's configuration, for the report.
@@ -34,6 +37,7 @@ type Settings struct {
 	InbufOverflow    int           `json:"inbuf_overflow"`
 	OutbufOverflow   int           `json:"outbuf_overflow"`
 	OutbufHighWater  int           `json:"outbuf_high_watermark"`
+	BufferMemory     int64         `json:"buffer_memory"`
 	RequestTimeout   time.Duration `json:"request_timeout_ns"`
 	ChannelTimeout   time.Duration `json:"channel_timeout_ns"`
 	CleanupInterval  time.Duration `json:"cleanup_interval_ns"`
@@ -53,7 +57,7 @@ type Settings struct {
 func settings() Settings {
 	return Settings{
 		Threads: threads, InbufOverflow: inbufOverflow, OutbufOverflow: outbufOverflow, OutbufHighWater: outbufHighWatermark,
-		RequestTimeout: requestTimeout, ChannelTimeout: channelTimeout, CleanupInterval: cleanupInterval,
+		BufferMemory: bufferMemory, RequestTimeout: requestTimeout, ChannelTimeout: channelTimeout, CleanupInterval: cleanupInterval,
 		MaxHeaderBytes: maxHeaderBytes, MaxBodyBytes: maxBodyBytes,
 		UploadBytes: uploadBytes, DownloadBytes: downloadBytes, SlowReaderBytes: slowReaderBytes,
 		StreamChunks: streamChunks, StreamPause: streamPause, SlowHandlerSleep: slowSleep,
@@ -69,6 +73,7 @@ func serverOptions(addr, tempDir string) []adapter.Option {
 		adapter.WithInbufOverflow(inbufOverflow),
 		adapter.WithOutbufOverflow(outbufOverflow),
 		adapter.WithOutbufHighWatermark(outbufHighWatermark),
+		adapter.WithBufferMemory(bufferMemory),
 		adapter.WithRequestTimeout(requestTimeout),
 		adapter.WithChannelTimeout(channelTimeout),
 		adapter.WithCleanupInterval(cleanupInterval),

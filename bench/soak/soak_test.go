@@ -47,7 +47,7 @@ func TestSoakEndToEnd(t *testing.T) {
 	assert.Zero(t, res.ServerEnd.Server.OpenFiles, "files still counted against the descriptor budget")
 	assert.Zero(t, res.ServerEnd.Server.FilesDenied, "a budget of thousands of files ran out")
 	assert.Zero(t, res.ServerEnd.Server.BufferedBytes, "memory still counted against the buffer budget")
-	assert.Positive(t, res.ServerEnd.Server.BufferMemoryLimit)
+	assert.Positive(t, res.ServerEnd.Server.BufferMemoryDenied, "the memory budget sent bodies or outputs to disk early")
 	assert.Positive(t, res.ServerEnd.Server.SpilledBodies, "uploads went through spill files")
 	assert.Positive(t, res.ServerEnd.Server.SpilledOutputs, "the slow clients' responses went through spill files")
 	assert.Positive(t, res.ServerEnd.Server.InputEnded, "half-closed clients were answered after their EOF")
