@@ -74,10 +74,15 @@ func runChild() {
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		_, _ = io.Copy(w, io.LimitReader(pattern{}, n))
 	})
-	s, err := adapter.New(mux, adapter.WithListen("127.0.0.1:0"), adapter.WithLogger(slog.New(slog.DiscardHandler)),
+	opts := []adapter.Option{adapter.WithListen("127.0.0.1:0"), adapter.WithLogger(slog.New(slog.DiscardHandler)),
 		// The request timeout covers the body too: 2 GiB takes longer than
 		// the default 30 s on a loaded machine.
-		adapter.WithMaxRequestBodySize(4<<30), adapter.WithRequestTimeout(10*time.Minute))
+		adapter.WithMaxRequestBodySize(4 << 30), adapter.WithRequestTimeout(10 * time.Minute)}
+	if v := os.Getenv(bufferMemoryEnv); v != "" {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		opts = append(opts, adapter.WithBufferMemory(n))
+	}
+	s, err := adapter.New(mux, opts...)
 	if err != nil {
 		panic(err)
 	}
