@@ -92,3 +92,22 @@ func (m *Memory) release(n int) {
 		m.held.Add(-int64(n))
 	}
 }
+
+// Hold counts n bytes that are in memory already, outside any buffer: a
+// request parsed ahead of the one being served, input left unread behind
+// it. They cannot spill, so Hold takes them whatever the limit; whoever
+// holds them stops reading ahead while the budget is Spent, and gives
+// them back with Release.
+func (m *Memory) Hold(n int) {
+	if m != nil && n > 0 {
+		m.held.Add(int64(n))
+	}
+}
+
+// Release gives back n bytes counted by Hold.
+func (m *Memory) Release(n int) { m.release(n) }
+
+// Spent reports whether the bytes held reach the limit: buffers now
+// keep no more than their floor in memory, and channels parse no
+// further ahead. A nil budget is never spent.
+func (m *Memory) Spent() bool { return m != nil && m.held.Load() >= m.limit }

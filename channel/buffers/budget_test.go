@@ -75,3 +75,42 @@ func TestMemoryBudgetReleasedByResetAndClose(t *testing.T) {
 	var none *Memory
 	assert.Equal(t, 5, none.admit(0, 5), "a nil budget is no bound")
 }
+
+// Bytes held outside any buffer count against the budget as a buffer's
+// do: past the limit they make the budget Spent, and the buffers keep
+// only their floor, until they are released.
+func TestMemoryHoldCountsWhatCannotSpill(t *testing.T) {
+	const kib = 1 << 10
+	tests := []struct {
+		name     string
+		limit    int64
+		hold     int
+		spent    bool
+		inMemory int // of a 100 KiB write to a buffer after the Hold
+	}{
+		{"within the limit", 200 * kib, 50 * kib, false, 100 * kib},
+		{"leaves part of it", 120 * kib, 50 * kib, false, 70 * kib},
+		{"reaches the limit", 100 * kib, 100 * kib, true, MemoryFloor},
+		{"past the limit", 100 * kib, 300 * kib, true, MemoryFloor},
+		{"nothing held", 100 * kib, 0, false, 100 * kib},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := NewMemory(tt.limit)
+			mem.Hold(tt.hold)
+			assert.Equal(t, tt.spent, mem.Spent())
+			b := NewBounded(1<<20, t.TempDir(), Bounds{Memory: mem})
+			_, err := b.Write(make([]byte, 100*kib))
+			require.NoError(t, err)
+			assert.Equal(t, int64(tt.hold+tt.inMemory), mem.Held())
+			require.NoError(t, b.Close())
+			mem.Release(tt.hold)
+			assert.Zero(t, mem.Held())
+			assert.False(t, mem.Spent())
+		})
+	}
+	var none *Memory
+	none.Hold(10)
+	none.Release(10)
+	assert.False(t, none.Spent(), "a nil budget is never spent")
+}
