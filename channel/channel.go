@@ -70,6 +70,8 @@ type Request struct {
 	KeepAlive    bool
 	wantContinue bool // 100-continue is owed once this request is first in line
 	upgrade      bool // the client asked to switch protocols
+
+	held int32 // counted against Config.Memory while it waits behind another (enqueue)
 }
 
 // Channel is one connection's state. See the package documentation for
@@ -111,8 +113,9 @@ type Channel struct {
 // and the request it is filling once the head is complete. It goes back
 // to a pool between requests, with the parser's head buffer.
 type receiver struct {
-	p   *parser.Parser
-	cur *Request
+	p    *parser.Parser
+	cur  *Request
+	held int // input left unread behind a fence, counted against Config.Memory (unparsed)
 }
 
 // receiving is the request being received, if any. Loop only.

@@ -47,6 +47,10 @@ func (ch *Channel) Closed() {
 		ch.release(r)
 		ch.rx.cur = nil
 	}
+	if ch.rx != nil {
+		ch.site.Memory.Release(ch.rx.held) // input left unread, now gnet's to free
+		ch.rx.held = 0
+	}
 	for r := queued; r != nil; r = r.next {
 		ch.cancel(r)
 		ch.release(r)

@@ -38,7 +38,11 @@ type Config struct {
 	// keep in memory at once, beyond buffers.MemoryFloor each, so that
 	// many slow clients together cannot make the server hold what each
 	// may alone; nil is no bound. Past it bodies and output spill to
-	// temporary files as if past their overflow (Files permitting).
+	// temporary files as if past their overflow (Files permitting). What
+	// the loop parses ahead of the request being served, and the input
+	// it leaves unread behind that, count too: past it a channel parses
+	// one request ahead, and cuts off a client that leaves more than
+	// 64 KiB unread.
 	Memory *buffers.Memory
 	// SendBytes is the most output the loop hands the socket layer per
 	// connection at a time; the rest waits in the channel's own buffer,
@@ -49,7 +53,8 @@ type Config struct {
 	MaxPipelined int
 	// MaxUnparsed bounds the input a channel holds unparsed while it is
 	// not reading (pipelining ahead of MaxPipelined); a client that sends
-	// more is disconnected.
+	// more is disconnected, and so is one that leaves more than 64 KiB
+	// while Memory is spent.
 	MaxUnparsed int
 	// Linger is how long a connection closed after a refused request, or
 	// closed while the client was still sending (linger), goes on reading

@@ -1,10 +1,12 @@
 package channel
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/carhop/carhop/channel/buffers"
 	"github.com/carhop/carhop/parser"
 )
 
@@ -27,6 +29,12 @@ import (
 // because the loop had read past the request, and the request is served
 // as usual, or the hijacker gets exactly what followed the request, which
 // an independent parse of the input locates.
+//
+// The piece byte's 64 bit runs the channel with its memory budget spent
+// (parse one request ahead, then leave input unread), its 32 bit with
+// MaxUnparsed at 100 bytes (cut off a client past it); either way, once
+// the connection closes, everything the channel counted against the
+// budget is given back.
 func FuzzChannelReceived(f *testing.F) {
 	for _, seed := range []struct {
 		in    string
@@ -46,6 +54,9 @@ func FuzzChannelReceived(f *testing.F) {
 		{"GET /hijack HTTP/1.0\r\n\r\nraw", 3},
 		{"GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 31},
 		{"GET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /stream HTTP/1.1\r\nHost: h\r\n\r\nGET /close HTTP/1.1\r\nHost: h\r\n\r\n", 128 + 31},
+		{"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n", 64 + 31},
+		{"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /n HTTP/1.1\r\nHost: h\r\n\r\nGET /m HTTP/1.1\r\nHost: h\r\n\r\n", 64 + 32 + 9},
+		{"GET /u HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, close\r\nUpgrade: x\r\n\r\n" + strings.Repeat("raw", 50), 32 + 31},
 	} {
 		f.Add([]byte(seed.in), seed.piece)
 	}
@@ -59,7 +70,15 @@ func FuzzChannelReceived(f *testing.F) {
 		hijacked := false      // the connection is the hijacker's
 		releasedInRun := false // the task running gave its worker's place away (/stream)
 		var unconsumed []byte
+		mem := buffers.NewMemory(1 << 30)
+		if piece&64 != 0 {
+			mem = buffers.NewMemory(1) // spent by the first byte held
+		}
 		h = newHarness(t, func(c *Config) {
+			c.Memory = mem
+			if piece&32 != 0 {
+				c.MaxUnparsed = 100
+			}
 			c.ConnState = func(_ *Channel, s ConnState) {
 				checkConnState(t, states, s)
 				states = append(states, s)
@@ -136,6 +155,7 @@ func FuzzChannelReceived(f *testing.F) {
 		}
 		h.ch.Closed()
 		require.Equal(t, StateClosed, states[len(states)-1], "states %v", states)
+		require.Zero(t, mem.Held(), "counted against the memory budget after the close")
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 type pools struct {
 	receivers sync.Pool
 	outputs   sync.Pool
+	memory    *buffers.Memory // what a receiver holds of it goes back with the receiver
 }
 
 func newPools(c *Config) *pools {
@@ -22,12 +23,15 @@ func newPools(c *Config) *pools {
 	return &pools{
 		receivers: sync.Pool{New: func() any { return &receiver{p: parser.New(lim)} }},
 		outputs:   sync.Pool{New: func() any { return buffers.NewBounded(overflow, dir, bounds) }},
+		memory:    c.Memory,
 	}
 }
 
 func (p *pools) receiver() *receiver { return p.receivers.Get().(*receiver) }
 
 func (p *pools) putReceiver(x *receiver) {
+	p.memory.Release(x.held)
+	x.held = 0
 	x.p.Reset()
 	x.cur = nil
 	p.receivers.Put(x)

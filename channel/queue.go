@@ -47,6 +47,7 @@ func (ch *Channel) run(release func()) {
 		}
 		r := ch.head // served in place: Finish takes it off the queue
 		put(&ch.state, serving, true)
+		ch.unhold(r)
 		inputEnded := is(ch.state, ended)
 		ch.mu.Unlock()
 		if inputEnded {
@@ -135,7 +136,15 @@ func (ch *Channel) cancel(r *Request) {
 }
 
 func (ch *Channel) release(r *Request) {
+	ch.unhold(r)
 	if r.Body != nil {
 		r.Body.Close()
 	}
+}
+
+// unhold gives back what r counted against the memory budget while it
+// waited (enqueue). Channel mutex held, or r off the queue.
+func (ch *Channel) unhold(r *Request) {
+	ch.site.Memory.Release(int(r.held))
+	r.held = 0
 }

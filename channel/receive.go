@@ -10,6 +10,10 @@ import (
 // Received parses newly arrived input (in holds every unconsumed byte) and
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
+	return ch.unparsed(in, ch.receive(in))
+}
+
+func (ch *Channel) receive(in []byte) int {
 	if is(ch.lf, detaching) {
 		ch.collect(in)
 		return len(in)
@@ -22,7 +26,7 @@ func (ch *Channel) Received(in []byte) int {
 		return ch.drop(in, 0)
 	}
 	if ch.fencedLast() {
-		return ch.unparsed(in, 0)
+		return 0 // the hijacker's, if any (unparsed)
 	}
 	if len(in) > 0 {
 		ch.lastActive.Mark()
@@ -58,7 +62,11 @@ func (ch *Channel) Received(in []byte) int {
 	}()
 	for !is(ch.lf, refused|last) {
 		if rx.cur == nil && (is(ch.lf, upgrading) || ch.fenced()) {
-			break // parse no further ahead; the input waits
+			// Parse no further ahead; the input waits, and so need not
+			// the buffer of a large head before it (the next Parse would
+			// let it go).
+			rx.p.Reset()
+			break
 		}
 		k, ev, err := rx.p.Parse(in[n:])
 		n += k
@@ -96,7 +104,7 @@ func (ch *Channel) Received(in []byte) int {
 	if is(ch.lf, refused|last) && !ch.fencedLast() {
 		return ch.drop(in, n)
 	}
-	return ch.unparsed(in, n)
+	return n
 }
 
 // drop consumes in past the n bytes parsed, unread, and notes that input
@@ -119,14 +127,53 @@ func (ch *Channel) fencedLast() bool {
 	return is(ch.lf, last) && is(ch.lf, upgrading) && !is(ch.lf, refused)
 }
 
-// unparsed returns n, the bytes of in consumed, and disconnects a client
-// that leaves more than MaxUnparsed unread behind them.
+// unparsed returns n, the bytes of in consumed, after counting those left
+// unread behind a fence against the memory budget: gnet keeps reading
+// them, and one client pipelining far ahead of a slow handler could
+// otherwise make the server hold MaxUnparsed, and a thousand such clients
+// a thousand times that, where a server that reads one request at a time
+// leaves them in the kernel. A client that leaves more than MaxUnparsed
+// unread, or more than unparsedFloor while the budget is spent, is cut
+// off. Loop only.
 func (ch *Channel) unparsed(in []byte, n int) int {
-	if len(in)-n > ch.site.MaxUnparsed {
-		ch.site.Logger.Warn("carhop: client pipelined too far ahead", "remote", ch.remote(), "unparsed", len(in)-n)
-		_ = ch.conn.Close()
+	u := len(in) - n
+	if ch.rx == nil {
+		if u == 0 {
+			return n
+		}
+		ch.rx = ch.site.pools.receiver() // input behind a last request's fence: it holds the count
+	}
+	rx := ch.rx
+	if u > rx.held {
+		ch.site.Memory.Hold(u - rx.held)
+	} else {
+		ch.site.Memory.Release(rx.held - u)
+	}
+	rx.held = u
+	if u > ch.site.MaxUnparsed || u > unparsedFloor && ch.site.Memory.Spent() {
+		ch.cutOff(u)
+		return len(in)
 	}
 	return n
+}
+
+// unparsedFloor is what a client may leave unread behind a fence however
+// spent the memory budget: one read of gnet's (its 64 KiB read buffer),
+// so that a client is not cut off for sending the start of its next
+// requests with the last one the loop parses ahead.
+const unparsedFloor = 64 << 10
+
+// cutOff disconnects a client that left too much input unread, and reads
+// nothing more from it: gnet closes the connection after this callback,
+// and what it reads meanwhile is dropped rather than kept. Loop only.
+func (ch *Channel) cutOff(unread int) {
+	ch.site.Logger.Warn("carhop: client pipelined too far ahead", "remote", ch.remote(), "unparsed", unread,
+		"buffer_memory", ch.site.Memory.Held(), "buffer_memory_limit", ch.site.Memory.Limit())
+	ch.site.Counters.CutOff.Add(1)
+	ch.site.pools.putReceiver(ch.rx) // behind a fence: no request half received
+	ch.rx = nil
+	put(&ch.lf, refused, true)
+	_ = ch.conn.Close()
 }
 
 var (
@@ -154,15 +201,18 @@ func (ch *Channel) enter(input bool) (closing, late bool) {
 }
 
 // fenced reports whether the loop must parse no further ahead, before the
-// next request: MaxPipelined requests wait already, or a worker claimed
-// the socket for a hijack, whose hijacker gets what follows unparsed.
+// next request: MaxPipelined requests wait already, or one does and the
+// memory budget is spent (what is parsed ahead counts against it:
+// enqueue), or a worker claimed the socket for a hijack, whose hijacker
+// gets what follows unparsed.
 // Otherwise it marks the loop as reading into a request, in the same
 // critical section in which Hijack looks for one: either the hijack sees
 // the loop's claim, or the loop sees the hijack's. Loop only.
 func (ch *Channel) fenced() bool {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if ch.hijacker() != nil || ch.queued() >= ch.site.MaxPipelined {
+	q := ch.queued()
+	if ch.hijacker() != nil || q >= ch.site.MaxPipelined || q > 0 && ch.site.Memory.Spent() {
 		return true
 	}
 	put(&ch.state, readAhead, true)
@@ -253,10 +303,20 @@ func (ch *Channel) complete() {
 	// be queued behind a response that has already closed the exchange,
 	// and run.
 	put(&ch.lf, last, !r.KeepAlive)
-	ch.enqueue(r)
+	ch.enqueue(r, len(ch.rx.p.Request().Head)+requestCost)
 }
 
-func (ch *Channel) enqueue(r *Request) {
+// requestCost is what a request costs in memory besides its head and
+// body, as the adapter builds it: its state, header map and context,
+// about 750 bytes for a small request (BenchmarkServe's B/op).
+const requestCost = 1 << 10
+
+// enqueue queues r for a worker. A request that waits behind another,
+// parsed ahead of it, counts its cost (size) against the memory budget
+// until a worker takes it (take): a client pipelining heads of 256 KiB to
+// a slow handler would otherwise make the server hold MaxPipelined of
+// them, where a server reading one request at a time holds one.
+func (ch *Channel) enqueue(r *Request, size int) {
 	ch.mu.Lock()
 	put(&ch.state, readAhead, false) // the request is whole: a hijack finds it queued instead
 	if is(ch.state, closeAfter) {
@@ -268,6 +328,10 @@ func (ch *Channel) enqueue(r *Request) {
 		put(&ch.lf, last, true)
 		ch.release(r)
 		return
+	}
+	if ch.head != nil && size > 0 {
+		r.held = int32(size)
+		ch.site.Memory.Hold(size)
 	}
 	ch.push(r)
 	start := !is(ch.state, busy|closed)
@@ -323,5 +387,5 @@ func (ch *Channel) refuse(err error) {
 	}
 	ch.site.Logger.Info("carhop: refused request", "remote", ch.remote(), "status", perr.Status, "reason", perr.Reason)
 	ch.site.Counters.Refuse(perr.Status)
-	ch.enqueue(&Request{Err: perr})
+	ch.enqueue(&Request{Err: perr}, 0)
 }

@@ -15,6 +15,7 @@ type Counters struct {
 	FilesSent      atomic.Uint64 // file ranges queued to go from the file (WriteFile)
 	Hijacked       atomic.Uint64 // connections handed over to a handler
 	InputEnded     atomic.Uint64 // connections whose client's input ended while responses were owed, answered after it (Outlive)
+	CutOff         atomic.Uint64 // connections closed for leaving more input unread than they may (Config.MaxUnparsed, Config.Memory)
 
 	refused [200]atomic.Uint64 // by status, 400-599
 }

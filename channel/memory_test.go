@@ -1,0 +1,155 @@
+package channel
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/channel/buffers"
+)
+
+// What the loop parses ahead of the request being served counts against
+// the memory budget until a worker takes it, and a spent budget stops the
+// parsing after one waiting request; every request is still answered, in
+// order, and the budget is whole again at the end. The first request
+// counts nothing: a server reading one request at a time holds it too.
+func TestParseAheadCountsAgainstMemory(t *testing.T) {
+	const req = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+	const (
+		pipelined = 5
+		cost      = len(req) + requestCost // one waiting request's charge
+		spent     = 100                    // held by others when the budget is spent
+	)
+	tests := []struct {
+		name     string
+		limit    int64
+		others   int // bytes the budget holds for others before the client sends
+		consumed int // by the first Received
+		held     int // the client's part of the budget after it
+	}{
+		{"room: parses all ahead", 1 << 20, 0, pipelined * len(req), (pipelined - 1) * cost},
+		// No worker has taken the first request yet: it is the one that
+		// waits, and the rest stay unread.
+		{"spent: parses one ahead", spent, spent, len(req), (pipelined - 1) * len(req)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := buffers.NewMemory(tt.limit)
+			mem.Hold(tt.others)
+			h := newHarness(t, func(c *Config) { c.Memory = mem })
+			in := strings.Repeat(req, pipelined)
+
+			n := h.ch.Received([]byte(in))
+			assert.Equal(t, tt.consumed, n)
+			assert.Equal(t, int64(tt.others+tt.held), mem.Held())
+
+			for i := 0; i < 2*pipelined && n < len(in); i++ {
+				h.runTasks()
+				n += h.ch.Received([]byte(in[n:]))
+			}
+			h.runTasks()
+			assert.Equal(t, len(in), n)
+			assert.Equal(t, strings.Repeat("[/x ]", pipelined), h.output())
+			assert.False(t, h.conn.closed)
+			assert.Equal(t, int64(tt.others), mem.Held(), "everything the client held is given back")
+		})
+	}
+}
+
+// A request counts against the budget while it waits, not while a worker
+// serves it.
+func TestWorkerTakingARequestGivesBackItsCount(t *testing.T) {
+	const req = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+	mem := buffers.NewMemory(1 << 20)
+	var seen []int64
+	h := newHarness(t, func(c *Config) {
+		c.Memory = mem
+		c.Serve = plainServe(func(ch *Channel, r *Request) {
+			seen = append(seen, mem.Held())
+			ch.Finish(true) // writing nothing, which would count too
+		})
+	})
+	require.Equal(t, 3*len(req), h.ch.Received([]byte(strings.Repeat(req, 3))))
+	h.runTasks()
+	cost := int64(len(req) + requestCost)
+	assert.Equal(t, []int64{2 * cost, cost, 0}, seen, "what waits behind each request as a worker takes it")
+	assert.Zero(t, mem.Held())
+}
+
+// A client that leaves input unread behind the requests parsed ahead is
+// cut off past MaxUnparsed, or past unparsedFloor once the memory budget
+// is spent, with one warning; what it held goes back when it closes.
+func TestUnparsedInputCountsAgainstMemory(t *testing.T) {
+	const req = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+	tests := []struct {
+		name        string
+		limit       int64
+		maxUnparsed int
+		unread      int
+		cutOff      bool
+	}{
+		{"room, within MaxUnparsed", 1 << 30, 1 << 20, 200 << 10, false},
+		{"room, past MaxUnparsed", 1 << 30, 100 << 10, 200 << 10, true},
+		{"spent, within the floor", 1, 1 << 20, unparsedFloor, false},
+		{"spent, past the floor", 1, 1 << 20, unparsedFloor + 1, true},
+		{"spent by the unread input itself", 150 << 10, 1 << 20, 200 << 10, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := buffers.NewMemory(tt.limit)
+			warnings := new(atomic.Int32)
+			h := newHarness(t, func(c *Config) {
+				c.Memory, c.MaxPipelined, c.MaxUnparsed = mem, 1, tt.maxUnparsed
+				c.Logger = slog.New(countWarnings{warnings})
+			})
+			// MaxPipelined 1: the first request is queued, and everything
+			// after it waits unread.
+			in := req + strings.Repeat("x", tt.unread)
+			n := h.ch.Received([]byte(in))
+			assert.Equal(t, tt.cutOff, h.conn.closed)
+			if tt.cutOff {
+				assert.Equal(t, len(in), n, "what a client cut off sent is dropped, not kept")
+				assert.Equal(t, len(in), h.ch.Received([]byte(in)), "and what it sends before gnet closes")
+				assert.Equal(t, int32(1), warnings.Load(), "logged once")
+			} else {
+				assert.Equal(t, len(req), n)
+				assert.Equal(t, int64(tt.unread), mem.Held(), "the unread input, and nothing for the request first in line")
+				assert.Zero(t, warnings.Load())
+			}
+			h.ch.Closed()
+			assert.Zero(t, mem.Held())
+		})
+	}
+}
+
+// Requests a worker never took, and unread input, go back to the budget
+// when the connection closes.
+func TestClosedGivesBackParsedAhead(t *testing.T) {
+	const req = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+	mem := buffers.NewMemory(1 << 20)
+	h := newHarness(t, func(c *Config) { c.Memory, c.MaxPipelined = mem, 3 })
+	in := strings.Repeat(req, 6)
+	require.Equal(t, 3*len(req), h.ch.Received([]byte(in)))
+	require.Equal(t, int64(2*(len(req)+requestCost)+3*len(req)), mem.Held())
+	h.ch.Closed()
+	assert.Zero(t, mem.Held())
+	assert.Empty(t, h.output(), "no worker ran")
+}
+
+// countWarnings counts the records at Warn and above.
+type countWarnings struct{ n *atomic.Int32 }
+
+func (c countWarnings) Enabled(context.Context, slog.Level) bool { return true }
+func (c countWarnings) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		c.n.Add(1)
+	}
+	return nil
+}
+func (c countWarnings) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c countWarnings) WithGroup(string) slog.Handler      { return c }
