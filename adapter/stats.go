@@ -41,11 +41,12 @@ type Stats struct {
 	FileLimit   int
 	FilesDenied uint64
 	// BufferedBytes is how many request-body and response bytes the
-	// connections keep in memory now, BufferMemoryLimit how many they
-	// may (WithBufferMemory; each connection may keep 32 KiB of each
-	// beyond it), and BufferMemoryDenied how often a body or output went
-	// to a temporary file early, or waited for one, because the limit was
-	// reached.
+	// connections keep in memory now (with the requests read ahead of
+	// those being served, and the input left unread behind them),
+	// BufferMemoryLimit how many they may (WithBufferMemory; each
+	// connection may keep 32 KiB of each beyond it), and
+	// BufferMemoryDenied how often a body or output went to a temporary
+	// file early, or waited for one, because the limit was reached.
 	BufferedBytes      int64
 	BufferMemoryLimit  int64
 	BufferMemoryDenied uint64
@@ -54,6 +55,11 @@ type Stats struct {
 	// queued or running, or their responses unsent: they are answered
 	// all the same, and then closed.
 	InputEnded uint64
+	// CutOff counts connections closed, unanswered, because their client
+	// pipelined further ahead of the responses than it may: more than
+	// 1 MiB of input left unread behind the requests parsed ahead, or
+	// more than 64 KiB while WithBufferMemory is spent.
+	CutOff uint64
 	// Tasks is the worker pool: threads, queued and running requests,
 	// handlers that left their worker (hijacked or streaming), completed
 	// requests and handler panics.
@@ -88,6 +94,7 @@ func (s *Server) Stats() Stats {
 		Hijacked:           c.Hijacked.Load(),
 		HijackedOpen:       s.loop.Hijacked(),
 		InputEnded:         c.InputEnded.Load(),
+		CutOff:             c.CutOff.Load(),
 		Tasks:              s.pool.Stats(),
 	}
 }
@@ -114,6 +121,7 @@ func writePrometheus(w io.Writer, st Stats) {
 	metric("carhop_connections_hijacked_total", "counter", "Connections taken over through http.Hijacker.", st.Hijacked)
 	metric("carhop_connections_hijacked_open", "gauge", "Hijacked connections not closed yet; they count toward the connection limit.", st.HijackedOpen)
 	metric("carhop_connections_input_ended_total", "counter", "Connections whose client ended its input with requests still to answer.", st.InputEnded)
+	metric("carhop_connections_cut_off_total", "counter", "Connections closed for pipelining further ahead of their responses than allowed.", st.CutOff)
 	metric("carhop_requests_total", "counter", "Complete requests handed to the handler.", st.Requests)
 	fmt.Fprintf(w, "# HELP carhop_refused_total Requests and connections answered with an error instead of the handler.\n# TYPE carhop_refused_total counter\n")
 	statuses := make([]int, 0, len(st.Refused))
