@@ -56,8 +56,9 @@ func TestHugeDeclaredBodyDoesNotAllocate(t *testing.T) {
 // /proc, apart from the client's.
 const childEnv = "CARHOP_RELIABILITY_CHILD_SERVER"
 
-// runChild serves /upload (hashes the body) and /download?n= (streams n
-// deterministic bytes) until stdin closes. Called from TestMain.
+// runChild serves /upload (hashes the body), /download?n= (streams n
+// deterministic bytes) and /wait (answers once its client has gone) until
+// stdin closes. Called from TestMain.
 func runChild() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
@@ -74,6 +75,7 @@ func runChild() {
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		_, _ = io.Copy(w, io.LimitReader(pattern{}, n))
 	})
+	mux.HandleFunc("/wait", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	opts := []adapter.Option{adapter.WithListen("127.0.0.1:0"), adapter.WithLogger(slog.New(slog.DiscardHandler)),
 		// The request timeout covers the body too: 2 GiB takes longer than
 		// the default 30 s on a loaded machine.
