@@ -2,14 +2,17 @@
 // GET /?mb=N answers N MiB, written by the handler 64 KiB at a time with a
 // Content-Length, through carhop or net/http; with -file-mb N, GET /file
 // answers a file of N MiB made at startup, with http.ServeContent (which
-// carhop sends from the file, and "carhop-copy" copies through Write):
+// carhop sends from the file, and "carhop-copy" copies through Write);
+// GET /wait answers once its client has gone, a handler that never
+// finishes for bench/cmd/pipeliners:
 //
 //	go run ./bench/cmd/download -server carhop -addr 127.0.0.1:8081 &
 //	curl -s -o /dev/null -w '%{speed_download}\n' 'http://127.0.0.1:8081/?mb=1024'
 //
 // docs/performance.md ("Bulk transfers") was measured so, with the server's
 // CPU time read from /proc before and after; "Many slow readers" with
-// bench/cmd/slowreaders as the client. It stops on SIGINT or SIGTERM.
+// bench/cmd/slowreaders as the client, "Clients that pipeline ahead" with
+// bench/cmd/pipeliners. It stops on SIGINT or SIGTERM.
 // With -cpuprofile it writes a CPU profile of the whole run when it stops,
 // for `go tool pprof`.
 package main
@@ -128,8 +131,13 @@ func makeFile(mb int) (string, error) {
 	return f.Name(), f.Close()
 }
 
-// download answers mb MiB in 64 KiB writes, or /file the file.
+// download answers mb MiB in 64 KiB writes, /file the file, and /wait
+// nothing until its client has gone.
 func download(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/wait" {
+		<-r.Context().Done()
+		return
+	}
 	if r.URL.Path == "/file" {
 		f, err := os.Open(served)
 		if err != nil {
