@@ -29,15 +29,15 @@
 // marked "loop only" are touched by the event loop alone.
 //
 // Flow control, which gnet lacks: the loop parses ahead at most
-// [Config.MaxPipelined] complete requests (one, while [Config.Memory] is
+// [Config.MaxPipelined] complete requests (one while [Config.Memory] is
 // spent: what waits counts against it) and then stops consuming input,
-// which gnet goes on reading, counted against Config.Memory too, up to
-// [Config.MaxUnparsed] (64 KiB while the budget is spent) before the
-// client is cut off;
-// request bodies beyond [Config.InbufOverflow] bytes go to a temporary
-// file; output waits in a buffer that spills to a temporary file beyond
-// [Config.OutbufOverflow] bytes, and a worker writing into it pauses once
-// it holds [Config.OutbufHighWatermark] bytes, until the client reads.
+// which gnet goes on reading, counted against Config.Memory too, until
+// the client is cut off past [Config.MaxUnparsed] (64 KiB while the
+// budget is spent); request bodies beyond [Config.InbufOverflow] bytes go
+// to a temporary file; output waits in a buffer that spills to a
+// temporary file beyond [Config.OutbufOverflow] bytes, and a worker
+// writing into it pauses once it holds [Config.OutbufHighWatermark]
+// bytes, until the client reads.
 //
 // Files by concern: channel.go the types; receive.go the loop's side of
 // input (parsing, the 100 Continue, refusals); queue.go the ready queue

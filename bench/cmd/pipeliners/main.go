@@ -3,7 +3,8 @@
 // -addr, writes on each -k requests for -path with a header of -pad bytes,
 // then -junk bytes more, waits -warm for the server to read what it will,
 // and reports the resident set of the server process -pid before and
-// after, and how many connections the server closed meanwhile.
+// after, its peak (VmHWM), and how many connections the server closed
+// meanwhile.
 //
 //	go build -o /tmp/download ./bench/cmd/download
 //	/tmp/download -server carhop -addr 127.0.0.1:8081 &
@@ -22,6 +23,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,6 +88,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	peak, err := highWater(*pid)
+	if err != nil {
+		return err
+	}
 	closed := 0
 	for _, c := range conns {
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
@@ -95,7 +101,22 @@ func run() error {
 			closed++
 		}
 	}
-	fmt.Printf("connections %d, %d requests of %d KiB and %d KiB more each: server RSS %d MiB before, %d MiB after (+%d), %d connections closed by the server\n",
-		*n, *k, *pad>>10, *junk>>10, before>>20, after>>20, (after-before)>>20, closed)
+	fmt.Printf("connections %d, %d requests of %d KiB and %d KiB more each: server RSS %d MiB before, %d MiB after (+%d), peak %d MiB, %d connections closed by the server\n",
+		*n, *k, *pad>>10, *junk>>10, before>>20, after>>20, (after-before)>>20, peak>>20, closed)
 	return nil
+}
+
+// highWater is the peak resident set of process pid (VmHWM), in bytes.
+func highWater(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
 }
