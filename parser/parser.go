@@ -104,6 +104,17 @@ func (p *Parser) Idle() bool {
 	return p.state == stDone || p.state == stHead && len(p.head) == 0 && p.leading == 0
 }
 
+// PartialHead is how many bytes of a head not yet complete the parser
+// holds: a client may make it hold up to MaxHeaderBytes before the head
+// ends, which a server with many connections may want to count. 0 once
+// the head is complete.
+func (p *Parser) PartialHead() int {
+	if p.state != stHead {
+		return 0
+	}
+	return len(p.head)
+}
+
 // Limits returns the limits in force, defaults filled in.
 func (p *Parser) Limits() Limits { return p.lim }
 

@@ -281,3 +281,41 @@ func TestViewsAreInsideHead(t *testing.T) {
 		assert.Equal(t, in, string(r.Head))
 	}
 }
+
+// PartialHead counts what the parser holds of a head still arriving, and
+// nothing once the head is complete: neither while the body arrives nor
+// after the request.
+func TestPartialHeadCountsAnIncompleteHead(t *testing.T) {
+	head := crlf("POST /p HTTP/1.1\nHost: h\nContent-Length: 3\n\n")
+	tests := []struct {
+		name string
+		in   string
+		want int
+	}{
+		{"nothing", "", 0},
+		{"part of the request line", head[:5], 5},
+		{"a field line and a half", head[:30], 30},
+		{"all but the last CRLF", head[:len(head)-2], len(head) - 2},
+		{"the head", head, 0},
+		{"part of the body", head + "a", 0},
+		{"the request", head + "abc", 0},
+		{"empty lines before the request line", "\r\n\r\nGET", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := New(Limits{})
+			b := []byte(tt.in)
+			for len(b) > 0 {
+				n, ev, err := p.Parse(b)
+				require.NoError(t, err)
+				b = b[n:]
+				if ev == EventNeedMore {
+					break
+				}
+			}
+			assert.Equal(t, tt.want, p.PartialHead())
+			p.Reset()
+			assert.Zero(t, p.PartialHead())
+		})
+	}
+}
