@@ -44,3 +44,36 @@ func TestPipeliningPastTheBudgetIsCutOff(t *testing.T) {
 		"what the greedy client held is given back: %+v", s.Stats())
 	assert.Equal(t, uint64(1), s.Stats().CutOff)
 }
+
+// Heads still arriving count against WithBufferMemory too: once it is
+// spent, a client whose head passes 16 KiB gets 503 and the connection
+// closes, while those that arrived before it wait for their heads' ends.
+func TestLargeHeadsPastTheBudgetAreRefused(t *testing.T) {
+	const budget, head, before = 256 << 10, 60 << 10, 4
+	s, addr := start(t, http.HandlerFunc(hello), WithBufferMemory(budget))
+	partial := "GET /x HTTP/1.1\r\nHost: h\r\nX-Pad: " + strings.Repeat("p", head)
+
+	early := make([]*raw, before)
+	for i := range early {
+		early[i] = dial(t, addr)
+		early[i].send(partial)
+	}
+	require.Eventually(t, func() bool { return s.Stats().BufferedBytes >= before*head }, 10*time.Second, time.Millisecond,
+		"the heads so far are counted: %+v", s.Stats())
+
+	late := dial(t, addr)
+	late.send(partial)
+	resp, _ := late.response(http.MethodGet)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.True(t, late.closed())
+	assert.Equal(t, uint64(1), s.Stats().Refused[http.StatusServiceUnavailable])
+
+	for _, c := range early {
+		c.send("\r\n\r\n")
+		resp, body := c.response(http.MethodGet)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, "Hello, x!", body)
+	}
+	assert.Eventually(t, func() bool { return s.Stats().BufferedBytes == 0 }, 10*time.Second, time.Millisecond,
+		"nothing counted once the heads are requests: %+v", s.Stats())
+}

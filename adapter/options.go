@@ -216,10 +216,11 @@ func WithOutbufHighWatermark(n int64) Option {
 // server hold together: past it, bodies and output go to temporary files
 // as if past their overflow, each connection keeping at most 32 KiB
 // (buffers.MemoryFloor) of each in memory. Requests read ahead of the
-// one being served (pipelined) and the input left unread behind them
-// count too: past the budget a connection reads one request ahead, and a
-// client that leaves more than 64 KiB unread is disconnected
-// (Stats.CutOff). Default 256 MiB.
+// one being served (pipelined), the input left unread behind them and
+// heads still arriving count too: past the budget a connection reads one
+// request ahead, a client that leaves more than 64 KiB unread is
+// disconnected (Stats.CutOff), and one whose head passes 16 KiB before it
+// ends gets 503. Default 256 MiB.
 func WithBufferMemory(n int64) Option {
 	return func(c *config) error {
 		if n <= 0 {

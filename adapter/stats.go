@@ -42,7 +42,8 @@ type Stats struct {
 	FilesDenied uint64
 	// BufferedBytes is how many request-body and response bytes the
 	// connections keep in memory now (with the requests read ahead of
-	// those being served, and the input left unread behind them),
+	// those being served, the input left unread behind them, and heads
+	// still arriving),
 	// BufferMemoryLimit how many they may (WithBufferMemory; each
 	// connection may keep 32 KiB of each beyond it), and
 	// BufferMemoryDenied how often a body or output went to a temporary

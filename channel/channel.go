@@ -115,7 +115,7 @@ type Channel struct {
 type receiver struct {
 	p    *parser.Parser
 	cur  *Request
-	held int // input left unread behind a fence, counted against Config.Memory (unparsed)
+	held int // a head arriving, or input left unread behind a fence, counted against Config.Memory (hold)
 }
 
 // receiving is the request being received, if any. Loop only.

@@ -48,7 +48,7 @@ func (ch *Channel) Closed() {
 		ch.rx.cur = nil
 	}
 	if ch.rx != nil {
-		ch.site.Memory.Release(ch.rx.held) // input left unread, now gnet's to free
+		ch.site.Memory.Release(ch.rx.held) // a head arriving, or input left unread, now garbage or gnet's to free
 		ch.rx.held = 0
 	}
 	for r := queued; r != nil; r = r.next {

@@ -39,10 +39,11 @@ type Config struct {
 	// many slow clients together cannot make the server hold what each
 	// may alone; nil is no bound. Past it bodies and output spill to
 	// temporary files as if past their overflow (Files permitting). What
-	// the loop parses ahead of the request being served, and the input
-	// it leaves unread behind that, count too: past it a channel parses
-	// one request ahead, and cuts off a client that leaves more than
-	// 64 KiB unread.
+	// the loop parses ahead of the request being served, the input it
+	// leaves unread behind that, and a head still arriving count too:
+	// past it a channel parses one request ahead, cuts off a client that
+	// leaves more than 64 KiB unread, and answers 503 to a head that
+	// passes 16 KiB before it ends.
 	Memory *buffers.Memory
 	// SendBytes is the most output the loop hands the socket layer per
 	// connection at a time; the rest waits in the channel's own buffer,

@@ -33,7 +33,8 @@
 // spent: what waits counts against it) and then stops consuming input,
 // which gnet goes on reading, counted against Config.Memory too, until
 // the client is cut off past [Config.MaxUnparsed] (64 KiB while the
-// budget is spent); request bodies beyond [Config.InbufOverflow] bytes go
+// budget is spent); a head still arriving counts too, and is refused past
+// 16 KiB while the budget is spent; request bodies beyond [Config.InbufOverflow] bytes go
 // to a temporary file; output waits in a buffer that spills to a
 // temporary file beyond [Config.OutbufOverflow] bytes, and a worker
 // writing into it pauses once it holds [Config.OutbufHighWatermark]

@@ -127,18 +127,79 @@ func TestUnparsedInputCountsAgainstMemory(t *testing.T) {
 	}
 }
 
-// Requests a worker never took, and unread input, go back to the budget
-// when the connection closes.
-func TestClosedGivesBackParsedAhead(t *testing.T) {
+// A head still arriving counts against the budget, and while the budget
+// is spent one past headFloor is refused with 503: a thousand clients
+// sending heads of 256 KiB slowly would hold 256 MiB. A head that
+// arrives whole is never held half-received, and is parsed as usual.
+func TestPartialHeadCountsAgainstMemory(t *testing.T) {
+	tests := []struct {
+		name    string
+		limit   int64
+		others  int // bytes the budget holds for others
+		pad     int // size of the header field
+		partial bool
+		refused bool
+	}{
+		{"room: a large head arriving", 1 << 20, 0, 200 << 10, true, false},
+		{"spent: a head within the floor", 100, 100, headFloor - 100, true, false},
+		{"spent: a head past the floor", 100, 100, headFloor, true, true},
+		{"spent: a large head arriving whole", 100, 100, 100 << 10, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := buffers.NewMemory(tt.limit)
+			mem.Hold(tt.others)
+			h := newHarness(t, func(c *Config) { c.Memory = mem })
+			head := "GET /x HTTP/1.1\r\nHost: h\r\nX-Pad: " + strings.Repeat("p", tt.pad) + "\r\n\r\n"
+			sent := head
+			if tt.partial {
+				sent = head[:len(head)-2]
+			}
+			assert.Equal(t, len(sent), h.ch.Received([]byte(sent)))
+			if tt.refused {
+				h.runTasks()
+				assert.Equal(t, "[503 too busy to buffer a request head this large]", h.output())
+				assert.Equal(t, int64(tt.others), mem.Held(), "the refused head is given back")
+				return
+			}
+			if tt.partial {
+				assert.Equal(t, int64(tt.others+len(sent)), mem.Held(), "the head so far")
+				assert.Equal(t, 2, h.ch.Received([]byte("\r\n")))
+			}
+			assert.Equal(t, int64(tt.others), mem.Held(), "a complete head is the request's, which waits behind none")
+			h.runTasks()
+			assert.Equal(t, "[/x ]", h.output())
+		})
+	}
+}
+
+// Requests a worker never took, unread input and a head arriving go back
+// to the budget when the connection closes, and input that comes after
+// the close counts nothing.
+func TestClosedGivesBackWhatItCounted(t *testing.T) {
 	const req = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
-	mem := buffers.NewMemory(1 << 20)
-	h := newHarness(t, func(c *Config) { c.Memory, c.MaxPipelined = mem, 3 })
-	in := strings.Repeat(req, 6)
-	require.Equal(t, 3*len(req), h.ch.Received([]byte(in)))
-	require.Equal(t, int64(2*(len(req)+requestCost)+3*len(req)), mem.Held())
-	h.ch.Closed()
-	assert.Zero(t, mem.Held())
-	assert.Empty(t, h.output(), "no worker ran")
+	tests := []struct {
+		name     string
+		in       string
+		consumed int
+		held     int
+	}{
+		{"parsed ahead and unread", strings.Repeat(req, 6), 3 * len(req), 2*(len(req)+requestCost) + 3*len(req)},
+		{"a head arriving", req[:20], 20, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := buffers.NewMemory(1 << 20)
+			h := newHarness(t, func(c *Config) { c.Memory, c.MaxPipelined = mem, 3 })
+			require.Equal(t, tt.consumed, h.ch.Received([]byte(tt.in)))
+			require.Equal(t, int64(tt.held), mem.Held())
+			h.ch.Closed()
+			assert.Zero(t, mem.Held())
+			h.ch.Received([]byte(tt.in[tt.consumed:] + req))
+			assert.Zero(t, mem.Held(), "after the close")
+			assert.Empty(t, h.output(), "no worker ran")
+		})
+	}
 }
 
 // countWarnings counts the records at Warn and above.

@@ -10,7 +10,11 @@ import (
 // Received parses newly arrived input (in holds every unconsumed byte) and
 // returns how many bytes were consumed. Loop only.
 func (ch *Channel) Received(in []byte) int {
-	return ch.unparsed(in, ch.receive(in))
+	n := ch.receive(in)
+	if is(ch.lf, refused) {
+		return n // refused, cut off or closed: the receiver, and what it counted, went back
+	}
+	return ch.hold(in, n)
 }
 
 func (ch *Channel) receive(in []byte) int {
@@ -26,7 +30,7 @@ func (ch *Channel) receive(in []byte) int {
 		return ch.drop(in, 0)
 	}
 	if ch.fencedLast() {
-		return 0 // the hijacker's, if any (unparsed)
+		return 0 // the hijacker's, if any (hold)
 	}
 	if len(in) > 0 {
 		ch.lastActive.Mark()
@@ -127,15 +131,18 @@ func (ch *Channel) fencedLast() bool {
 	return is(ch.lf, last) && is(ch.lf, upgrading) && !is(ch.lf, refused)
 }
 
-// unparsed returns n, the bytes of in consumed, after counting those left
-// unread behind a fence against the memory budget: gnet keeps reading
-// them, and one client pipelining far ahead of a slow handler could
-// otherwise make the server hold MaxUnparsed, and a thousand such clients
-// a thousand times that, where a server that reads one request at a time
-// leaves them in the kernel. A client that leaves more than MaxUnparsed
-// unread, or more than unparsedFloor while the budget is spent, is cut
-// off. Loop only.
-func (ch *Channel) unparsed(in []byte, n int) int {
+// hold counts against the memory budget what the receiver keeps of the
+// client's input once Received is done with it: the part of a head
+// received so far, and input left unread behind a fence, which gnet goes
+// on reading where a server reading one request at a time would leave it
+// in the kernel. A thousand clients sending heads near MaxHeaderBytes
+// slowly, or pipelining far ahead of a slow handler, would otherwise make
+// the server hold a thousand times what each may. It returns the bytes of
+// in consumed: n, or all of in once it refuses a head past headFloor
+// while the budget is spent (503), or cuts off a client that left more
+// than MaxUnparsed unread, or more than unparsedFloor while the budget is
+// spent. Loop only.
+func (ch *Channel) hold(in []byte, n int) int {
 	u := len(in) - n
 	if ch.rx == nil {
 		if u == 0 {
@@ -144,18 +151,31 @@ func (ch *Channel) unparsed(in []byte, n int) int {
 		ch.rx = ch.site.pools.receiver() // input behind a last request's fence: it holds the count
 	}
 	rx := ch.rx
-	if u > rx.held {
-		ch.site.Memory.Hold(u - rx.held)
+	head := rx.p.PartialHead() // a head arriving leaves nothing unread: one of head and u is 0
+	if want := u + head; want > rx.held {
+		ch.site.Memory.Hold(want - rx.held)
 	} else {
-		ch.site.Memory.Release(rx.held - u)
+		ch.site.Memory.Release(rx.held - want)
 	}
-	rx.held = u
-	if u > ch.site.MaxUnparsed || u > unparsedFloor && ch.site.Memory.Spent() {
+	rx.held = u + head
+	spent := (u > unparsedFloor || head > headFloor) && ch.site.Memory.Spent()
+	switch {
+	case u > ch.site.MaxUnparsed || u > unparsedFloor && spent:
 		ch.cutOff(u)
+		return len(in)
+	case head > headFloor && spent:
+		ch.refuse(errHeadNoMemory)
 		return len(in)
 	}
 	return n
 }
+
+// headFloor is how much of a head a client may send while the memory
+// budget is spent: the request line's own limit, and the largest buffer a
+// parser keeps between requests. Heads that large are rare (NGINX takes
+// no header line over 8 KiB by default); MaxHeaderBytes, 256 KiB, is for
+// a server with memory to spare.
+const headFloor = parser.DefaultMaxRequestLine
 
 // unparsedFloor is what a client may leave unread behind a fence however
 // spent the memory budget: one read of gnet's (its 64 KiB read buffer),
@@ -180,6 +200,7 @@ var (
 	errSpill          = &parser.Error{Status: 500, Reason: "cannot buffer request body"}
 	errNoFile         = &parser.Error{Status: 503, Reason: "too busy to buffer request body"}
 	errRequestTimeout = &parser.Error{Status: 408, Reason: "request timeout"}
+	errHeadNoMemory   = &parser.Error{Status: 503, Reason: "too busy to buffer a request head this large"}
 	errBadHead        = &parser.Error{Status: 400, Reason: "bad request"}
 )
 
