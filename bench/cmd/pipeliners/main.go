@@ -1,10 +1,12 @@
 // Command pipeliners measures what clients that pipeline far ahead of a
 // handler that does not answer cost a server: it opens -n connections to
 // -addr, writes on each -k requests for -path with a header of -pad bytes,
-// then -junk bytes more, waits -warm for the server to read what it will,
+// then -junk bytes more, then the first -partial bytes of one more such
+// request (a head that never ends: -k 0 -junk 0 -partial 250000 is a
+// slowloris with large heads), waits -warm for the server to read what it will,
 // and reports the resident set of the server process -pid before and
-// after, its peak (VmHWM), and how many connections the server closed
-// meanwhile.
+// after, its peak (VmHWM), and how many connections the server answered
+// (a refusal: the handler at /wait answers nobody) or closed meanwhile.
 //
 //	go build -o /tmp/download ./bench/cmd/download
 //	/tmp/download -server carhop -addr 127.0.0.1:8081 &
@@ -46,6 +48,7 @@ func run() error {
 	pad := flag.Int("pad", 200<<10, "bytes of one header field in each request")
 	junk := flag.Int("junk", 1<<20, "bytes sent after the requests")
 	path := flag.String("path", "/wait", "what each request asks for")
+	partial := flag.Int("partial", 0, "bytes of a last request head, sent without its end")
 	warm := flag.Duration("warm", 3*time.Second, "wait after the writes before measuring")
 	flag.Parse()
 	if *pid <= 0 {
@@ -58,6 +61,10 @@ func run() error {
 	}
 	one := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h\r\nX-Pad: %s\r\n\r\n", *path, strings.Repeat("p", *pad))
 	payload := []byte(strings.Repeat(one, *k) + strings.Repeat("z", *junk))
+	if *partial > 0 {
+		last := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: h\r\nX-Pad: %s", *path, strings.Repeat("p", *partial))
+		payload = append(payload, last[:*partial]...)
+	}
 
 	conns := make([]net.Conn, 0, *n)
 	defer func() {
@@ -92,17 +99,20 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	closed := 0
+	answered, closed := 0, 0
 	for _, c := range conns {
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 		_, err := bufio.NewReader(c).ReadByte()
 		var ne net.Error
-		if err != nil && (!errors.As(err, &ne) || !ne.Timeout()) {
+		switch {
+		case err == nil:
+			answered++
+		case !errors.As(err, &ne) || !ne.Timeout():
 			closed++
 		}
 	}
-	fmt.Printf("connections %d, %d requests of %d KiB and %d KiB more each: server RSS %d MiB before, %d MiB after (+%d), peak %d MiB, %d connections closed by the server\n",
-		*n, *k, *pad>>10, *junk>>10, before>>20, after>>20, (after-before)>>20, peak>>20, closed)
+	fmt.Printf("connections %d, %d requests of %d KiB, %d KiB more and %d KiB of a head each: server RSS %d MiB before, %d MiB after (+%d), peak %d MiB, %d connections answered and %d closed by the server\n",
+		*n, *k, *pad>>10, *junk>>10, *partial>>10, before>>20, after>>20, (after-before)>>20, peak>>20, answered, closed)
 	return nil
 }
 
