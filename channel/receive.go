@@ -334,7 +334,7 @@ const requestCost = 1 << 10
 
 // enqueue queues r for a worker. A request that waits behind another,
 // parsed ahead of it, counts its cost (size) against the memory budget
-// until a worker takes it (take): a client pipelining heads of 256 KiB to
+// until a worker takes it (Run): a client pipelining heads of 256 KiB to
 // a slow handler would otherwise make the server hold MaxPipelined of
 // them, where a server reading one request at a time holds one.
 func (ch *Channel) enqueue(r *Request, size int) {
