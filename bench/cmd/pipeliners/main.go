@@ -3,10 +3,10 @@
 // -addr, writes on each -k requests for -path with a header of -pad bytes,
 // then -junk bytes more, then the first -partial bytes of one more such
 // request (a head that never ends: -k 0 -junk 0 -partial 250000 is a
-// slowloris with large heads), waits -warm for the server to read what it will,
-// and reports the resident set of the server process -pid before and
-// after, its peak (VmHWM), and how many connections the server answered
-// (a refusal: the handler at /wait answers nobody) or closed meanwhile.
+// slowloris with large heads), waits -warm for the server to read what
+// it will, and reports the resident set of the server process -pid before
+// and after, and how many connections the server answered (a refusal:
+// the handler at /wait answers nobody) or closed meanwhile.
 //
 //	go build -o /tmp/download ./bench/cmd/download
 //	/tmp/download -server carhop -addr 127.0.0.1:8081 &
@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,10 +94,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	peak, err := highWater(*pid)
-	if err != nil {
-		return err
-	}
 	answered, closed := 0, 0
 	for _, c := range conns {
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
@@ -111,22 +106,7 @@ func run() error {
 			closed++
 		}
 	}
-	fmt.Printf("connections %d, %d requests of %d KiB, %d KiB more and %d KiB of a head each: server RSS %d MiB before, %d MiB after (+%d), peak %d MiB, %d connections answered and %d closed by the server\n",
-		*n, *k, *pad>>10, *junk>>10, *partial>>10, before>>20, after>>20, (after-before)>>20, peak>>20, answered, closed)
+	fmt.Printf("connections %d, %d requests of %d KiB, %d KiB more and %d KiB of a head each: server RSS %d MiB before, %d MiB after (+%d), %d connections answered and %d closed by the server\n",
+		*n, *k, *pad>>10, *junk>>10, *partial>>10, before>>20, after>>20, (after-before)>>20, answered, closed)
 	return nil
-}
-
-// highWater is the peak resident set of process pid (VmHWM), in bytes.
-func highWater(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc status")
 }
