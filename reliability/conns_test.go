@@ -177,15 +177,21 @@ func residentSet(t *testing.T, pid int) int64 { return procStatusBytes(t, pid, "
 // procStatusBytes reads a size field ("VmRSS", "VmHWM") of /proc/pid/status.
 func procStatusBytes(t *testing.T, pid int, field string) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := readStatusBytes(pid, field)
 	require.NoError(t, err)
+	return n
+}
+
+func readStatusBytes(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			require.NoError(t, err)
-			return kb << 10
+			return kb << 10, err
 		}
 	}
-	t.Fatalf("no %s in /proc status", field)
-	return 0
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
