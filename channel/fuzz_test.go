@@ -31,7 +31,8 @@ import (
 // an independent parse of the input locates.
 //
 // The piece byte's 64 bit runs the channel with its memory budget spent
-// (parse one request ahead, then leave input unread), its 32 bit with
+// (parse one request ahead, then leave input unread; refuse a head past
+// 16 KiB that arrives in pieces), its 32 bit with
 // MaxUnparsed at 100 bytes (cut off a client past it); either way, once
 // the connection closes, everything the channel counted against the
 // budget is given back.
@@ -57,6 +58,7 @@ func FuzzChannelReceived(f *testing.F) {
 		{"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n", 64 + 31},
 		{"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /n HTTP/1.1\r\nHost: h\r\n\r\nGET /m HTTP/1.1\r\nHost: h\r\n\r\n", 64 + 32 + 9},
 		{"GET /u HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, close\r\nUpgrade: x\r\n\r\n" + strings.Repeat("raw", 50), 32 + 31},
+		{"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\nX: " + strings.Repeat("x", 17<<10) + "\r\n\r\n", 64 + 30},
 	} {
 		f.Add([]byte(seed.in), seed.piece)
 	}

@@ -173,6 +173,22 @@ func TestPartialHeadCountsAgainstMemory(t *testing.T) {
 	}
 }
 
+// Input behind a client's last request, an Upgrade, waits for the
+// hijacker unparsed, after the parser went back to its pool: it counts
+// all the same.
+func TestInputBehindALastUpgradeCounts(t *testing.T) {
+	mem := buffers.NewMemory(1 << 20)
+	h := newHarness(t, func(c *Config) { c.Memory = mem })
+	up := "GET /u HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, close\r\nUpgrade: x\r\n\r\n"
+	require.Equal(t, len(up), h.ch.Received([]byte(up)))
+	require.Nil(t, h.ch.rx, "the parser went back")
+	raw := "raw bytes of another protocol"
+	assert.Zero(t, h.ch.Received([]byte(raw)), "left for the hijacker")
+	assert.Equal(t, int64(len(raw)), mem.Held())
+	h.ch.Closed()
+	assert.Zero(t, mem.Held())
+}
+
 // Requests a worker never took, unread input and a head arriving go back
 // to the budget when the connection closes, and input that comes after
 // the close counts nothing.
