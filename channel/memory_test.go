@@ -81,6 +81,24 @@ func TestWorkerTakingARequestGivesBackItsCount(t *testing.T) {
 	assert.Zero(t, mem.Held())
 }
 
+// The budget may be spent by others while a head arrives: the channel
+// then stops parsing mid-head, and goes on with that head, not a new
+// one, once a worker has taken what waits.
+func TestBudgetSpentMidHead(t *testing.T) {
+	mem := buffers.NewMemory(1 << 20)
+	h := newHarness(t, func(c *Config) { c.Memory = mem })
+	a, b := "GET /a HTTP/1.1\r\nHost: h\r\n\r\n", "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+	require.Equal(t, len(a)+10, h.ch.Received([]byte(a+b[:10])), "/a queued, /b begun")
+	mem.Hold(1 << 20) // others spend the budget
+	assert.Zero(t, h.ch.Received([]byte(b[10:])), "no further ahead while /a waits")
+	h.runTasks()
+	assert.Equal(t, len(b)-10, h.ch.Received([]byte(b[10:])))
+	h.runTasks()
+	assert.Equal(t, "[/a ][/b ]", h.output())
+	mem.Release(1 << 20)
+	assert.Zero(t, mem.Held())
+}
+
 // A client that leaves input unread behind the requests parsed ahead is
 // cut off past MaxUnparsed, or past unparsedFloor once the memory budget
 // is spent, with one warning; what it held goes back when it closes.

@@ -66,10 +66,13 @@ func (ch *Channel) receive(in []byte) int {
 	}()
 	for !is(ch.lf, refused|last) {
 		if rx.cur == nil && (is(ch.lf, upgrading) || ch.fenced()) {
-			// Parse no further ahead; the input waits, and so need not
-			// the buffer of a large head before it (the next Parse would
-			// let it go).
-			rx.p.Reset()
+			// Parse no further ahead; the input waits. A parser between
+			// requests lets the buffer of a large head before it go now
+			// rather than at the next Parse; one in the middle of a head
+			// (the budget was spent meanwhile) keeps it.
+			if rx.p.Idle() {
+				rx.p.Reset()
+			}
 			break
 		}
 		k, ev, err := rx.p.Parse(in[n:])
