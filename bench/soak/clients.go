@@ -37,6 +37,8 @@ func newClient(kind Kind, addr string, worker int) client {
 		return &keepAlive{addr: addr, op: slowHandlerOp}
 	case Pipelined:
 		return &keepAlive{addr: addr, op: pipelinedOp}
+	case Greedy:
+		return &greedy{addr: addr}
 	case HalfClosed:
 		return &halfCloser{addr: addr}
 	case SlowClient:
@@ -238,6 +240,71 @@ func pipelinedOp(c *conn, seq uint64) (outcome, bool) {
 	o.latency = time.Since(start)
 	return o, reusable
 }
+
+// greedy pipelines greedyDepth requests with large heads behind a slow
+// one, on a new connection each time: parsed ahead they spend the
+// server's memory budget, and while it is spent the server parses one
+// request ahead and cuts off a client that leaves more than 64 KiB
+// unread. The answers that come must come in order, each echoing its
+// request's number; a connection that ends before the last (cut off, the
+// response in flight cut with it) or a 503 followed by a close is what
+// the kind expects once the budget is spent.
+type greedy struct {
+	addr string
+	seq  uint64
+}
+
+func (g *greedy) do(ctx context.Context) outcome {
+	g.seq++
+	start := time.Now()
+	c, err := dial(ctx, g.addr, nil, 0)
+	if err != nil {
+		return failure(classify(err), err)
+	}
+	defer c.close()
+	if err := c.arm(start.Add(opTimeout)); err != nil {
+		return failure(classify(err), err)
+	}
+	var b strings.Builder
+	b.Write(slowRequest)
+	base, pad := g.seq*greedyDepth, strings.Repeat("p", greedyHeadBytes)
+	for i := range uint64(greedyDepth) {
+		fmt.Fprintf(&b, "GET /echo?i=%d HTTP/1.1\r\n%sX-Pad: %s\r\n\r\n", base+i, host, pad)
+	}
+	// A client cut off may be so before its write ends: what it reads
+	// says what happened.
+	_, _ = io.WriteString(c.c, b.String())
+	var o outcome
+	for i := range greedyDepth + 1 {
+		var one outcome
+		resp, err := http.ReadResponse(c.br, nil)
+		switch {
+		case err != nil:
+			one = failure(classify(err), err)
+		case resp.StatusCode == http.StatusServiceUnavailable && resp.Close:
+			_ = resp.Body.Close()
+			o.expected = 1 // a head refused while the budget was spent
+			return o
+		case i == 0:
+			one = bodyOutcome(resp, http.StatusOK, "slept\n", start)
+		default:
+			one = bodyOutcome(resp, http.StatusOK, strconv.FormatUint(base+uint64(i-1), 10)+"\n", start)
+		}
+		if one.errKind == ErrReset || one.errKind == ErrShort {
+			o.expected = 1 // cut off, the response in flight with it
+			return o
+		}
+		if one.failed > 0 {
+			one.served = o.served
+			return one
+		}
+		o.served++
+	}
+	o.latency = time.Since(start)
+	return o
+}
+
+func (*greedy) close() {}
 
 // slowReader is a slow client that the server must serve: it sends its
 // head a byte every dribblePause (about 0.9 s in all, within the 2 s

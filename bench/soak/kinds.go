@@ -14,6 +14,7 @@ const (
 	Subscriber  Kind = "subscriber"   // an event stream held for a second, more of them than threads
 	SlowHandler Kind = "slow-handler" // the handler sleeps before answering
 	Pipelined   Kind = "pipelined"    // pipelineDepth requests in one write, answers in order
+	Greedy      Kind = "greedy"       // large heads pipelined behind a slow request: answered in order, or cut off past the memory budget
 	HalfClosed  Kind = "half-closed"  // requests, then shutdown(SHUT_WR): every answer, then end of file
 	SlowClient  Kind = "slow-client"  // head dribbled a byte at a time, response read slowly: served
 	Slowloris   Kind = "slowloris"    // head that never ends: cut by the request timeout
@@ -21,14 +22,14 @@ const (
 )
 
 // Kinds lists every kind in report order.
-var Kinds = []Kind{Small, Upload, Download, Stream, Subscriber, SlowHandler, Pipelined, HalfClosed, SlowClient, Slowloris, Bad}
+var Kinds = []Kind{Small, Upload, Download, Stream, Subscriber, SlowHandler, Pipelined, Greedy, HalfClosed, SlowClient, Slowloris, Bad}
 
 // DefaultWorkers is how many concurrent workers each kind gets by
 // default: enough to keep every path busy at once, few enough for a
 // machine of two CPUs.
 var DefaultWorkers = map[Kind]int{
 	Small: 4, Upload: 1, Download: 1, Stream: 2, Subscriber: 24, SlowHandler: 2,
-	Pipelined: 2, HalfClosed: 1, SlowClient: 1, Slowloris: 1, Bad: 1,
+	Pipelined: 2, Greedy: 1, HalfClosed: 1, SlowClient: 1, Slowloris: 1, Bad: 1,
 }
 
 // Sizes and pacing of the traffic; Settings reports them.
@@ -55,8 +56,13 @@ const (
 	streamLine       = "chunk %d of %d\n"
 	slowSleep        = 100 * time.Millisecond
 	pipelineDepth    = 10
-	slowlorisConns   = 4
-	slowlorisPause   = 200 * time.Millisecond // between bytes: never idle long enough for an idle timeout
+	// A greedy client's requests, behind its slow one, hold more than
+	// the memory budget (bufferMemory) once parsed ahead, and more than
+	// a spent budget lets one connection leave unread.
+	greedyDepth     = 24
+	greedyHeadBytes = 12 << 10 // under maxHeaderBytes
+	slowlorisConns  = 4
+	slowlorisPause  = 200 * time.Millisecond // between bytes: never idle long enough for an idle timeout
 	// opTimeout bounds one exchange of any kind but slowloris; a slower
 	// answer is counted as a timeout.
 	opTimeout = 15 * time.Second

@@ -52,6 +52,8 @@ type Settings struct {
 	SubscriberPause  time.Duration `json:"subscriber_pause_ns"`
 	SlowHandlerSleep time.Duration `json:"slow_handler_sleep_ns"`
 	PipelineDepth    int           `json:"pipeline_depth"`
+	GreedyDepth      int           `json:"greedy_depth"`
+	GreedyHeadBytes  int           `json:"greedy_head_bytes"`
 }
 
 func settings() Settings {
@@ -62,7 +64,7 @@ func settings() Settings {
 		UploadBytes: uploadBytes, DownloadBytes: downloadBytes, SlowReaderBytes: slowReaderBytes,
 		StreamChunks: streamChunks, StreamPause: streamPause, SlowHandlerSleep: slowSleep,
 		SubscriberEvents: subscriberEvents, SubscriberPause: subscriberPause,
-		PipelineDepth: pipelineDepth,
+		PipelineDepth: pipelineDepth, GreedyDepth: greedyDepth, GreedyHeadBytes: greedyHeadBytes,
 	}
 }
 
