@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/internal/procmem"
 )
 
 // The memory test runs the server in a child process (this test binary,
@@ -85,7 +87,10 @@ func TestLargeTransfersKeepServerMemorySmall(t *testing.T) {
 	addr, err := bufio.NewReader(stdout).ReadString('\n')
 	require.NoError(t, err)
 	base := "http://" + strings.TrimSpace(addr)
-	started := peakRSS(t, cmd.Process.Pid) // the runtime's (and the race detector's) own
+	started, err := procmem.Bytes(cmd.Process.Pid, "VmHWM") // the runtime's (and the race detector's) own
+	require.NoError(t, err)
+	peakRSS := procmem.Watch(cmd.Process.Pid, 10*time.Millisecond)
+	defer peakRSS()
 	c := client(t)
 	c.Timeout = 5 * time.Minute
 
@@ -108,22 +113,7 @@ func TestLargeTransfersKeepServerMemorySmall(t *testing.T) {
 	assert.Equal(t, int64(size), n)
 	assert.Equal(t, wantSum, hex.EncodeToString(got.Sum(nil)))
 
-	peak := peakRSS(t, cmd.Process.Pid)
+	peak := peakRSS()
 	t.Logf("server peak RSS %d MiB (%d MiB at start) for %d MiB each way", peak>>20, started>>20, size>>20)
 	assert.Less(t, peak-started, int64(size/4), "server memory grew with the payload")
-}
-
-// peakRSS reads VmHWM, the peak resident set size, of process pid.
-func peakRSS(t *testing.T, pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			require.NoError(t, err)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc status")
-	return 0
 }

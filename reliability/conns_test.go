@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carhop/carhop/adapter"
+	"github.com/carhop/carhop/internal/procmem"
 )
 
 // connsEnv makes the test binary a server with a connection limit of its
@@ -177,21 +177,7 @@ func residentSet(t *testing.T, pid int) int64 { return procStatusBytes(t, pid, "
 // procStatusBytes reads a size field ("VmRSS", "VmHWM") of /proc/pid/status.
 func procStatusBytes(t *testing.T, pid int, field string) int64 {
 	t.Helper()
-	n, err := readStatusBytes(pid, field)
+	n, err := procmem.Bytes(pid, field)
 	require.NoError(t, err)
 	return n
-}
-
-func readStatusBytes(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc status", field)
 }

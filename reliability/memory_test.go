@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carhop/carhop/adapter"
+	"github.com/carhop/carhop/internal/procmem"
 )
 
 // A declared length is not an allocation: with the body limit raised past
@@ -148,7 +149,8 @@ func TestLargeTransfersKeepServerRSSBounded(t *testing.T) {
 		size = mib << 20
 	}
 	srv := startChild(t, os.Stderr, childEnv+"=1", "TMPDIR="+t.TempDir())
-	sampled := watchRSS(srv.cmd.Process.Pid)
+	peakRSS := procmem.Watch(srv.cmd.Process.Pid, 10*time.Millisecond)
+	defer peakRSS()
 	base := "http://" + srv.addr
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -178,41 +180,8 @@ func TestLargeTransfersKeepServerRSSBounded(t *testing.T) {
 	assert.Equal(t, wantSum, hex.EncodeToString(got.Sum(nil)))
 	down := time.Since(start)
 
-	peak := max(peakRSS(t, srv.cmd.Process.Pid), sampled())
+	peak := peakRSS()
 	t.Logf("server peak RSS %d MiB moving %d MiB each way (upload %v, download %v through a slow reader)",
 		peak>>20, size>>20, up.Round(time.Millisecond), down.Round(time.Millisecond))
 	assert.Less(t, peak, int64(rssBound), "server memory grew with the payload")
-}
-
-// peakRSS reads VmHWM, the peak resident set size, of process pid. It
-// can miss a peak: the kernel does not raise it when memory is returned
-// with madvise, as the Go runtime returns it, so it may read below a
-// resident set seen before (watchRSS).
-func peakRSS(t *testing.T, pid int) int64 { return procStatusBytes(t, pid, "VmHWM") }
-
-// watchRSS samples the resident set of process pid every 10 ms until the
-// function it returns is called, which returns the largest sample.
-func watchRSS(pid int) (largest func() int64) {
-	var peak int64
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if n, err := readStatusBytes(pid, "VmRSS"); err == nil {
-				peak = max(peak, n)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() int64 {
-		close(stop)
-		<-done
-		return peak
-	}
 }
