@@ -56,10 +56,11 @@ const (
 	streamLine       = "chunk %d of %d\n"
 	slowSleep        = 100 * time.Millisecond
 	pipelineDepth    = 10
-	// A greedy client's requests, behind its slow one, hold more than
-	// the memory budget (bufferMemory) once parsed ahead, and more than
-	// a spent budget lets one connection leave unread.
-	greedyDepth     = 24
+	// A greedy client's requests, behind its slow one, hold most of the
+	// memory budget (bufferMemory) once parsed ahead: answered when the
+	// others leave it room, cut off when they do not, since they are more
+	// than a spent budget lets one connection leave unread.
+	greedyDepth     = 16
 	greedyHeadBytes = 12 << 10 // under maxHeaderBytes
 	slowlorisConns  = 4
 	slowlorisPause  = 200 * time.Millisecond // between bytes: never idle long enough for an idle timeout
