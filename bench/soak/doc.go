@@ -1,7 +1,8 @@
 // Package soak is the soak scenario (issue 6): carhop in a child process,
 // driven for a configurable time by mixed traffic (small keep-alive
 // requests, large uploads and downloads, streamed responses, slow
-// handlers, pipelined batches, clients that half-close after their
+// handlers, pipelined batches, greedy clients pipelining large heads
+// past the memory budget, clients that half-close after their
 // requests, slow clients and malformed requests), with the child's
 // resident set, goroutines and counters sampled throughout.
 //
