@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -232,6 +233,49 @@ func TestClosedGivesBackWhatItCounted(t *testing.T) {
 			h.ch.Received([]byte(tt.in[tt.consumed:] + req))
 			assert.Zero(t, mem.Held(), "after the close")
 			assert.Empty(t, h.output(), "no worker ran")
+		})
+	}
+}
+
+// Output handed to gnet stays in memory until the socket takes it, and
+// the budget does not count it: while the budget is spent a pump hands
+// gnet sendFloor at a time instead of SendBytes, so that a slow client
+// makes the server hold less of it.
+func TestPumpHandsGnetLessWhenMemorySpent(t *testing.T) {
+	tests := []struct {
+		name  string
+		spent bool
+		gnet  int // what gnet holds after the pump, the socket taking nothing
+	}{
+		{"room", false, DefaultSendBytes},
+		{"spent", true, sendFloor},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := buffers.NewMemory(4 << 20)
+			h := newHarness(t, func(c *Config) {
+				c.Memory = mem
+				c.Serve = plainServe(func(ch *Channel, _ *Request) {
+					_ = ch.Write(bytes.Repeat([]byte("x"), 8*DefaultSendBytes), -1)
+					ch.Finish(true)
+				})
+			})
+			h.conn.limited = true // and no room: gnet keeps what the pump offers
+			h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
+			require.Len(t, h.tasks, 1)
+			h.tasks[0]()
+			if tt.spent {
+				mem.Hold(4 << 20) // by others
+				defer mem.Release(4 << 20)
+			}
+			h.ch.Pump()
+			assert.Equal(t, tt.gnet, h.conn.OutboundBuffered())
+			h.conn.clientReads(16 * DefaultSendBytes)
+			for i := 0; i < 100 && h.ch.outLen() > 0; i++ {
+				h.conn.clientReads(16 * DefaultSendBytes)
+				h.ch.Pump()
+			}
+			assert.Equal(t, 8*DefaultSendBytes, h.conn.out.Len(), "every byte goes out all the same")
 		})
 	}
 }

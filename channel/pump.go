@@ -67,9 +67,10 @@ func (ch *Channel) Pump() {
 	wasFull := ch.lastOut == fileFull
 	moved, fileBlocked := false, false
 	fromFile := 0
+	send := ch.sendBytes()
 	for ch.outLen() > 0 {
 		queued := ch.conn.OutboundBuffered()
-		if queued >= ch.site.SendBytes {
+		if queued >= send {
 			break
 		}
 		if queued == 0 {
@@ -84,7 +85,7 @@ func (ch *Channel) Pump() {
 				continue
 			}
 		}
-		chunk, err := ch.out.Peek(ch.site.SendBytes)
+		chunk, err := ch.out.Peek(send)
 		if err != nil {
 			ch.mu.Unlock()
 			ch.site.Logger.Error("carhop: reading buffered response", "remote", ch.remote(), "err", err)
@@ -230,6 +231,24 @@ func (ch *Channel) sendSpilled() (sent int, blocked bool) {
 	}
 	return 0, errors.Is(err, syscall.EAGAIN)
 }
+
+// sendBytes is how much output a pump lets gnet hold: SendBytes, or
+// sendFloor while the memory budget is spent. What gnet holds stays in
+// memory, uncounted, until the socket takes it, up to twice this for
+// each slow client; a fast client's socket takes the chunks as they come
+// and only sees more, smaller writes. Mutex held.
+func (ch *Channel) sendBytes() int {
+	if ch.site.Memory.Spent() {
+		return min(ch.site.SendBytes, sendFloor)
+	}
+	return ch.site.SendBytes
+}
+
+// sendFloor is what a pump hands gnet at a time while the memory budget
+// is spent: 1,000 slow readers at a 4 MiB budget left the server 41 MiB
+// resident with it, 64 MiB with SendBytes' 64 KiB (docs/performance.md,
+// "Output gnet holds").
+const sendFloor = 16 << 10
 
 // fileFull is lastOut after a pump whose sendfile found the socket full
 // while gnet held nothing: the socket holds output of ours, which is not
