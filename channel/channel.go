@@ -118,6 +118,16 @@ type receiver struct {
 	held int // a head arriving, or input left unread behind a fence, counted against Config.Memory (hold)
 }
 
+// count sets what rx counts against m to n bytes.
+func (rx *receiver) count(m *buffers.Memory, n int) {
+	if n > rx.held {
+		m.Hold(n - rx.held)
+	} else {
+		m.Release(rx.held - n)
+	}
+	rx.held = n
+}
+
 // receiving is the request being received, if any. Loop only.
 func (ch *Channel) receiving() *Request {
 	if ch.rx == nil {

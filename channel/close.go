@@ -48,8 +48,7 @@ func (ch *Channel) Closed() {
 		ch.rx.cur = nil
 	}
 	if ch.rx != nil {
-		ch.site.Memory.Release(ch.rx.held) // a head arriving, or input left unread, now garbage or gnet's to free
-		ch.rx.held = 0
+		ch.rx.count(ch.site.Memory, 0) // a head arriving, or input left unread, now garbage or gnet's to free
 	}
 	for r := queued; r != nil; r = r.next {
 		ch.cancel(r)

@@ -30,8 +30,7 @@ func newPools(c *Config) *pools {
 func (p *pools) receiver() *receiver { return p.receivers.Get().(*receiver) }
 
 func (p *pools) putReceiver(x *receiver) {
-	p.memory.Release(x.held)
-	x.held = 0
+	x.count(p.memory, 0)
 	x.p.Reset()
 	x.cur = nil
 	p.receivers.Put(x)

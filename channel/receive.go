@@ -155,12 +155,7 @@ func (ch *Channel) hold(in []byte, n int) int {
 	}
 	rx := ch.rx
 	head := rx.p.PartialHead() // a head arriving leaves nothing unread: one of head and u is 0
-	if want := u + head; want > rx.held {
-		ch.site.Memory.Hold(want - rx.held)
-	} else {
-		ch.site.Memory.Release(rx.held - want)
-	}
-	rx.held = u + head
+	rx.count(ch.site.Memory, u+head)
 	spent := (u > unparsedFloor || head > headFloor) && ch.site.Memory.Spent()
 	switch {
 	case u > ch.site.MaxUnparsed || u > unparsedFloor && spent:
