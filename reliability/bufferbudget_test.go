@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,20 +59,22 @@ func TestBufferMemoryBoundsPipelinedRequests(t *testing.T) {
 	payload := bytes.Repeat(one.Bytes(), requests)
 	load := func(addr string) func() {
 		conns := make([]net.Conn, clients)
+		var writers sync.WaitGroup
 		for i := range conns {
 			c, err := net.Dial("tcp", addr)
 			require.NoError(t, err)
 			conns[i] = c
-			go func() {
+			writers.Go(func() {
 				// Cut off or not, the client writes what it can in 10 s.
 				_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 				_, _ = c.Write(payload)
-			}()
+			})
 		}
 		return func() {
 			for _, c := range conns {
 				_ = c.Close()
 			}
+			writers.Wait()
 		}
 	}
 	unbounded := residentGrowth(t, load, bufferMemoryEnv+"="+strconv.Itoa(1<<30))
