@@ -100,6 +100,41 @@ func TestBudgetSpentMidHead(t *testing.T) {
 	assert.Zero(t, mem.Held())
 }
 
+// A worker that finishes the last waiting request while the loop is in
+// Received for an earlier wake, behind a fence, must wake the loop again:
+// the loop decided to read no further while that request waited, and a
+// wake deduplicated against the one being handled left the rest of the
+// input unread until the idle timeout closed the connection (the soak's
+// pipelined clients, once the budget was spent by others).
+func TestFinishDuringReceivedWakesTheLoop(t *testing.T) {
+	const req = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+	mem := buffers.NewMemory(1)
+	mem.Hold(1) // spent: one request waits at most
+	defer mem.Release(1)
+	h := newHarness(t, func(c *Config) { c.Memory = mem })
+	runOne := func() {
+		require.NotEmpty(t, h.tasks)
+		task := h.tasks[0]
+		h.tasks = h.tasks[1:]
+		task()
+	}
+	in := strings.Repeat(req, 3)
+	n := h.ch.Received([]byte(in))
+	require.Equal(t, len(req), n, "the first waits; the rest is fenced")
+	runOne() // the first is answered, and the loop woken for the rest
+	// The loop handles that wake: it parses the second, which waits.
+	n += h.ch.Received([]byte(in[n:]))
+	require.Equal(t, 2*len(req), n)
+	wakes := h.conn.wakes
+	runOne() // before the loop's Pump: the second is answered
+	assert.Greater(t, h.conn.wakes, wakes, "the loop is woken for the third")
+	h.ch.Pump()
+	n += h.ch.Received([]byte(in[n:]))
+	h.runTasks()
+	assert.Equal(t, len(in), n)
+	assert.Equal(t, strings.Repeat("[/x ]", 3), h.output())
+}
+
 // A client that leaves input unread behind the requests parsed ahead is
 // cut off past MaxUnparsed, or past unparsedFloor once the memory budget
 // is spent, with one warning; what it held goes back when it closes.

@@ -208,9 +208,14 @@ var (
 // it until Received ends. Marking it first, in the same critical section
 // as the worker's sendNow, means no worker skips a wake-up the loop is
 // about to wait for (a pipelining limit reached, a 100 Continue owed).
+// For the same reason it ends the outstanding wake, if this is it: the
+// fence decided below may rest on a request a worker is about to finish,
+// and that worker's wake, deduplicated against this one, was lost, which
+// left a pipelining client's input unread until the idle timeout.
 func (ch *Channel) enter(input bool) (closing, late bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	put(&ch.state, woken, false)
 	if input {
 		put(&ch.state, loopIdle, false)
 	}
