@@ -200,8 +200,11 @@ func TestStreamsHoldingDescriptorsDoNotStopServer(t *testing.T) {
 func startNoFileChild(t *testing.T, stderr *syncbuf.Buffer, nofile int, dir string) (*child, int) {
 	t.Helper()
 	srv := startChild(t, stderr, nofileEnv+"="+strconv.Itoa(nofile), nofileDirEnv+"="+dir)
+	// The warning precedes the address the child prints, but on another
+	// pipe, which the copying goroutine may not have emptied yet.
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "connection limit lowered") },
+		10*time.Second, 5*time.Millisecond, "no warning: %s", stderr)
 	warned := stderr.String()
-	require.Contains(t, warned, "connection limit lowered")
 	limit := loggedInt(t, warned, "lowered_to")
 	require.Less(t, limit, nofile)
 	return srv, limit
