@@ -1,7 +1,6 @@
 package channel
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -288,29 +287,18 @@ func TestPumpHandsGnetLessWhenMemorySpent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := buffers.NewMemory(4 << 20)
-			h := newHarness(t, func(c *Config) {
-				c.Memory = mem
-				c.Serve = plainServe(func(ch *Channel, _ *Request) {
-					_ = ch.Write(bytes.Repeat([]byte("x"), 8*DefaultSendBytes), -1)
-					ch.Finish(true)
-				})
-			})
-			h.conn.limited = true // and no room: gnet keeps what the pump offers
-			h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
-			require.Len(t, h.tasks, 1)
-			h.tasks[0]()
+			h := stalledHarness(t, func(c *Config) { c.Memory = mem })
 			if tt.spent {
 				mem.Hold(4 << 20) // by others
 				defer mem.Release(4 << 20)
 			}
 			h.ch.Pump()
 			assert.Equal(t, tt.gnet, h.conn.OutboundBuffered())
-			h.conn.clientReads(16 * DefaultSendBytes)
 			for i := 0; i < 100 && h.ch.outLen() > 0; i++ {
 				h.conn.clientReads(16 * DefaultSendBytes)
 				h.ch.Pump()
 			}
-			assert.Equal(t, 8*DefaultSendBytes, h.conn.out.Len(), "every byte goes out all the same")
+			assert.Equal(t, stalledBytes, h.conn.out.Len(), "every byte goes out all the same")
 		})
 	}
 }

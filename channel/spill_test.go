@@ -358,17 +358,9 @@ func TestSpilledOutputIsCountedWhoeverSendsTheLastByte(t *testing.T) {
 // would let it empty its socket and sit idle.
 func TestPumpBacksOffWhileTheSocketStaysFull(t *testing.T) {
 	var polls []int
-	h := newHarness(t, func(c *Config) {
+	h := stalledHarness(t, func(c *Config) {
 		c.Poll = func(_ *Channel, backoff int) { polls = append(polls, backoff) }
-		c.Serve = plainServe(func(ch *Channel, _ *Request) {
-			_ = ch.Write(bytes.Repeat([]byte("x"), 8*DefaultSendBytes), -1)
-			ch.Finish(true)
-		})
 	})
-	h.conn.limited = true // and no room: gnet keeps what the pump offers
-	h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
-	require.Len(t, h.tasks, 1)
-	h.tasks[0]()
 	type step struct {
 		name    string
 		reads   bool // the client reads what gnet holds before the pump
@@ -486,3 +478,26 @@ func TestPumpThatMovesNothingLeavesWriterPaused(t *testing.T) {
 	}
 	assertChunksInOrder(t, h.output(), size, chunks)
 }
+
+// stalledHarness is a channel whose worker has written a response of
+// stalledBytes, eight pumps' worth, to a client that has read nothing:
+// the socket takes none of it, and gnet keeps what a pump offers.
+func stalledHarness(t *testing.T, mutate func(*Config)) *harness {
+	t.Helper()
+	h := newHarness(t, func(c *Config) {
+		c.Serve = plainServe(func(ch *Channel, _ *Request) {
+			_ = ch.Write(bytes.Repeat([]byte("x"), stalledBytes), -1)
+			ch.Finish(true)
+		})
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	h.conn.limited = true
+	h.ch.Received([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
+	require.Len(t, h.tasks, 1)
+	h.tasks[0]()
+	return h
+}
+
+const stalledBytes = 8 * DefaultSendBytes
