@@ -47,6 +47,12 @@ func newClient(kind Kind, addr string, worker int) client {
 		return &slowloris{addr: addr}
 	case Bad:
 		return &badClient{addr: addr, next: worker}
+	case Upgrade:
+		return &upgrader{addr: addr}
+	case Continue:
+		return &continuer{addr: addr}
+	case Abort:
+		return &aborter{addr: addr, worker: worker}
 	}
 	panic("soak: unknown kind " + string(kind))
 }

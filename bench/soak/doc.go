@@ -1,10 +1,12 @@
 // Package soak is the soak scenario (issue 6): carhop in a child process,
 // driven for a configurable time by mixed traffic (small keep-alive
-// requests, large uploads and downloads, streamed responses, slow
-// handlers, pipelined batches, greedy clients pipelining large heads
-// past the memory budget, clients that half-close after their
-// requests, slow clients and malformed requests), with the child's
-// resident set, goroutines and counters sampled throughout.
+// requests, large uploads and downloads, 100-continue uploads with
+// trailers, streamed responses, slow handlers, pipelined batches, greedy
+// clients pipelining large heads past the memory budget, clients that
+// half-close after their requests, slow clients, upgrades the handler
+// hijacks, clients that leave mid-response and malformed requests),
+// with the child's resident set, goroutines and counters sampled
+// throughout.
 //
 // It owns the soak's server (Child, Handler: one endpoint per kind of
 // traffic and a stats endpoint), its clients (one closed loop per worker,

@@ -19,10 +19,14 @@ const (
 	SlowClient  Kind = "slow-client"  // head dribbled a byte at a time, response read slowly: served
 	Slowloris   Kind = "slowloris"    // head that never ends: cut by the request timeout
 	Bad         Kind = "bad"          // malformed requests: refused with an exact status and a close
+	Upgrade     Kind = "upgrade"      // an upgrade the handler hijacks, then a line echo over the raw connection
+	Continue    Kind = "continue"     // Expect: 100-continue uploads, chunked with trailers, or refused with 413 unsent
+	Abort       Kind = "abort"        // a client that leaves mid-response: the handler's context must end
 )
 
 // Kinds lists every kind in report order.
-var Kinds = []Kind{Small, Upload, Download, Stream, Subscriber, SlowHandler, Pipelined, Greedy, HalfClosed, SlowClient, Slowloris, Bad}
+var Kinds = []Kind{Small, Upload, Continue, Download, Stream, Subscriber, SlowHandler, Pipelined, Greedy, HalfClosed,
+	SlowClient, Slowloris, Upgrade, Abort, Bad}
 
 // DefaultWorkers is how many concurrent workers each kind gets by
 // default: enough to keep every path busy at once, few enough for a
@@ -30,6 +34,7 @@ var Kinds = []Kind{Small, Upload, Download, Stream, Subscriber, SlowHandler, Pip
 var DefaultWorkers = map[Kind]int{
 	Small: 4, Upload: 1, Download: 1, Stream: 2, Subscriber: 24, SlowHandler: 2,
 	Pipelined: 2, Greedy: 1, HalfClosed: 1, SlowClient: 1, Slowloris: 1, Bad: 1,
+	Upgrade: 1, Continue: 1, Abort: 1,
 }
 
 // Sizes and pacing of the traffic; Settings reports them.
@@ -62,8 +67,23 @@ const (
 	// than a spent budget lets one connection leave unread.
 	greedyDepth     = 16
 	greedyHeadBytes = 12 << 10 // under maxHeaderBytes
-	slowlorisConns  = 4
-	slowlorisPause  = 200 * time.Millisecond // between bytes: never idle long enough for an idle timeout
+	// An upgraded connection echoes upgradeMessages lines sent
+	// upgradePause apart: about 40 ms with the handler off its worker.
+	upgradeMessages = 8
+	upgradePause    = 5 * time.Millisecond
+	// A 100-continue upload: over inbufOverflow, so it spills, in chunks
+	// of up to maxContinueChunk bytes.
+	continueBytes    = 192 << 10
+	maxContinueChunk = 24 << 10
+	// An aborting client asks for its handler's state every hangPoll. A
+	// handler gives up after hangLimit, or hangLimitBytes written, and
+	// reports that it never noticed: the client has stopped asking by
+	// then (opTimeout).
+	hangPoll       = 5 * time.Millisecond
+	hangLimit      = 2 * opTimeout
+	hangLimitBytes = 64 << 20
+	slowlorisConns = 4
+	slowlorisPause = 200 * time.Millisecond // between bytes: never idle long enough for an idle timeout
 	// opTimeout bounds one exchange of any kind but slowloris; a slower
 	// answer is counted as a timeout.
 	opTimeout = 15 * time.Second

@@ -103,6 +103,7 @@ type ServerSample struct {
 type handler struct {
 	stats   func() adapter.Stats
 	tempDir string // where /download?file=1 writes its file
+	hangs   hangs  // the /hang handlers, for /hang-status
 
 	dumpDir string // dumpEnv's
 	mu      sync.Mutex
@@ -160,6 +161,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			time.Sleep(pause)
 		}
+	case "/trailed":
+		serveTrailed(w, r)
+	case "/upgrade":
+		serveUpgrade(w, r)
+	case "/hang":
+		h.hangs.serveHang(w, r)
+	case "/hang-status":
+		h.hangs.serveStatus(w, r)
 	case "/slow":
 		time.Sleep(slowSleep)
 		_, _ = io.WriteString(w, "slept\n")

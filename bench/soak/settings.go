@@ -54,6 +54,8 @@ type Settings struct {
 	PipelineDepth    int           `json:"pipeline_depth"`
 	GreedyDepth      int           `json:"greedy_depth"`
 	GreedyHeadBytes  int           `json:"greedy_head_bytes"`
+	ContinueBytes    int           `json:"continue_bytes"`
+	UpgradeMessages  int           `json:"upgrade_messages"`
 }
 
 func settings() Settings {
@@ -65,6 +67,7 @@ func settings() Settings {
 		StreamChunks: streamChunks, StreamPause: streamPause, SlowHandlerSleep: slowSleep,
 		SubscriberEvents: subscriberEvents, SubscriberPause: subscriberPause,
 		PipelineDepth: pipelineDepth, GreedyDepth: greedyDepth, GreedyHeadBytes: greedyHeadBytes,
+		ContinueBytes: continueBytes, UpgradeMessages: upgradeMessages,
 	}
 }
 
