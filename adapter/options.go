@@ -217,10 +217,10 @@ func WithOutbufHighWatermark(n int64) Option {
 // as if past their overflow, each connection keeping at most 32 KiB
 // (buffers.MemoryFloor) of each in memory. Requests read ahead of the
 // one being served (pipelined), the input left unread behind them and
-// heads still arriving count too: past the budget a connection reads one
-// request ahead, a client that leaves more than 64 KiB unread is
-// disconnected (Stats.CutOff), and one whose head passes 16 KiB before it
-// ends gets 503. Default 256 MiB.
+// heads and trailer sections still arriving count too: past the budget a
+// connection reads one request ahead, a client that leaves more than
+// 64 KiB unread is disconnected (Stats.CutOff), and one whose head or
+// trailer section passes 16 KiB before it ends gets 503. Default 256 MiB.
 func WithBufferMemory(n int64) Option {
 	return func(c *config) error {
 		if n <= 0 {

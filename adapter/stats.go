@@ -43,10 +43,10 @@ type Stats struct {
 	// BufferedBytes is how many request-body and response bytes the
 	// connections keep in memory now (with the requests read ahead of
 	// those being served, the input left unread behind them, and heads
-	// still arriving), BufferMemoryLimit how many they may
-	// (WithBufferMemory; each connection may keep 32 KiB of each beyond
-	// it), and BufferMemoryDenied how often a body or output went to a
-	// temporary file early, or waited for one, because the limit was
+	// and trailer sections still arriving), BufferMemoryLimit how many
+	// they may (WithBufferMemory; each connection may keep 32 KiB of each
+	// beyond it), and BufferMemoryDenied how often a body or output went
+	// to a temporary file early, or waited for one, because the limit was
 	// reached.
 	BufferedBytes      int64
 	BufferMemoryLimit  int64

@@ -59,6 +59,7 @@ func FuzzChannelReceived(f *testing.F) {
 		{"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /n HTTP/1.1\r\nHost: h\r\n\r\nGET /m HTTP/1.1\r\nHost: h\r\n\r\n", 64 + 32 + 9},
 		{"GET /u HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, close\r\nUpgrade: x\r\n\r\n" + strings.Repeat("raw", 50), 32 + 31},
 		{"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\nX: " + strings.Repeat("x", 17<<10) + "\r\n\r\n", 64 + 30},
+		{"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: " + strings.Repeat("t", 17<<10) + "\r\n\r\n", 64 + 30},
 	} {
 		f.Add([]byte(seed.in), seed.piece)
 	}

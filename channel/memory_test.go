@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carhop/carhop/channel/buffers"
+	"github.com/carhop/carhop/parser"
 )
 
 // What the loop parses ahead of the request being served counts against
@@ -222,6 +223,69 @@ func TestPartialHeadCountsAgainstMemory(t *testing.T) {
 			assert.Equal(t, int64(tt.others), mem.Held(), "a complete head is the request's, which waits behind none")
 			h.runTasks()
 			assert.Equal(t, "[/x ]", h.output())
+		})
+	}
+}
+
+// A request that waits behind another counts its trailers with its head:
+// the adapter copies them into r.Trailer.
+func TestWaitingRequestCountsItsTrailers(t *testing.T) {
+	mem := buffers.NewMemory(1 << 20)
+	var copied []parser.Header
+	h := newHarness(t, func(c *Config) {
+		c.Memory = mem
+		c.Trailers = func(_ *Request, t []parser.Header) { copied = append(copied, t...) }
+	})
+	first := "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+	head := "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+	trailers := "X-Sum: 0123456789\r\nX-Other: " + strings.Repeat("t", 1000) + "\r\n"
+	in := first + head + "0\r\n" + trailers + "\r\n"
+	require.Equal(t, len(in), h.ch.Received([]byte(in)))
+	require.Len(t, copied, 2)
+	fields := len("X-Sum") + len("0123456789") + len("X-Other") + 1000
+	assert.Equal(t, int64(len(head)+fields+requestCost), mem.Held(), "the second waits: its head, trailers and state")
+	h.runTasks()
+	assert.Equal(t, "[/a ][/b ]", h.output())
+	assert.Zero(t, mem.Held())
+}
+
+// A chunked body's trailer section arriving counts as a head does, and
+// past headFloor while the budget is spent it is refused the same way.
+func TestPartialTrailersCountAgainstMemory(t *testing.T) {
+	tests := []struct {
+		name    string
+		limit   int64
+		others  int
+		pad     int // size of the trailer field
+		refused bool
+	}{
+		{"room: large trailers arriving", 1 << 20, 0, 50 << 10, false},
+		{"spent: trailers within the floor", 100, 100, headFloor - 100, false},
+		{"spent: trailers past the floor", 100, 100, headFloor, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := buffers.NewMemory(tt.limit)
+			mem.Hold(tt.others)
+			h := newHarness(t, func(c *Config) { c.Memory = mem })
+			head := "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+			require.Equal(t, len(head), h.ch.Received([]byte(head)))
+			base := mem.Held() // the others' and the body's
+			require.Equal(t, int64(tt.others+len("abc")), base)
+			lastLine := "0\r\nX-Pad: " + strings.Repeat("p", tt.pad)
+			assert.Equal(t, len(lastLine), h.ch.Received([]byte(lastLine)))
+			if tt.refused {
+				h.runTasks()
+				assert.Equal(t, "[503 too busy to buffer request trailers this large]", h.output())
+				assert.Equal(t, int64(tt.others), mem.Held(), "the refused trailers are given back")
+				return
+			}
+			trailers := len(lastLine) - len("0\r\n")
+			assert.Equal(t, base+int64(trailers), mem.Held(), "the trailers so far")
+			assert.Equal(t, 4, h.ch.Received([]byte("\r\n\r\n")))
+			assert.Equal(t, base, mem.Held(), "complete trailers are the request's")
+			h.runTasks()
+			assert.Contains(t, h.output(), "/x")
 		})
 	}
 }

@@ -136,15 +136,16 @@ func (ch *Channel) fencedLast() bool {
 
 // hold counts against the memory budget what the receiver keeps of the
 // client's input once Received is done with it: the part of a head
-// received so far, and input left unread behind a fence, which gnet goes
+// received so far (or of a chunked body's trailer section, or of a
+// chunk-size line), and input left unread behind a fence, which gnet goes
 // on reading where a server reading one request at a time would leave it
 // in the kernel. A thousand clients sending heads near MaxHeaderBytes
 // slowly, or pipelining far ahead of a slow handler, would otherwise make
 // the server hold a thousand times what each may. It returns the bytes of
-// in consumed: n, or all of in once it refuses a head past headFloor
-// while the budget is spent (503), or cuts off a client that left more
-// than MaxUnparsed unread, or more than unparsedFloor while the budget is
-// spent. Loop only.
+// in consumed: n, or all of in once it refuses a head or trailer section
+// past headFloor while the budget is spent (503), or cuts off a client
+// that left more than MaxUnparsed unread, or more than unparsedFloor
+// while the budget is spent. Loop only.
 func (ch *Channel) hold(in []byte, n int) int {
 	u := len(in) - n
 	if ch.rx == nil {
@@ -154,15 +155,20 @@ func (ch *Channel) hold(in []byte, n int) int {
 		ch.rx = ch.site.pools.receiver() // input behind a last request's fence: it holds the count
 	}
 	rx := ch.rx
-	head := rx.p.PartialHead() // a head arriving leaves nothing unread: one of head and u is 0
-	rx.count(ch.site.Memory, u+head)
-	spent := (u > unparsedFloor || head > headFloor) && ch.site.Memory.Spent()
+	// A head or trailers arriving leave nothing unread: u is 0 when
+	// either is not, and the parser holds at most one of them.
+	head, framing := rx.p.PartialHead(), rx.p.PartialFraming()
+	rx.count(ch.site.Memory, u+head+framing)
+	spent := (u > unparsedFloor || head+framing > headFloor) && ch.site.Memory.Spent()
 	switch {
 	case u > ch.site.MaxUnparsed || u > unparsedFloor && spent:
 		ch.cutOff(u)
 		return len(in)
 	case head > headFloor && spent:
 		ch.refuse(errHeadNoMemory)
+		return len(in)
+	case framing > headFloor && spent:
+		ch.refuse(errTrailerNoMemory)
 		return len(in)
 	}
 	return n
@@ -195,11 +201,12 @@ func (ch *Channel) cutOff(unread int) {
 }
 
 var (
-	errSpill          = &parser.Error{Status: 500, Reason: "cannot buffer request body"}
-	errNoFile         = &parser.Error{Status: 503, Reason: "too busy to buffer request body"}
-	errRequestTimeout = &parser.Error{Status: 408, Reason: "request timeout"}
-	errHeadNoMemory   = &parser.Error{Status: 503, Reason: "too busy to buffer a request head this large"}
-	errBadHead        = &parser.Error{Status: 400, Reason: "bad request"}
+	errSpill           = &parser.Error{Status: 500, Reason: "cannot buffer request body"}
+	errNoFile          = &parser.Error{Status: 503, Reason: "too busy to buffer request body"}
+	errRequestTimeout  = &parser.Error{Status: 408, Reason: "request timeout"}
+	errHeadNoMemory    = &parser.Error{Status: 503, Reason: "too busy to buffer a request head this large"}
+	errTrailerNoMemory = &parser.Error{Status: 503, Reason: "too busy to buffer request trailers this large"}
+	errBadHead         = &parser.Error{Status: 400, Reason: "bad request"}
 )
 
 // enter starts a Received: it reports whether a response asked to close
@@ -315,8 +322,12 @@ func (ch *Channel) complete() {
 	if r.Body != nil && r.Body.Spilled() {
 		ch.site.Counters.SpilledBodies.Add(1)
 	}
+	cost := len(ch.rx.p.Request().Head) + requestCost
 	if t := ch.rx.p.Request().Trailers; len(t) > 0 && ch.site.Trailers != nil {
 		ch.site.Trailers(r, t)
+		for _, f := range t { // the adapter copies them into r.Trailer
+			cost += len(f.Name) + len(f.Value)
+		}
 	}
 	if r.upgrade {
 		put(&ch.lf, upgrading, true)
@@ -327,11 +338,11 @@ func (ch *Channel) complete() {
 	// be queued behind a response that has already closed the exchange,
 	// and run.
 	put(&ch.lf, last, !r.KeepAlive)
-	ch.enqueue(r, len(ch.rx.p.Request().Head)+requestCost)
+	ch.enqueue(r, cost)
 }
 
-// requestCost is what a request costs in memory besides its head and
-// body, as the adapter builds it: its state, header map and context,
+// requestCost is what a request costs in memory besides its head, its
+// trailers and its body, as the adapter builds it: its state, header map and context,
 // about 750 bytes for a small request (BenchmarkServe's B/op).
 const requestCost = 1 << 10
 

@@ -115,6 +115,21 @@ func (p *Parser) PartialHead() int {
 	return len(p.head)
 }
 
+// PartialFraming is how many bytes of a chunked body's framing not yet
+// complete the parser holds: the chunk-size line being read (up to
+// MaxChunkExtension and a few bytes) or the trailer section so far (up to
+// MaxTrailerBytes). Like PartialHead, it is for a server that counts what
+// its connections hold; 0 once the trailer section ends.
+func (p *Parser) PartialFraming() int {
+	switch p.state {
+	case stChunkSize:
+		return len(p.line)
+	case stTrailer:
+		return len(p.trail)
+	}
+	return 0
+}
+
 // Limits returns the limits in force, defaults filled in.
 func (p *Parser) Limits() Limits { return p.lim }
 

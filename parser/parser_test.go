@@ -285,6 +285,43 @@ func TestViewsAreInsideHead(t *testing.T) {
 // PartialHead counts what the parser holds of a head still arriving, and
 // nothing once the head is complete: neither while the body arrives nor
 // after the request.
+func TestPartialFramingCountsAChunkLineOrTrailers(t *testing.T) {
+	head := crlf("POST /p HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n")
+	tests := []struct {
+		name string
+		in   string
+		want int
+	}{
+		{"the head", head, 0},
+		{"part of a chunk-size line", head + "3;ext=", 6},
+		{"a chunk-size line but its LF", head + "3;ext=v\r", 8},
+		{"chunk data", head + "3\r\nab", 0},
+		{"the CRLF after chunk data", head + "3\r\nabc\r", 0},
+		{"part of the last chunk's line", head + "3\r\nabc\r\n0", 1},
+		{"part of a trailer field", head + "3\r\nabc\r\n0\r\nX-Sum: 12", 9},
+		{"a trailer field and a half", head + "3\r\nabc\r\n0\r\nX-Sum: 12\r\nX-B", 14},
+		{"the request", head + "3\r\nabc\r\n0\r\nX-Sum: 12\r\n\r\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := New(Limits{})
+			b := []byte(tt.in)
+			for len(b) > 0 {
+				n, ev, err := p.Parse(b)
+				require.NoError(t, err)
+				b = b[n:]
+				if ev == EventNeedMore {
+					break
+				}
+			}
+			assert.Equal(t, tt.want, p.PartialFraming())
+			assert.Zero(t, p.PartialHead(), "the head is complete")
+			p.Reset()
+			assert.Zero(t, p.PartialFraming())
+		})
+	}
+}
+
 func TestPartialHeadCountsAnIncompleteHead(t *testing.T) {
 	head := crlf("POST /p HTTP/1.1\nHost: h\nContent-Length: 3\n\n")
 	tests := []struct {
