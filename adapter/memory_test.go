@@ -83,6 +83,12 @@ func TestLargeTransfersKeepServerMemorySmall(t *testing.T) {
 	t.Cleanup(func() {
 		_ = stdin.Close()
 		_ = cmd.Wait()
+		// Under go test -race a child that saw a data race reports it on
+		// its stderr, carries on, and exits with status 66 (GORACE's
+		// exitcode).
+		if cmd.ProcessState.ExitCode() == 66 {
+			t.Errorf("the child server reported a data race (on its stderr, above)")
+		}
 	})
 	addr, err := bufio.NewReader(stdout).ReadString('\n')
 	require.NoError(t, err)

@@ -15,6 +15,10 @@ import (
 	"github.com/carhop/carhop/internal/syncbuf"
 )
 
+// raceExitCode is the exit status of a process built with -race that
+// saw a data race (GORACE's exitcode, 66 by default).
+const raceExitCode = 66
+
 // child is a server the test binary runs in a process of its own, chosen
 // by env (TestMain's dispatch): it prints its address on a line and
 // serves until its standard input closes.
@@ -52,6 +56,12 @@ func startChild(t *testing.T, stderr io.Writer, env ...string) *child {
 		case <-time.After(time.Minute):
 			_ = c.cmd.Process.Kill()
 			<-c.exited
+		}
+		// Under go test -race the child is built with the race detector,
+		// which reports a race on the child's stderr and carries on: its
+		// exit status is what fails the test.
+		if c.cmd.ProcessState.ExitCode() == raceExitCode {
+			t.Errorf("the child server reported a data race (on its stderr, above)")
 		}
 	})
 	require.NoError(t, err, "the child printed no address: %s", stderr)

@@ -108,11 +108,11 @@ func verdict(res *Result) string {
 		"(peak seen open %d; spilled bodies %d, outputs %d; files counted open %d of %d, denied %d); "+
 		"buffered in memory %d B of %d, denied %d; carhop counted %d requests, refused %s, "+
 		"%d connections answered past their input's end, %d cut off for pipelining too far ahead, "+
-		"%d hijacked (%d still open); server CPU %.1f s (%.0f %% of one CPU), machine steal %.1f s",
+		"%d hijacked (%d still open); %d data races reported; server CPU %.1f s (%.0f %% of one CPU), machine steal %.1f s",
 		res.Errors(), settled, res.TempFilesLeft, res.OpenSpillFiles, res.PeakOpenSpills,
 		st.SpilledBodies, st.SpilledOutputs, st.OpenFiles, st.FileLimit, st.FilesDenied,
 		st.BufferedBytes, st.BufferMemoryLimit, st.BufferMemoryDenied, st.Requests, refusedCell(st.Refused), st.InputEnded, st.CutOff,
-		st.Hijacked, st.HijackedOpen, res.ServerCPU.Seconds(), percentOf(res.ServerCPU, res.Elapsed), res.Steal.Seconds())
+		st.Hijacked, st.HijackedOpen, res.DataRaces, res.ServerCPU.Seconds(), percentOf(res.ServerCPU, res.Elapsed), res.Steal.Seconds())
 }
 
 func percentOf(part, whole time.Duration) float64 {

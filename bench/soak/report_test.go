@@ -79,3 +79,28 @@ func TestPlainTicks(t *testing.T) {
 	assert.Contains(t, labels, "25")
 	assert.NotContains(t, labels, "25.00")
 }
+
+func TestDataRacesFindsTheDetectorsReports(t *testing.T) {
+	report := func(what string) string {
+		return "==================\nWARNING: DATA RACE\nWrite at 0x00c by goroutine 7:\n  " + what + "\n==================\n"
+	}
+	tests := []struct {
+		name  string
+		log   string
+		n     int
+		first string
+	}{
+		{"none", "time=... level=WARN msg=\"carhop: client pipelined too far ahead\"\n", 0, ""},
+		{"one", "level=WARN a\n" + report("main.a()") + "level=WARN b\n", 1,
+			"WARNING: DATA RACE\nWrite at 0x00c by goroutine 7:\n  main.a()\n==================\n"},
+		{"two: the first whole", report("main.a()") + report("main.b()"), 2,
+			"WARNING: DATA RACE\nWrite at 0x00c by goroutine 7:\n  main.a()\n==================\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, first := dataRaces(tt.log)
+			assert.Equal(t, tt.n, n)
+			assert.Equal(t, tt.first, first)
+		})
+	}
+}

@@ -45,7 +45,11 @@ type Result struct {
 	// ServerEnd is the child's last stats: carhop's counters over the
 	// whole run (requests, refusals by status, spilled bodies and outputs).
 	ServerEnd ServerSample `json:"server_end"`
-	ServerLog string       `json:"server_log,omitempty"`
+	// DataRaces counts the race detector's reports in the server's log:
+	// 0 unless the server was built with -race and raced. ServerLog is
+	// the first such report, if any, and the log's tail.
+	DataRaces int    `json:"data_races"`
+	ServerLog string `json:"server_log,omitempty"`
 
 	Samples []Sample `json:"samples"`
 	Rates   []Rate   `json:"rates"`

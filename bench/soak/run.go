@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -185,7 +186,9 @@ sampling:
 	defer cancel()
 	res.settle(settleCtx, sm, start, done.Load(), cfg, p.Exited)
 	if log, err := os.ReadFile(filepath.Join(p.Dir(), "server.log")); err == nil && len(log) > 0 {
-		res.ServerLog = tail(string(log), 4000)
+		var first string
+		res.DataRaces, first = dataRaces(string(log))
+		res.ServerLog = first + tail(string(log), 4000)
 	}
 	if p.Exited() {
 		return res, errors.New("soak: the server exited during the run")
@@ -260,6 +263,30 @@ func mergeBad(clients []*badClient) []BadCase {
 		}
 	}
 	return out
+}
+
+// raceWarning starts each report of the race detector, and raceRule
+// ends it.
+const (
+	raceWarning = "WARNING: DATA RACE"
+	raceRule    = "=================="
+)
+
+// dataRaces counts the race detector's reports in a server's log (a
+// server built with -race, as the soak test's child is under go test
+// -race, reports each race when it happens and goes on), and returns the
+// first of them whole: the log's tail may have lost it.
+func dataRaces(log string) (n int, first string) {
+	n = strings.Count(log, raceWarning)
+	i := strings.Index(log, raceWarning)
+	if i < 0 {
+		return 0, ""
+	}
+	first = log[i:]
+	if j := strings.Index(first, raceRule); j >= 0 {
+		first = first[:j+len(raceRule)]
+	}
+	return n, first + "\n"
 }
 
 func tail(s string, n int) string {

@@ -20,6 +20,7 @@ func TestSoakEndToEnd(t *testing.T) {
 	res, err := Run(ctx, Config{Duration: 3 * time.Second, SampleEvery: 500 * time.Millisecond})
 	require.NoError(t, err)
 	t.Logf("server log: %s", res.ServerLog)
+	require.Zero(t, res.DataRaces, "the server (built with -race under go test -race) raced")
 	slow, _ := res.Kind(SlowClient)
 	t.Logf("spilled outputs %d, slow clients served %d", res.ServerEnd.Server.SpilledOutputs, slow.Served)
 
@@ -87,6 +88,7 @@ func TestSoakInterrupted(t *testing.T) {
 	assert.True(t, res.Interrupted)
 	assert.Less(t, res.Elapsed, res.Duration)
 	assert.Zero(t, res.Errors(), "interrupted exchanges are not errors: %+v", res.Kinds)
+	assert.Zero(t, res.DataRaces, "the server raced: %s", res.ServerLog)
 	assert.True(t, res.Settled, "server did not settle: %+v", res.Samples[len(res.Samples)-1])
 	assert.Zero(t, res.OpenSpillFiles)
 	small, _ := res.Kind(Small)

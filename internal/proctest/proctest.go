@@ -26,11 +26,18 @@ import (
 )
 
 // Build compiles internal/testserver into a temporary directory of t and
-// returns the binary's path.
+// returns the binary's path. Under go test -race the server is built with
+// -race too, so that signals, drains and restarts run under the race
+// detector: a race it finds ends the server with status 66 where a test
+// expects 0.
 func Build(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "testserver")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/carhop/carhop/internal/testserver").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, "github.com/carhop/carhop/internal/testserver")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("building testserver: %v\n%s", err, out)
 	}
