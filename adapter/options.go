@@ -215,12 +215,15 @@ func WithOutbufHighWatermark(n int64) Option {
 // connection keeps; this bounds what many slow clients can make the
 // server hold together: past it, bodies and output go to temporary files
 // as if past their overflow, each connection keeping at most 32 KiB
-// (buffers.MemoryFloor) of each in memory. Requests read ahead of the
-// one being served (pipelined), the input left unread behind them and
-// heads and trailer sections still arriving count too: past the budget a
-// connection reads one request ahead, a client that leaves more than
-// 64 KiB unread is disconnected (Stats.CutOff), and one whose head or
-// trailer section passes 16 KiB before it ends gets 503. Default 256 MiB.
+// (buffers.MemoryFloor) of each in memory. Output handed to the event
+// loop's socket layer and not yet taken by the socket counts as well (up
+// to 128 KiB a slow client; 32 KiB while the budget is spent). Requests
+// read ahead of the one being served (pipelined), the input left unread
+// behind them and heads and trailer sections still arriving count too:
+// past the budget a connection reads one request ahead, a client that
+// leaves more than 64 KiB unread is disconnected (Stats.CutOff), and one
+// whose head or trailer section passes 16 KiB before it ends gets 503.
+// Default 256 MiB.
 func WithBufferMemory(n int64) Option {
 	return func(c *config) error {
 		if n <= 0 {

@@ -41,13 +41,14 @@ type Stats struct {
 	FileLimit   int
 	FilesDenied uint64
 	// BufferedBytes is how many request-body and response bytes the
-	// connections keep in memory now (with the requests read ahead of
-	// those being served, the input left unread behind them, and heads
-	// and trailer sections still arriving), BufferMemoryLimit how many
-	// they may (WithBufferMemory; each connection may keep 32 KiB of each
-	// beyond it), and BufferMemoryDenied how often a body or output went
-	// to a temporary file early, or waited for one, because the limit was
-	// reached.
+	// connections keep in memory now (with the output the socket layer
+	// holds, the requests read ahead of those being served, the input
+	// left unread behind them, and heads and trailer sections still
+	// arriving), BufferMemoryLimit how many they may (WithBufferMemory;
+	// each connection may keep 32 KiB of each beyond it, and what the
+	// socket layer holds), and BufferMemoryDenied how often a body or
+	// output went to a temporary file early, or waited for one, because
+	// the limit was reached.
 	BufferedBytes      int64
 	BufferMemoryLimit  int64
 	BufferMemoryDenied uint64

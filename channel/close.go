@@ -20,6 +20,7 @@ func (ch *Channel) Closed() {
 	serving := ch.current()
 	out := ch.out
 	ch.out = nil
+	ch.setLastOut(0) // gnet frees what it held of the output with the connection
 	h := ch.hijacker()
 	if is(ch.state, stalled) {
 		ch.site.Logger.Info("carhop: client not reading its response", "remote", ch.remote())

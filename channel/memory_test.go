@@ -367,6 +367,45 @@ func TestPumpHandsGnetLessWhenMemorySpent(t *testing.T) {
 	}
 }
 
+// Output a pump hands gnet stays in memory until the socket takes it: it
+// counts as it did in the output buffer, until a pump finds it sent or
+// the connection closes.
+func TestOutputGnetHoldsCountsAgainstMemory(t *testing.T) {
+	tests := []struct {
+		name   string
+		closes bool // the connection closes while gnet holds output
+	}{
+		{"read to the end", false},
+		{"closed while gnet holds output", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := buffers.NewMemory(1 << 30)
+			h := stalledHarness(t, func(c *Config) { c.Memory = mem })
+			require.Equal(t, int64(stalledBytes), mem.Held(), "the response, in the output buffer")
+			// The first pump after a worker filled the socket records
+			// less than gnet holds (Pump, on filled); the next records
+			// what it holds.
+			h.ch.Pump()
+			h.ch.Pump()
+			require.Equal(t, DefaultSendBytes, h.conn.OutboundBuffered())
+			assert.Equal(t, int64(stalledBytes), mem.Held(), "what gnet took still counts")
+			if tt.closes {
+				h.ch.Closed()
+				assert.Zero(t, mem.Held())
+				return
+			}
+			for i := 0; i < 100 && (h.ch.outLen() > 0 || h.conn.OutboundBuffered() > 0); i++ {
+				h.conn.clientReads(DefaultSendBytes)
+				h.ch.Pump()
+				assert.Equal(t, h.ch.outLen()+int64(h.conn.OutboundBuffered()), mem.Held(), "after %d reads", i+1)
+			}
+			assert.Equal(t, stalledBytes, h.conn.out.Len())
+			assert.Zero(t, mem.Held())
+		})
+	}
+}
+
 // countWarnings counts the records at Warn and above.
 type countWarnings struct{ n *atomic.Int32 }
 

@@ -48,7 +48,7 @@ func (ch *Channel) Outlive(conn Conn, unparsed bool) bool {
 		return false
 	}
 	ch.conn = conn
-	ch.lastOut = 0 // the old socket layer held none of our output (the loop checks), conn holds none yet
+	ch.setLastOut(0) // the old socket layer held none of our output (the loop checks), conn holds none yet
 	ch.idle = 0
 	put(&ch.state, woken|filled|emptied|timedOut, false)
 	put(&ch.state, ended, true)

@@ -126,9 +126,9 @@ func (ch *Channel) Pump() {
 	if moved || pending < int(ch.lastOut) {
 		ch.lastActive.Mark()
 	}
-	ch.lastOut = int32(pending)
+	ch.setLastOut(int32(pending))
 	if fileBlocked { // gnet held nothing: sendSpilled runs only then
-		ch.lastOut = fileFull
+		ch.setLastOut(fileFull)
 	}
 	// A client that once emptied its socket between polls would do so
 	// again during a long wait, and sit idle: its backoff stays short.
@@ -159,7 +159,7 @@ func (ch *Channel) Pump() {
 		put(&ch.state, filled, false)
 		backoff = -1
 		if pending >= ch.site.SendBytes && ch.site.SendBytes > 1 {
-			ch.lastOut = int32(ch.site.SendBytes - 1) // still not 0: gnet holds output (sendable)
+			ch.setLastOut(int32(ch.site.SendBytes - 1)) // still not 0: gnet holds output (sendable)
 		}
 	}
 	left := ch.outLen()
@@ -232,11 +232,29 @@ func (ch *Channel) sendSpilled() (sent int, blocked bool) {
 	return 0, errors.Is(err, syscall.EAGAIN)
 }
 
+// setLastOut records what gnet holds of the output after a pump (or
+// fileFull), and counts it against the memory budget: gnet keeps it in
+// memory until the socket takes it, as the output buffer did before the
+// pump handed it over, up to twice sendBytes for a slow client. It is
+// counted from pump to pump, so that a client whose socket took it in
+// between is counted until the next pump (a poll away, since gnet held
+// output), and given back when the connection closes; the pump after a
+// worker filled the socket records, and counts, less than gnet holds
+// until the next. Mutex held.
+func (ch *Channel) setLastOut(n int32) {
+	was, now := max(ch.lastOut, 0), max(n, 0)
+	if now > was {
+		ch.site.Memory.Hold(int(now - was))
+	} else if now < was {
+		ch.site.Memory.Release(int(was - now))
+	}
+	ch.lastOut = n
+}
+
 // sendBytes is how much output a pump lets gnet hold: SendBytes, or
-// sendFloor while the memory budget is spent. What gnet holds stays in
-// memory, uncounted, until the socket takes it, up to twice this for
-// each slow client; a fast client's socket takes the chunks as they come
-// and only sees more, smaller writes. Mutex held.
+// sendFloor while the memory budget is spent. A fast client's socket
+// takes the chunks as they come and only sees more, smaller writes.
+// Mutex held.
 func (ch *Channel) sendBytes() int {
 	if ch.site.Memory.Spent() {
 		return min(ch.site.SendBytes, sendFloor)

@@ -305,7 +305,7 @@ func (ch *Channel) sendContinue() {
 				// line: no worker may write around gnet's buffer
 				// (sendable) until a pump has seen it drain.
 				ch.mu.Lock()
-				ch.lastOut = int32(pending)
+				ch.setLastOut(int32(pending))
 				ch.mu.Unlock()
 				ch.site.Poll(ch, 0)
 			}
