@@ -31,12 +31,17 @@ func TestSlowReaderPausesHandler(t *testing.T) {
 		length  bool // declare a Content-Length
 		flush   bool // flush every write: a stream, which leaves the pool
 		spilled int  // spill files open while the handler is paused
+		// The writer of a declared length waits in memory until the rest
+		// fits under the watermark, and then spills that tail if the
+		// socket backs up: a client reading fast may still fall behind
+		// there on a loaded machine.
+		tailMaySpill bool
 	}{
-		{"chunked", false, false, 1},
-		{"declared length", true, false, 0},
+		{"chunked", false, false, 1, false},
+		{"declared length", true, false, 0, true},
 		// A stream holds no worker, so spilling its output would free
 		// none: it waits with the overflow in memory.
-		{"flushed stream", false, true, 0},
+		{"flushed stream", false, true, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var written atomic.Int64
@@ -99,7 +104,7 @@ func TestSlowReaderPausesHandler(t *testing.T) {
 				// through sendfile, from the file to the socket) arrived
 				// intact too.
 				assert.Eventually(t, func() bool { return s.Stats().SpilledOutputs == 1 }, 5*time.Second, time.Millisecond, "the response spilled: %+v", s.Stats())
-			} else {
+			} else if !tc.tailMaySpill {
 				assert.Zero(t, s.Stats().SpilledOutputs)
 			}
 		})
