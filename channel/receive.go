@@ -342,8 +342,9 @@ func (ch *Channel) complete() {
 }
 
 // requestCost is what a request costs in memory besides its head, its
-// trailers and its body, as the adapter builds it: its state, header map and context,
-// about 750 bytes for a small request (BenchmarkServe's B/op).
+// trailers and its body, as the adapter builds it: its state, header map
+// and context, about 750 bytes for a small request (BenchmarkServe's
+// B/op).
 const requestCost = 1 << 10
 
 // enqueue queues r for a worker. A request that waits behind another,

@@ -68,7 +68,7 @@ const (
 	greedyDepth     = 16
 	greedyHeadBytes = 12 << 10 // under maxHeaderBytes
 	// An upgraded connection echoes upgradeMessages lines sent
-	// upgradePause apart: about 40 ms with the handler off its worker.
+	// upgradePause apart, its handler off the worker pool meanwhile.
 	upgradeMessages = 8
 	upgradePause    = 5 * time.Millisecond
 	// A 100-continue upload: over inbufOverflow, so it spills, in chunks
