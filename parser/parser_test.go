@@ -305,15 +305,7 @@ func TestPartialFramingCountsAChunkLineOrTrailers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := New(Limits{})
-			b := []byte(tt.in)
-			for len(b) > 0 {
-				n, ev, err := p.Parse(b)
-				require.NoError(t, err)
-				b = b[n:]
-				if ev == EventNeedMore {
-					break
-				}
-			}
+			feedParser(t, p, tt.in)
 			assert.Equal(t, tt.want, p.PartialFraming())
 			assert.Zero(t, p.PartialHead(), "the head is complete")
 			p.Reset()
@@ -341,15 +333,7 @@ func TestPartialHeadCountsAnIncompleteHead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := New(Limits{})
-			b := []byte(tt.in)
-			for len(b) > 0 {
-				n, ev, err := p.Parse(b)
-				require.NoError(t, err)
-				b = b[n:]
-				if ev == EventNeedMore {
-					break
-				}
-			}
+			feedParser(t, p, tt.in)
 			assert.Equal(t, tt.want, p.PartialHead())
 			p.Reset()
 			assert.Zero(t, p.PartialHead())

@@ -50,7 +50,7 @@ func newClient(kind Kind, addr string, worker int) client {
 	case Upgrade:
 		return &upgrader{addr: addr}
 	case Continue:
-		return &continuer{addr: addr}
+		return &keepAlive{addr: addr, op: continueOp}
 	case Abort:
 		return &aborter{addr: addr, worker: worker}
 	}

@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,7 +11,7 @@ import (
 	"time"
 )
 
-// continuer sends uploads the way careful clients do, on a kept-alive
+// continueOp sends an upload the way careful clients do, on a kept-alive
 // connection: a head with "Expect: 100-continue", and the body only once
 // the server has said 100 Continue. Every other upload is chunked, in
 // chunks of varied sizes, with its hash in a trailer, and the handler
@@ -20,39 +19,11 @@ import (
 // length over maxBodyBytes and must be refused with 413 and a close
 // before the body is sent, as a server that does not read what it will
 // refuse does.
-type continuer struct {
-	addr string
-	c    *conn
-	seq  uint64
-}
-
-func (k *continuer) do(ctx context.Context) outcome {
-	if k.c == nil {
-		c, err := dial(ctx, k.addr, nil, 0)
-		if err != nil {
-			return failure(classify(err), err)
-		}
-		k.c = c
+func continueOp(c *conn, seq uint64) (outcome, bool) {
+	if seq%2 == 1 {
+		return trailedUpload(c, seq)
 	}
-	k.seq++
-	var o outcome
-	reusable := false
-	if k.seq%2 == 1 {
-		o, reusable = trailedUpload(k.c, k.seq)
-	} else {
-		o = refusedUpload(k.c)
-	}
-	if o.failed > 0 || !reusable {
-		k.close()
-	}
-	return o
-}
-
-func (k *continuer) close() {
-	if k.c != nil {
-		k.c.close()
-		k.c = nil
-	}
+	return refusedUpload(c), false
 }
 
 // awaitContinue reads the interim response to a head that expects it.
