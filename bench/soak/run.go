@@ -212,8 +212,9 @@ func work(ctx context.Context, c client, t *tally, deadline time.Time, done *ato
 
 // settle samples the server after the load until it is back where it
 // started (goroutines within the margin, no connection but the sampler's,
-// no spill file open or on disk), the timeout passes or the server has
-// exited, and records the end figures.
+// no spill file open or on disk, nothing counted against the memory or
+// descriptor budgets, no hijacked connection open), the timeout passes or
+// the server has exited, and records the end figures.
 func (res *Result) settle(ctx context.Context, sm *sampler, start time.Time, done int64, cfg Config, exited func() bool) {
 	began := time.Now()
 	base := res.Samples[0]
@@ -222,8 +223,10 @@ func (res *Result) settle(ctx context.Context, sm *sampler, start time.Time, don
 	for {
 		last, lastStats = sm.take(ctx, time.Since(start), done)
 		res.Samples = append(res.Samples, last)
+		st := lastStats.Server
 		if last.Error == "" && last.Goroutines <= base.Goroutines+cfg.GoroutineMargin &&
-			last.Connections <= 1 && last.OpenSpills == 0 && last.TempFiles == 0 {
+			last.Connections <= 1 && last.OpenSpills == 0 && last.TempFiles == 0 &&
+			st.BufferedBytes == 0 && st.OpenFiles == 0 && st.HijackedOpen == 0 {
 			res.Settled = true
 			break
 		}
