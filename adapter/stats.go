@@ -142,7 +142,7 @@ func writePrometheus(w io.Writer, st Stats) {
 	metric("carhop_files_open", "gauge", "Temporary files and files being sent held open now.", st.OpenFiles)
 	metric("carhop_files_limit", "gauge", "Files the connections may hold open at once (0: no limit).", st.FileLimit)
 	metric("carhop_files_denied_total", "counter", "Files wanted past the limit: output waited in memory, a file was copied, or a body was refused.", st.FilesDenied)
-	metric("carhop_buffered_bytes", "gauge", "Request-body and response bytes the connections keep in memory.", st.BufferedBytes)
+	metric("carhop_buffered_bytes", "gauge", "Request and response bytes the connections keep in memory (WithBufferMemory counts them).", st.BufferedBytes)
 	metric("carhop_buffer_memory_limit_bytes", "gauge", "Bytes the connections may keep in memory together beyond 32 KiB each (WithBufferMemory).", st.BufferMemoryLimit)
 	metric("carhop_buffer_memory_denied_total", "counter", "Bodies and outputs sent to a temporary file early, or kept waiting for one, because the memory limit was reached.", st.BufferMemoryDenied)
 	metric("carhop_threads", "gauge", "Worker goroutines of the task pool.", st.Tasks.Threads)
