@@ -123,13 +123,44 @@ func uploadOp(c *conn, seq uint64) (outcome, bool) {
 	return bodyOutcome(resp, http.StatusOK, want, start), !resp.Close
 }
 
+// downloadOp asks for a download, or every fourth time for its head
+// alone (headOp).
 func downloadOp(c *conn, seq uint64) (outcome, bool) {
 	start := time.Now()
+	if seq%4 == 0 {
+		return headOp(c, seq, start)
+	}
 	resp, err := c.roundTrip(downloadRequest(seq, downloadBytes, ""))
 	if err != nil {
 		return failure(classify(err), err), false
 	}
 	return patternOutcome(resp, seq, downloadBytes, false, start), !resp.Close
+}
+
+// headOp sends HEAD for a download whose handler writes the body all the
+// same: the answer must be 200 with the length a GET would get, and no
+// body, which the next request on the connection would otherwise read
+// as its response.
+func headOp(c *conn, seq uint64, start time.Time) (outcome, bool) {
+	if err := c.arm(start.Add(opTimeout)); err != nil {
+		return failure(classify(err), err), false
+	}
+	req := fmt.Sprintf("HEAD /download?seed=%d&size=%d HTTP/1.1\r\n%s\r\n", seq, downloadBytes, host)
+	if _, err := io.WriteString(c.c, req); err != nil {
+		return failure(classify(err), err), false
+	}
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: http.MethodHead})
+	if err != nil {
+		return failure(classify(err), err), false
+	}
+	_ = resp.Body.Close()
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return failure(ErrStatus, fmt.Errorf("%w: %s to HEAD, want 200", errStatus, resp.Status)), false
+	case resp.ContentLength != downloadBytes:
+		return failure(ErrMismatch, fmt.Errorf("%w: HEAD declared %d bytes, want %d", errMismatch, resp.ContentLength, downloadBytes)), false
+	}
+	return outcome{served: 1, latency: time.Since(start)}, !resp.Close
 }
 
 func downloadRequest(seq uint64, size int, extra string) []byte {
