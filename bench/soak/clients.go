@@ -294,14 +294,11 @@ type greedy struct {
 func (g *greedy) do(ctx context.Context) outcome {
 	g.seq++
 	start := time.Now()
-	c, err := dial(ctx, g.addr, nil, 0)
+	c, err := dialArmed(ctx, g.addr, start)
 	if err != nil {
 		return failure(classify(err), err)
 	}
 	defer c.close()
-	if err := c.arm(start.Add(opTimeout)); err != nil {
-		return failure(classify(err), err)
-	}
 	var b strings.Builder
 	b.Write(slowRequest)
 	base, pad := g.seq*greedyDepth, strings.Repeat("p", greedyHeadBytes)

@@ -54,6 +54,20 @@ func dial(ctx context.Context, addr string, r io.Reader, rcvbuf int) (*conn, err
 	return cn, nil
 }
 
+// dialArmed dials addr for one exchange on a connection of its own, its
+// deadline opTimeout after start.
+func dialArmed(ctx context.Context, addr string, start time.Time) (*conn, error) {
+	c, err := dial(ctx, addr, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.arm(start.Add(opTimeout)); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
 func (c *conn) close() {
 	c.stop()
 	_ = c.c.Close()

@@ -30,14 +30,11 @@ type halfCloser struct {
 func (h *halfCloser) do(ctx context.Context) outcome {
 	h.seq++
 	start := time.Now()
-	c, err := dial(ctx, h.addr, nil, 0)
+	c, err := dialArmed(ctx, h.addr, start)
 	if err != nil {
 		return failure(classify(err), err)
 	}
 	defer c.close()
-	if err := c.arm(start.Add(opTimeout)); err != nil {
-		return failure(classify(err), err)
-	}
 	echo := func(i int) string { return "GET /echo?i=" + strconv.Itoa(i) + " HTTP/1.1\r\n" + host + "\r\n" }
 	reqs := echo(0) + string(slowRequest) + string(downloadRequest(h.seq, halfCloseDownload, "")) + echo(3)
 	if _, err := io.WriteString(c.c, reqs); err != nil {

@@ -31,14 +31,11 @@ type upgrader struct {
 func (u *upgrader) do(ctx context.Context) outcome {
 	u.seq++
 	start := time.Now()
-	c, err := dial(ctx, u.addr, nil, 0)
+	c, err := dialArmed(ctx, u.addr, start)
 	if err != nil {
 		return failure(classify(err), err)
 	}
 	defer c.close()
-	if err := c.arm(start.Add(opTimeout)); err != nil {
-		return failure(classify(err), err)
-	}
 	msg := func(i int) string { return fmt.Sprintf("%d %d\n", u.seq, i) }
 	head := "GET /upgrade HTTP/1.1\r\n" + host + "Connection: Upgrade\r\nUpgrade: " + upgradeProtocol + "\r\n\r\n"
 	if _, err := io.WriteString(c.c, head+msg(0)); err != nil {
