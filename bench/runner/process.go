@@ -1,6 +1,10 @@
 package runner
 
-import "context"
+import (
+	"context"
+	"os"
+	"time"
+)
 
 // Process is a server started by Start: a process group of its own,
 // stopped with everything in it by Stop.
@@ -36,6 +40,23 @@ func (p *Process) Exited() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// Signal sends sig to the server alone (not its process group), as a
+// supervisor asking it to drain does.
+func (p *Process) Signal(sig os.Signal) error { return p.p.cmd.Process.Signal(sig) }
+
+// Wait waits up to limit for the server to exit on its own and returns
+// its exit error (nil for status 0); exited is false when it is still
+// running. Stop may follow either way.
+func (p *Process) Wait(limit time.Duration) (exitErr error, exited bool) {
+	select {
+	case err := <-p.p.done:
+		p.p.done <- err
+		return err, true
+	case <-time.After(limit):
+		return nil, false
 	}
 }
 

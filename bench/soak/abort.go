@@ -47,7 +47,7 @@ func (a *aborter) do(ctx context.Context) outcome {
 		line, err = bufio.NewReader(resp.Body).ReadString('\n')
 		if err == nil && (resp.StatusCode != http.StatusOK || line != hangStarted) {
 			c.close()
-			return failure(ErrStatus, fmt.Errorf("%w: %s %q, want 200 and %q", errStatus, resp.Status, line, hangStarted))
+			return statusFailure(resp, fmt.Errorf("%w: %s %q, want 200 and %q", errStatus, resp.Status, line, hangStarted))
 		}
 	}
 	if err != nil {
@@ -55,7 +55,7 @@ func (a *aborter) do(ctx context.Context) outcome {
 		return failure(classify(err), err)
 	}
 	if reset {
-		_ = c.c.(*net.TCPConn).SetLinger(0)
+		_ = c.raw.(*net.TCPConn).SetLinger(0)
 	}
 	left := time.Now()
 	c.close()
@@ -87,7 +87,7 @@ func (a *aborter) await(ctx context.Context, id string, left time.Time) outcome 
 		case err != nil:
 			return failure(classify(err), err)
 		case resp.StatusCode != http.StatusOK:
-			return failure(ErrStatus, fmt.Errorf("%w: %s for the status of %s", errStatus, resp.Status, id))
+			return statusFailure(resp, fmt.Errorf("%w: %s for the status of %s", errStatus, resp.Status, id))
 		case state == hangCancelled:
 			return outcome{served: 1, latency: time.Since(left)}
 		case state != hangRunning:

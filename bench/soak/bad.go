@@ -101,7 +101,7 @@ func (b *badClient) one(ctx context.Context, bc badCase) outcome {
 	switch {
 	case resp.StatusCode != bc.want:
 		b.gotOther(bc, resp.StatusCode)
-		return failure(ErrStatus, fmt.Errorf("%s: %w: %s, want %d", bc.name, errStatus, resp.Status, bc.want))
+		return statusFailure(resp, fmt.Errorf("%s: %w: %s, want %d", bc.name, errStatus, resp.Status, bc.want))
 	case err != nil:
 		return failure(classify(err), fmt.Errorf("%s: %w", bc.name, err))
 	}

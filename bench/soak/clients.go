@@ -115,7 +115,7 @@ func uploadOp(c *conn, seq uint64) (outcome, bool) {
 	if _, err := io.Copy(io.MultiWriter(c.c, sum), newPattern(seq, uploadBytes)); err != nil {
 		return failure(classify(err), err), false
 	}
-	resp, err := http.ReadResponse(c.br, nil)
+	resp, err := c.readResponse(nil)
 	if err != nil {
 		return failure(classify(err), err), false
 	}
@@ -149,14 +149,14 @@ func headOp(c *conn, seq uint64, start time.Time) (outcome, bool) {
 	if _, err := io.WriteString(c.c, req); err != nil {
 		return failure(classify(err), err), false
 	}
-	resp, err := http.ReadResponse(c.br, &http.Request{Method: http.MethodHead})
+	resp, err := c.readResponse(&http.Request{Method: http.MethodHead})
 	if err != nil {
 		return failure(classify(err), err), false
 	}
 	_ = resp.Body.Close()
 	switch {
 	case resp.StatusCode != http.StatusOK:
-		return failure(ErrStatus, fmt.Errorf("%w: %s to HEAD, want 200", errStatus, resp.Status)), false
+		return statusFailure(resp, fmt.Errorf("%w: %s to HEAD, want 200", errStatus, resp.Status)), false
 	case resp.ContentLength != downloadBytes:
 		return failure(ErrMismatch, fmt.Errorf("%w: HEAD declared %d bytes, want %d", errMismatch, resp.ContentLength, downloadBytes)), false
 	}
@@ -255,7 +255,7 @@ func pipelinedOp(c *conn, seq uint64) (outcome, bool) {
 	var o outcome
 	reusable := true
 	for i := range uint64(pipelineDepth) {
-		resp, err := http.ReadResponse(c.br, nil)
+		resp, err := c.readResponse(nil)
 		if err != nil {
 			f := failure(classify(err), err)
 			f.served = o.served
@@ -268,7 +268,7 @@ func pipelinedOp(c *conn, seq uint64) (outcome, bool) {
 		}
 		o.served++
 		if resp.Close && i < pipelineDepth-1 {
-			f := failure(ErrShort, fmt.Errorf("server closed after %d of %d pipelined requests", i+1, pipelineDepth))
+			f := failure(ErrUnanswered, fmt.Errorf("%w: the server closed after %d of %d pipelined requests", errUnanswered, i+1, pipelineDepth))
 			f.served = o.served
 			return f, false
 		}
@@ -311,7 +311,7 @@ func (g *greedy) do(ctx context.Context) outcome {
 	var o outcome
 	for i := range greedyDepth + 1 {
 		var one outcome
-		resp, err := http.ReadResponse(c.br, nil)
+		resp, err := c.readResponse(nil)
 		switch {
 		case err != nil:
 			one = failure(classify(err), err)
@@ -394,7 +394,7 @@ func (s *slowReader) do(ctx context.Context) outcome {
 			return outcome{}
 		}
 	}
-	resp, err := http.ReadResponse(c.br, nil)
+	resp, err := c.readResponse(nil)
 	if err != nil {
 		return failure(classify(err), err)
 	}

@@ -18,10 +18,15 @@ var aLongTimeAgo = time.Unix(1, 0)
 // conn is a client connection whose blocked I/O ends when the run's
 // context does.
 type conn struct {
-	c    net.Conn
+	c    net.Conn // raw, watched by the worker's wire when it has one
+	raw  net.Conn
 	br   *bufio.Reader
 	ctx  context.Context
 	stop func() bool
+	// closeSaid is whether the last response read said "Connection:
+	// close": the connection ending after it leaves the requests behind
+	// it unanswered, which is no truncation.
+	closeSaid bool
 }
 
 // dial connects to addr. The response reader reads from r, or from the
@@ -45,9 +50,12 @@ func dial(ctx context.Context, addr string, r io.Reader, rcvbuf int) (*conn, err
 	if err != nil {
 		return nil, err
 	}
-	cn := &conn{c: c, ctx: ctx}
+	cn := &conn{c: c, raw: c, ctx: ctx}
+	if w, ok := ctx.Value(wireKey{}).(*wire); ok {
+		cn.c = &watched{Conn: c, w: w}
+	}
 	if r == nil {
-		r = c
+		r = cn.c
 	}
 	cn.br = bufio.NewReaderSize(r, 16<<10)
 	cn.stop = context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
@@ -93,14 +101,47 @@ func (c *conn) roundTrip(req []byte) (*http.Response, error) {
 	if _, err := c.c.Write(req); err != nil {
 		return nil, err
 	}
-	return http.ReadResponse(c.br, nil)
+	return c.readResponse(nil)
 }
 
-// errStatus and errMismatch are the failures of a complete response.
+// readResponse reads a response head, as http.ReadResponse, noting
+// whether it said "Connection: close". The connection ending where the
+// next response would begin, after one that did, is errUnanswered.
+// (http.ReadResponse reports an end before the status line as
+// io.ErrUnexpectedEOF, as it does one inside it: hence the Peek.)
+func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
+	if _, err := c.br.Peek(1); err != nil {
+		if c.closeSaid && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			err = fmt.Errorf("%w: %w", errUnanswered, err)
+		}
+		return nil, err
+	}
+	resp, err := http.ReadResponse(c.br, req)
+	if err != nil {
+		return nil, err
+	}
+	c.closeSaid = resp.Close
+	return resp, nil
+}
+
+// errStatus and errMismatch are the failures of a complete response;
+// errUnanswered is a connection closed, after a response that said it
+// would be, with requests sent on it unanswered.
 var (
-	errStatus   = errors.New("unexpected status")
-	errMismatch = errors.New("content mismatch")
+	errStatus     = errors.New("unexpected status")
+	errMismatch   = errors.New("content mismatch")
+	errUnanswered = errors.New("closed as announced, requests unanswered")
 )
+
+// statusFailure is the failure of a complete response whose status the
+// kind did not expect (err says which): a 503 with Retry-After, the
+// server declining for now, is ErrBusy.
+func statusFailure(resp *http.Response, err error) outcome {
+	if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
+		return failure(ErrBusy, err)
+	}
+	return failure(ErrStatus, err)
+}
 
 // bodyOutcome reads resp's body, checks it against want and says what
 // the exchange came to; latency runs from start.
@@ -115,7 +156,7 @@ func bodyOutcome(resp *http.Response, wantStatus int, want string, start time.Ti
 func checked(resp *http.Response, wantStatus int, readErr error, matched bool, start time.Time) outcome {
 	switch {
 	case resp.StatusCode != wantStatus:
-		return failure(ErrStatus, fmt.Errorf("%w: %s, want %d", errStatus, resp.Status, wantStatus))
+		return statusFailure(resp, fmt.Errorf("%w: %s, want %d", errStatus, resp.Status, wantStatus))
 	case readErr != nil:
 		return failure(classify(readErr), readErr)
 	case !matched:

@@ -28,13 +28,13 @@ func continueOp(c *conn, seq uint64) (outcome, bool) {
 
 // awaitContinue reads the interim response to a head that expects it.
 func awaitContinue(c *conn) (outcome, bool) {
-	resp, err := http.ReadResponse(c.br, nil)
+	resp, err := c.readResponse(nil)
 	if err != nil {
 		return failure(classify(err), err), false
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusContinue {
-		return failure(ErrStatus, fmt.Errorf("%w: %s before the body, want 100 Continue", errStatus, resp.Status)), false
+		return statusFailure(resp, fmt.Errorf("%w: %s before the body, want 100 Continue", errStatus, resp.Status)), false
 	}
 	return outcome{}, true
 }
@@ -76,7 +76,7 @@ func trailedUpload(c *conn, seq uint64) (outcome, bool) {
 	if _, err := io.WriteString(c.c, "0\r\nX-Sum: "+hash+"\r\n\r\n"); err != nil {
 		return failure(classify(err), err), false
 	}
-	resp, err := http.ReadResponse(c.br, nil)
+	resp, err := c.readResponse(nil)
 	if err != nil {
 		return failure(classify(err), err), false
 	}
@@ -100,7 +100,7 @@ func refusedUpload(c *conn) outcome {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
-		return failure(ErrStatus, fmt.Errorf("%w: %s (close %v) to a body too large, want 413 and a close", errStatus, resp.Status, resp.Close))
+		return statusFailure(resp, fmt.Errorf("%w: %s (close %v) to a body too large, want 413 and a close", errStatus, resp.Status, resp.Close))
 	}
 	switch _, err := c.br.ReadByte(); {
 	case errors.Is(err, io.EOF):

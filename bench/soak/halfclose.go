@@ -40,13 +40,13 @@ func (h *halfCloser) do(ctx context.Context) outcome {
 	if _, err := io.WriteString(c.c, reqs); err != nil {
 		return failure(classify(err), err)
 	}
-	if err := c.c.(*net.TCPConn).CloseWrite(); err != nil {
+	if err := c.raw.(*net.TCPConn).CloseWrite(); err != nil {
 		return failure(classify(err), err)
 	}
 	bodies := []string{"0\n", "slept\n", "", "3\n"} // the third is the download
 	var o outcome
 	for i, body := range bodies {
-		resp, err := http.ReadResponse(c.br, nil)
+		resp, err := c.readResponse(nil)
 		if err != nil {
 			f := failure(classify(err), err)
 			f.served = o.served

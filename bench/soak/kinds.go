@@ -97,5 +97,11 @@ const (
 	ErrTimeout   = "timeout"           // no complete answer within opTimeout
 	ErrMismatch  = "mismatch"          // a complete response with the wrong content or order
 	ErrNotClosed = "not closed"        // a refused request whose connection stayed open, a slowloris not cut
-	ErrOther     = "other"             // anything else (dial errors, malformed responses)
+	ErrBusy      = "busy"              // 503 with Retry-After where the kind expects another answer
+	ErrRefused   = "refused"           // the connection refused: nothing listens
+	// ErrUnanswered is a connection that ended, as the response before
+	// said it would ("Connection: close"), with requests sent on it
+	// unanswered.
+	ErrUnanswered = "unanswered"
+	ErrOther      = "other" // anything else (dial errors, malformed responses)
 )

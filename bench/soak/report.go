@@ -58,15 +58,51 @@ func kindRows(res *Result) [][]string {
 	return rows
 }
 
-func errorCell(k KindResult) string {
-	if len(k.Errors) == 0 {
+func errorCell(k KindResult) string { return countsCell(k.Errors) }
+
+func countsCell(errs map[string]int) string {
+	if len(errs) == 0 {
 		return "0"
 	}
 	var parts []string
-	for _, e := range sortedKeys(k.Errors) {
-		parts = append(parts, fmt.Sprintf("%d %s", k.Errors[e], e))
+	for _, e := range sortedKeys(errs) {
+		parts = append(parts, fmt.Sprintf("%d %s", errs[e], e))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// drainRows are the drain's per-kind table, nil without a drain.
+func drainRows(d *DrainResult) [][]string {
+	if d == nil {
+		return nil
+	}
+	rows := [][]string{{"Drain: kind", "Served", "Refused as expected", "Turned away", "Errors"}}
+	for _, k := range d.Kinds {
+		rows = append(rows, []string{string(k.Kind), strconv.Itoa(k.Served), strconv.Itoa(k.Expected),
+			countsCell(k.TurnedAway), countsCell(k.Errors)})
+	}
+	return rows
+}
+
+// DrainVerdict is one line on how the drain went.
+func DrainVerdict(d *DrainResult) string {
+	if d == nil {
+		return "no drain"
+	}
+	exit := fmt.Sprintf("exited with status %d %.2f s after SIGTERM", d.ExitCode, d.DrainTime.Seconds())
+	if !d.Exited {
+		exit = fmt.Sprintf("did NOT exit within %v of SIGTERM (%s)", drainExitLimit, d.ExitErr)
+	}
+	turned := 0
+	for _, k := range d.Kinds {
+		turned += k.turnedAway()
+	}
+	earliest := "none closed or refused with nothing back"
+	if d.EarliestTurnedAway > -drainExitLimit {
+		earliest = fmt.Sprintf("the earliest written %.1f ms before the signal", float64(d.EarliestTurnedAway)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("drain under load (SIGTERM after %v): %d unexpected errors; server %s; %d exchanges turned away (%s); temp files left %d",
+		d.Lead, d.Errors(), exit, turned, earliest, d.TempFilesLeft)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -149,10 +185,16 @@ func Table(w io.Writer, res *Result) error {
 	for _, r := range serverRows(res) {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
+	if rows := drainRows(res.Drain); rows != nil {
+		fmt.Fprintln(tw)
+		for _, r := range rows {
+			fmt.Fprintln(tw, strings.Join(r, "\t"))
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%s\n%s", verdict(res), examples(res))
+	_, err := fmt.Fprintf(w, "\n%s\n%s\n%s", verdict(res), DrainVerdict(res.Drain), examples(res))
 	return err
 }
 
@@ -168,6 +210,13 @@ func examples(res *Result) string {
 	for _, k := range res.Kinds {
 		for _, e := range k.Examples {
 			fmt.Fprintf(&b, "  %s: %s\n", k.Kind, e)
+		}
+	}
+	if res.Drain != nil {
+		for _, k := range res.Drain.Kinds {
+			for _, e := range k.Examples {
+				fmt.Fprintf(&b, "  drain, %s: %s\n", k.Kind, e)
+			}
 		}
 	}
 	for _, bc := range res.BadCases {
@@ -202,6 +251,11 @@ func Markdown(w io.Writer, res *Result) {
 		bad = append(bad, []string{bc.Name, strconv.Itoa(bc.Want), strconv.Itoa(bc.Sent), strconv.Itoa(bc.Exact)})
 	}
 	writeMDTable(w, bad)
+	if rows := drainRows(res.Drain); rows != nil {
+		fmt.Fprintln(w)
+		writeMDTable(w, rows)
+	}
+	fmt.Fprintf(w, "\n%s.\n", DrainVerdict(res.Drain))
 	if e := examples(res); e != "" {
 		fmt.Fprintf(w, "\n```\n%s```\n", e)
 	}

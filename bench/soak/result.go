@@ -50,6 +50,9 @@ type Result struct {
 	// the first such report, if any, and the log's tail.
 	DataRaces int    `json:"data_races"`
 	ServerLog string `json:"server_log,omitempty"`
+	// Drain is the drain that ends the run: nil when left out
+	// (Config.NoDrain) or the run was interrupted.
+	Drain *DrainResult `json:"drain,omitempty"`
 
 	Samples []Sample `json:"samples"`
 	Rates   []Rate   `json:"rates"`

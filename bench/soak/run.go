@@ -44,6 +44,9 @@ type Config struct {
 	Progress func(elapsed, total time.Duration)
 	// Log receives a line when the server fails to answer a sample.
 	Log io.Writer
+	// NoDrain leaves out the drain that ends a run (Result.Drain): the
+	// server is stopped without load once it has settled.
+	NoDrain bool
 }
 
 func (c Config) normalize() Config {
@@ -98,7 +101,8 @@ func childServer() runner.Server {
 
 // Run starts the soak's server in a child process, drives it with every
 // kind of traffic for cfg.Duration while sampling it, stops the load,
-// waits for the server to settle and returns what it measured. When ctx
+// waits for the server to settle, then drains it under the load (see
+// DrainResult) and returns what it measured. When ctx
 // ends early the load stops, the server is still given its chance to
 // settle, and the result so far is returned with Interrupted set and
 // ctx's error. Other errors mean the server could not be started.
@@ -185,12 +189,16 @@ sampling:
 	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.SettleTimeout+5*time.Second)
 	defer cancel()
 	res.settle(settleCtx, sm, start, done.Load(), cfg, p.Exited)
+	exited := p.Exited()
+	if !cfg.NoDrain && !exited && ctx.Err() == nil {
+		res.Drain = drain(ctx, p, cfg, spill)
+	}
 	if log, err := os.ReadFile(filepath.Join(p.Dir(), "server.log")); err == nil && len(log) > 0 {
 		var first string
 		res.DataRaces, first = dataRaces(string(log))
 		res.ServerLog = first + tail(string(log), 4000)
 	}
-	if p.Exited() {
+	if exited {
 		return res, errors.New("soak: the server exited during the run")
 	}
 	return res, ctx.Err()

@@ -62,6 +62,26 @@ func TestSoakEndToEnd(t *testing.T) {
 	assert.GreaterOrEqual(t, res.RSS.Peak, res.RSS.Start)
 	assert.NotEmpty(t, res.Rates)
 	assert.False(t, res.Interrupted)
+
+	// The drain under load: the server exits 0, every exchange served
+	// or turned away as a drain may, nothing left on disk.
+	d := res.Drain
+	require.NotNil(t, d, "a run ends with a drain")
+	t.Log(DrainVerdict(d))
+	assert.True(t, d.Exited, "the server exited after SIGTERM")
+	assert.Zero(t, d.ExitCode, "a complete drain: %s", d.ExitErr)
+	assert.Zero(t, d.TempFilesLeft)
+	served, turned := 0, map[string]int{}
+	for _, k := range d.Kinds {
+		assert.Zero(t, len(k.Errors), "drain, %s: errors %v, e.g. %v", k.Kind, k.Errors, k.Examples)
+		served += k.Served
+		for how, n := range k.TurnedAway {
+			turned[how] += n
+		}
+	}
+	assert.Positive(t, served, "served under load before and during the drain")
+	assert.Positive(t, turned[TurnedBusy], "new connections answered 503 during the drain")
+	assert.True(t, d.OK())
 }
 
 // TestSoakInterrupted stops the load early, as Ctrl-C does: every client
@@ -93,4 +113,5 @@ func TestSoakInterrupted(t *testing.T) {
 	assert.Zero(t, res.OpenSpillFiles)
 	small, _ := res.Kind(Small)
 	assert.Positive(t, small.Served)
+	assert.Nil(t, res.Drain, "no drain after an interrupt")
 }

@@ -30,9 +30,13 @@ func failure(kind string, err error) outcome { return outcome{failed: 1, errKind
 func classify(err error) string {
 	var ne net.Error
 	switch {
+	case errors.Is(err, errUnanswered):
+		return ErrUnanswered
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ErrRefused
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return ErrTimeout
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ENOTCONN):
 		return ErrReset
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return ErrShort

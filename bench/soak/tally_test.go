@@ -65,6 +65,9 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("write: %w", syscall.EPIPE), ErrReset},
 		{io.ErrUnexpectedEOF, ErrShort},
 		{io.EOF, ErrShort},
+		{fmt.Errorf("shutdown: %w", syscall.ENOTCONN), ErrReset},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), ErrRefused},
+		{fmt.Errorf("%w: %w", errUnanswered, io.EOF), ErrUnanswered},
 		{errors.New("malformed HTTP response"), ErrOther},
 	} {
 		assert.Equal(t, tc.want, classify(tc.err), "%v", tc.err)

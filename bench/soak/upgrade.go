@@ -41,13 +41,13 @@ func (u *upgrader) do(ctx context.Context) outcome {
 	if _, err := io.WriteString(c.c, head+msg(0)); err != nil {
 		return failure(classify(err), err)
 	}
-	resp, err := http.ReadResponse(c.br, nil)
+	resp, err := c.readResponse(nil)
 	if err != nil {
 		return failure(classify(err), err)
 	}
 	_ = resp.Body.Close() // a 101 has none: what follows is the echo
 	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != upgradeProtocol {
-		return failure(ErrStatus, fmt.Errorf("%w: %s, Upgrade %q, want 101 to %s", errStatus, resp.Status, resp.Header.Get("Upgrade"), upgradeProtocol))
+		return statusFailure(resp, fmt.Errorf("%w: %s, Upgrade %q, want 101 to %s", errStatus, resp.Status, resp.Header.Get("Upgrade"), upgradeProtocol))
 	}
 	for i := range upgradeMessages {
 		if i > 0 {

@@ -108,6 +108,8 @@ func run() error {
 		return fmt.Errorf("%d unexpected errors", res.Errors())
 	case !res.Settled:
 		return errors.New("the server did not settle back to its start")
+	case res.Drain != nil && !res.Drain.OK():
+		return errors.New("the drain under load was not complete: " + soak.DrainVerdict(res.Drain))
 	case res.DataRaces > 0:
 		return fmt.Errorf("the race detector reported %d data races in the server (server_log in soak.json)", res.DataRaces)
 	}
