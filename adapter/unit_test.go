@@ -58,6 +58,7 @@ var errSink = errors.New("sinkConn: not supported")
 
 func (c *sinkConn) Write(p []byte) (int, error) { return c.out.Write(p) }
 func (c *sinkConn) OutboundBuffered() int       { return 0 }
+func (c *sinkConn) InputPending() bool          { return false }
 func (c *sinkConn) Wake() error                 { return nil }
 func (c *sinkConn) Close() error                { return nil }
 func (c *sinkConn) CloseWrite() error           { return nil }

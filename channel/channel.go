@@ -45,6 +45,10 @@ type Conn interface {
 	// RemoteAddr is the client's address. Loop only, until Closed has
 	// returned: gnet releases it then.
 	RemoteAddr() net.Addr
+	// InputPending reports whether the client has sent bytes the loop
+	// has not handed to the channel yet: in the socket, or held by the
+	// socket layer. Loop only.
+	InputPending() bool
 }
 
 // Request is one request of a channel, from complete head to finished

@@ -46,6 +46,14 @@ type fakeConn struct {
 	// detached counts Detach calls.
 	held     string
 	detached int
+	// pending is what InputPending reports: input the loop has not read.
+	pending bool
+}
+
+func (f *fakeConn) InputPending() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pending
 }
 
 // Detach is gnet's: a dup of the socket and the input it holds. Its close

@@ -192,6 +192,9 @@ func (ch *Channel) Pump() {
 	// read), lingers (linger).
 	lingerOnClose := is(ch.lf, refused) ||
 		is(ch.state, closeAfter) && !is(ch.state, ended) && (is(ch.lf, discarded|upgrading) || arriving)
+	// A drain closes a connection because it is idle, not because the
+	// client is done (closeAfter) or gone (ended).
+	idleInDrain := is(ch.state, draining) && !is(ch.state, closeAfter|ended)
 	h := ch.hijacker()
 	handOver := h != nil && h.ready
 	ch.mu.Unlock()
@@ -203,6 +206,12 @@ func (ch *Channel) Pump() {
 		ch.detach(h)
 	case done && lingerOnClose && ch.site.Linger > 0:
 		ch.linger()
+	case done && idleInDrain && ch.conn.InputPending():
+		// A request came as the drain found the connection idle: closing
+		// now would reset it unread, and a client cannot tell whether an
+		// unanswered request ran. Its read event is on its way; it is
+		// served and answered with "Connection: close", as a request
+		// already being received is (docs/operations.md).
 	case done:
 		_ = ch.conn.Close()
 	default:

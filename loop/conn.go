@@ -26,6 +26,18 @@ func (k *link) Close() error                { return k.c.Close() }
 func (k *link) CloseWrite() error           { return unix.Shutdown(k.c.Fd(), unix.SHUT_WR) }
 func (k *link) RemoteAddr() net.Addr        { return k.c.RemoteAddr() }
 
+// InputPending looks for input gnet holds or the socket has, without
+// taking it: the loop reads it on its next read event.
+func (k *link) InputPending() bool { return k.c.InboundBuffered() > 0 || inputPending(k.c.Fd()) }
+
+// inputPending reports whether the socket fd holds bytes to read; an end
+// of input or an error is none.
+func inputPending(fd int) bool {
+	var b [1]byte
+	n, _, err := unix.Recvfrom(fd, b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	return err == nil && n > 0
+}
+
 // TryWrite writes to the socket from a worker. The channel calls it with
 // its mutex held, which keeps OnClose, and so gnet's close of the
 // descriptor, from running meanwhile; gnet's outbound buffer is empty, so

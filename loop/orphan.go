@@ -199,6 +199,10 @@ func (o *orphan) CloseWrite() error                   { return errInputEnded }
 func (o *orphan) TryWrite(pre, p []byte) (int, error) { return tryWrite(o.fd, pre, p) }
 func (o *orphan) RemoteAddr() net.Addr                { return o.remote }
 
+// InputPending is false: an orphan's client has sent all it will (and its
+// channel is ended, which a drain closes without asking).
+func (o *orphan) InputPending() bool { return false }
+
 func (o *orphan) SendFile(f *os.File, off int64, n int64) (int, error) {
 	return sendFile(o.fd, f, off, n)
 }

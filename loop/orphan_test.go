@@ -40,6 +40,7 @@ func (c *endedConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 func (c *endedConn) OutboundBuffered() int         { return 0 }
+func (c *endedConn) InputPending() bool            { return false }
 func (c *endedConn) InboundBuffered() int          { return len(c.in) }
 func (c *endedConn) Peek(int) ([]byte, error)      { return c.in, nil }
 func (c *endedConn) Wake(gnet.AsyncCallback) error { return nil } // on its way, never arrives

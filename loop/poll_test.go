@@ -20,6 +20,7 @@ var errNoSocket = errors.New("wakeConn: no socket")
 
 func (c *wakeConn) Write([]byte) (int, error)                    { return 0, errNoSocket }
 func (c *wakeConn) OutboundBuffered() int                        { return 0 }
+func (c *wakeConn) InputPending() bool                           { return false }
 func (c *wakeConn) Wake() error                                  { c.wakes.Add(1); return nil }
 func (c *wakeConn) Close() error                                 { return nil }
 func (c *wakeConn) CloseWrite() error                            { return nil }
