@@ -26,18 +26,19 @@ const (
 	// period and a margin for a loaded machine.
 	drainExitLimit = shutdownTimeout + 10*time.Second
 	// drainMargin is how long before the signal a request may have been
-	// written and still be turned away with nothing back: the server had
-	// not read it when the drain closed its idle connection (the
-	// keep-alive race every server has). One written earlier the server
-	// had time to read, and dropping it is an error (ErrDropped).
-	drainMargin = 100 * time.Millisecond
+	// written and still get nothing back: the drain found its connection
+	// idle and closed it. The server looks for input before it closes an
+	// idle connection, so a request already in the socket is served; the
+	// margin allows for the client's clock read before its write, on a
+	// loaded machine. One written earlier is an error (ErrDropped).
+	drainMargin = 20 * time.Millisecond
 	// drainBackoff is a turned-away client's pause before it tries
 	// again, as Retry-After asks, shorter to keep the drain busy.
 	drainBackoff = 10 * time.Millisecond
 )
 
-// ErrDropped is an exchange turned away with nothing back, though its
-// request was written more than drainMargin before the drain began.
+// ErrDropped is an exchange that got nothing back, though its request
+// was written more than drainMargin before the signal.
 const ErrDropped = "dropped before the drain"
 
 // DrainResult is the drain that ends a run.
@@ -55,10 +56,14 @@ type DrainResult struct {
 	// TempFilesLeft counts what the spill directory held after the exit.
 	TempFilesLeft int         `json:"temp_files_left"`
 	Kinds         []DrainKind `json:"kinds"`
-	// EarliestTurnedAway is how long before the signal the earliest
-	// request turned away with nothing back was written (negative: after
-	// it).
-	EarliestTurnedAway time.Duration `json:"earliest_turned_away_ns"`
+	// EarliestClosed is how long before the signal the earliest request
+	// that got nothing back was written (negative: after it; -15 s when
+	// none did).
+	EarliestClosed time.Duration `json:"earliest_closed_ns"`
+	// ClosedEarly counts the exchanges that got nothing back though their
+	// request was written before the signal (within drainMargin): the
+	// keep-alive race as the server leaves it.
+	ClosedEarly int `json:"closed_early"`
 }
 
 // DrainKind is one kind's exchanges in the drain: Served and Expected
@@ -111,7 +116,7 @@ func (d *DrainResult) OK() bool {
 // drain runs the load again for drainLead, signals the server to stop
 // and keeps the load on until it has exited.
 func drain(ctx context.Context, p *runner.Process, cfg Config, spill string) *DrainResult {
-	d := &DrainResult{Lead: drainLead, ExitCode: -1, EarliestTurnedAway: -drainExitLimit}
+	d := &DrainResult{Lead: drainLead, ExitCode: -1, EarliestClosed: -drainExitLimit}
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	var signalled atomic.Int64 // UnixNano of the signal, 0 before
@@ -163,8 +168,9 @@ func drain(ctx context.Context, p *runner.Process, cfg Config, spill string) *Dr
 		}
 		d.Kinds = append(d.Kinds, all.result(k))
 		if all.turned {
-			d.EarliestTurnedAway = max(d.EarliestTurnedAway, all.earliest)
+			d.EarliestClosed = max(d.EarliestClosed, all.earliest)
 		}
+		d.ClosedEarly += all.early
 	}
 	return d
 }
@@ -184,7 +190,8 @@ func exitCode(err error) int {
 type drainTally struct {
 	tally
 	turnedAway map[string]int
-	earliest   time.Duration // see DrainResult.EarliestTurnedAway
+	earliest   time.Duration // see DrainResult.EarliestClosed
+	early      int           // see DrainResult.ClosedEarly
 	turned     bool          // earliest is set
 }
 
@@ -207,14 +214,14 @@ func (t *drainTally) work(ctx context.Context, c client, signalled *atomic.Int64
 		how, lead := turnedAway(o, w, time.Unix(0, at))
 		switch {
 		case how == "":
-		case how != TurnedRefused && how != TurnedUnanswered && lead > drainMargin:
+		case how == TurnedClosed && lead > drainMargin:
 			o.errKind = ErrDropped
 		default:
 			if t.turnedAway == nil {
 				t.turnedAway = map[string]int{}
 			}
 			t.turnedAway[how] += o.failed
-			if how != TurnedRefused && how != TurnedUnanswered {
+			if how == TurnedClosed {
 				t.lead(lead)
 			}
 			o.failed, o.err = 0, nil
@@ -244,8 +251,12 @@ func turnedAway(o outcome, w *wire, signal time.Time) (how string, lead time.Dur
 	return "", lead
 }
 
-// lead records a turned-away request written lead before the signal.
+// lead records a request that got nothing back, written lead before the
+// signal.
 func (t *drainTally) lead(lead time.Duration) {
+	if lead > 0 {
+		t.early++
+	}
 	if !t.turned || lead > t.earliest {
 		t.earliest, t.turned = lead, true
 	}
@@ -259,9 +270,10 @@ func (t *drainTally) merge(o *drainTally) {
 		}
 		t.turnedAway[how] += n
 	}
-	if o.turned {
-		t.lead(o.earliest)
+	if o.turned && (!t.turned || o.earliest > t.earliest) {
+		t.earliest, t.turned = o.earliest, true
 	}
+	t.early += o.early
 }
 
 func (t *drainTally) result(k Kind) DrainKind {

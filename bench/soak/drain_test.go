@@ -52,8 +52,8 @@ func TestTurnedAway(t *testing.T) {
 // TestDrainTallyJudgesAfterTheSignal runs a drain worker against a
 // client whose failures are scripted: before the signal every failure is
 // an error; after it, what turnedAway allows is counted as turned away,
-// but nothing back for a request written well before the signal is
-// ErrDropped.
+// but nothing back for a request written more than drainMargin before the
+// signal is ErrDropped.
 func TestDrainTallyJudgesAfterTheSignal(t *testing.T) {
 	var signalled atomic.Int64
 	var stopping atomic.Bool
@@ -73,6 +73,14 @@ func TestDrainTallyJudgesAfterTheSignal(t *testing.T) {
 			return failure(ErrReset, errors.New("dropped"))
 		},
 		func(w *wire) outcome { w.read = 3; return failure(ErrShort, io.ErrUnexpectedEOF) },
+		func(w *wire) outcome {
+			// Within the margin: the keep-alive race, counted.
+			w.wrote, w.read = time.Unix(0, signalled.Load()).Add(-5*time.Millisecond), 0
+			return failure(ErrShort, io.EOF)
+		},
+		// A 503 is an answer: the client knows its request did not run,
+		// however long ago it sent it.
+		func(w *wire) outcome { w.read = 120; return failure(ErrBusy, nil) },
 		func(*wire) outcome { stopping.Store(true); return outcome{expected: 1} },
 	}
 	d := &drainTally{}
@@ -81,11 +89,12 @@ func TestDrainTallyJudgesAfterTheSignal(t *testing.T) {
 	r := d.result(Small)
 	assert.Equal(t, 1, r.Served)
 	assert.Equal(t, 1, r.Expected)
-	assert.Equal(t, map[string]int{TurnedClosed: 1, TurnedBusy: 1, TurnedUnanswered: 1}, r.TurnedAway)
+	assert.Equal(t, map[string]int{TurnedClosed: 2, TurnedBusy: 2, TurnedUnanswered: 1}, r.TurnedAway)
 	assert.Equal(t, map[string]int{ErrShort: 2, ErrDropped: 1}, r.Errors)
 	assert.True(t, c.closed)
 	assert.True(t, d.turned)
-	assert.Less(t, d.earliest, drainMargin, "the latest lead of a turned-away request")
+	assert.Equal(t, 5*time.Millisecond, d.earliest, "the longest lead of a request that got nothing back")
+	assert.Equal(t, 1, d.early, "got nothing back though written before the signal")
 }
 
 // scripted is a client whose every operation is the next step.
@@ -170,7 +179,7 @@ func TestStatusFailureNamesABusyServer(t *testing.T) {
 func TestDrainReport(t *testing.T) {
 	res := sampleResult()
 	res.Drain = &DrainResult{Lead: 2 * time.Second, DrainTime: 2500 * time.Millisecond, Exited: true, ExitCode: 0,
-		EarliestTurnedAway: 2600 * time.Microsecond,
+		EarliestClosed: 2600 * time.Microsecond, ClosedEarly: 2,
 		Kinds: []DrainKind{
 			{Kind: Small, Served: 300, TurnedAway: map[string]int{TurnedBusy: 40, TurnedClosed: 2}},
 			{Kind: Pipelined, Served: 90, TurnedAway: map[string]int{TurnedUnanswered: 9},
@@ -182,7 +191,7 @@ func TestDrainReport(t *testing.T) {
 	require.NoError(t, Table(&b, res))
 	out := b.String()
 	assert.Contains(t, out, "drain under load (SIGTERM after 2s): 1 unexpected errors; server exited with status 0 2.50 s after SIGTERM; "+
-		"51 exchanges turned away (the earliest written 2.6 ms before the signal); temp files left 0")
+		"51 exchanges turned away (2 got nothing back though written before the signal, the earliest 2.6 ms before it); temp files left 0")
 	assert.Contains(t, out, "drain, pipelined: short body: unexpected EOF")
 	var md bytes.Buffer
 	Markdown(&md, res)

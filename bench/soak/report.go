@@ -97,9 +97,10 @@ func DrainVerdict(d *DrainResult) string {
 	for _, k := range d.Kinds {
 		turned += k.turnedAway()
 	}
-	earliest := "none closed or refused with nothing back"
-	if d.EarliestTurnedAway > -drainExitLimit {
-		earliest = fmt.Sprintf("the earliest written %.1f ms before the signal", float64(d.EarliestTurnedAway)/float64(time.Millisecond))
+	earliest := "none got nothing back"
+	if d.EarliestClosed > -drainExitLimit {
+		earliest = fmt.Sprintf("%d got nothing back though written before the signal, the earliest %.1f ms before it",
+			d.ClosedEarly, float64(d.EarliestClosed)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("drain under load (SIGTERM after %v): %d unexpected errors; server %s; %d exchanges turned away (%s); temp files left %d",
 		d.Lead, d.Errors(), exit, turned, earliest, d.TempFilesLeft)
