@@ -48,7 +48,7 @@ func dial(ctx context.Context, addr string, r io.Reader, rcvbuf int) (*conn, err
 	}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errDial, err)
 	}
 	cn := &conn{c: c, raw: c, ctx: ctx}
 	if w, ok := ctx.Value(wireKey{}).(*wire); ok {
@@ -126,8 +126,10 @@ func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 
 // errStatus and errMismatch are the failures of a complete response;
 // errUnanswered is a connection closed, after a response that said it
-// would be, with requests sent on it unanswered.
+// would be, with requests sent on it unanswered; errDial is a connection
+// not made.
 var (
+	errDial       = errors.New("connecting")
 	errStatus     = errors.New("unexpected status")
 	errMismatch   = errors.New("content mismatch")
 	errUnanswered = errors.New("closed as announced, requests unanswered")

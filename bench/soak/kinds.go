@@ -98,7 +98,7 @@ const (
 	ErrMismatch  = "mismatch"          // a complete response with the wrong content or order
 	ErrNotClosed = "not closed"        // a refused request whose connection stayed open, a slowloris not cut
 	ErrBusy      = "busy"              // 503 with Retry-After where the kind expects another answer
-	ErrRefused   = "refused"           // the connection refused: nothing listens
+	ErrRefused   = "refused"           // the connection refused, or reset while connecting: nothing listens
 	// ErrUnanswered is a connection that ended, as the response before
 	// said it would ("Connection: close"), with requests sent on it
 	// unanswered.

@@ -32,7 +32,8 @@ func classify(err error) string {
 	switch {
 	case errors.Is(err, errUnanswered):
 		return ErrUnanswered
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, errDial) && errors.Is(err, syscall.ECONNRESET):
+		// A listener closed with connections in its queue resets them.
 		return ErrRefused
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return ErrTimeout

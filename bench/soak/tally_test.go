@@ -67,6 +67,7 @@ func TestClassify(t *testing.T) {
 		{io.EOF, ErrShort},
 		{fmt.Errorf("shutdown: %w", syscall.ENOTCONN), ErrReset},
 		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), ErrRefused},
+		{fmt.Errorf("%w: %w", errDial, syscall.ECONNRESET), ErrRefused},
 		{fmt.Errorf("%w: %w", errUnanswered, io.EOF), ErrUnanswered},
 		{errors.New("malformed HTTP response"), ErrOther},
 	} {
