@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/carhop/carhop/adapter"
@@ -123,6 +126,40 @@ func ExampleServer_Stats() {
 	fmt.Println("requests:", st.Requests, "threads:", st.Tasks.Threads, "open connections:", st.Connections)
 	// Output:
 	// requests: 3 threads: 2 open connections: 0
+}
+
+// Run is the function Serve for a server made with New, here because the
+// handler serves the server's own counters. The example sends itself the
+// SIGTERM a supervisor would: Run drains and returns nil.
+func ExampleServer_Run() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hi") })
+	srv, err := adapter.New(mux, adapter.WithListen("127.0.0.1:0"), adapter.WithThreads(2),
+		adapter.WithShutdownTimeout(5*time.Second), adapter.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		panic(err)
+	}
+	mux.Handle("/metrics", srv.StatsHandler())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run() }()
+	<-srv.Ready()
+
+	resp, err := http.Get("http://" + srv.Addrs()[0].String() + "/metrics")
+	if err != nil {
+		panic(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	fmt.Println(resp.Status, resp.Header.Get("Content-Type"))
+
+	http.DefaultClient.CloseIdleConnections()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		panic(err)
+	}
+	fmt.Println("Run returned", <-done)
+	// Output:
+	// 200 OK text/plain; version=0.0.4; charset=utf-8
+	// Run returned <nil>
 }
 
 // A streaming handler (server-sent events here) flushes each event as it

@@ -183,7 +183,7 @@ func TestListenErrors(t *testing.T) {
 	defer ln.Close()
 	s, err := New(http.NotFoundHandler(), WithListener(ln), WithGracefulRestart(true))
 	require.NoError(t, err)
-	err = s.serveSignals()
+	err = s.Run()
 	assert.ErrorContains(t, err, "cannot pass WithListener", "refused before any tableflip state is made")
 	assert.True(t, strings.Contains(err.Error(), "WithListen"))
 }

@@ -207,7 +207,7 @@ func (s *Server) stop() error {
 // stops at once. With WithGracefulRestart, SIGHUP starts a new process
 // that takes over the listening sockets, and this one drains and returns
 // nil once the new one is ready. It listens on 0.0.0.0:8080 unless told
-// otherwise.
+// otherwise. It is New and then Server.Run.
 //
 // Serve returns nil after a complete drain. When the grace period ran out
 // the error wraps context.DeadlineExceeded, and after a second signal
@@ -223,10 +223,14 @@ func Serve(h http.Handler, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	return s.serveSignals()
+	return s.Run()
 }
 
-func (s *Server) serveSignals() error {
+// Run serves as the function Serve does, signals, graceful restart and
+// all, for a server made with New: one whose handler needs the Server
+// (its StatsHandler, say) before it serves. Call it once, instead of
+// Server.Serve.
+func (s *Server) Run() error {
 	log := s.cfg.logger
 	watch := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
 	var upg *tableflip.Upgrader
