@@ -11,9 +11,9 @@ import (
 	"github.com/carhop/carhop/channel"
 )
 
-// Drain stops accepting on the adopted listeners (closing them; what the
-// kernel has queued stays there for whoever holds the socket next),
-// answers connections that still reach gnet's own listeners 503, lets
+// Drain stops accepting on the adopted listeners (accepting what the
+// kernel has queued on them, then closing them), answers connections that
+// still reach gnet's own listeners 503, lets
 // every channel finish the requests it has (received, queued or running)
 // and deliver their responses, closes each as it becomes idle, and returns
 // once none is left or ctx ends. A connection that has sent nothing yet is
@@ -21,11 +21,13 @@ import (
 func (s *Server) Drain(ctx context.Context) error {
 	// Channels are marked before the listeners close, so that a client
 	// that sees a listener closed finds its connections draining too.
-	// What an adopted listener accepted until it closed is served (once,
-	// with Connection: close): the client is already connected to us.
+	// What an adopted listener accepted until it closed, what the kernel
+	// had queued on it included, is served (once, with Connection:
+	// close): the client is already connected to us, and may have sent
+	// its request, which closing the listener would reset unread.
 	s.draining.Store(true)
 	left := s.drainSettled()
-	s.stopIntake()
+	s.stopIntake(true)
 	s.refusing.Store(true)
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
@@ -116,7 +118,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if started := s.bootErr == nil; !started {
 		return nil // Run already returned the reason
 	}
-	s.stopIntake()
+	s.stopIntake(false)
 	err := s.eng.Stop(ctx)
 	s.closeOrphans()
 	if err != nil && !errors.Is(err, gerrors.ErrEngineInShutdown) {

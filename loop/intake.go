@@ -59,17 +59,26 @@ func (s *Server) startIntake() {
 
 // stopIntake closes the adopted listeners and waits until every
 // connection already accepted has been opened on a loop, so that a drain
-// that starts after it sees them all. A connection still in the kernel's
-// queue stays there, for whichever process holds the socket next.
-func (s *Server) stopIntake() {
+// that starts after it sees them all. With sweep (a drain), it first
+// accepts the connections the kernel has queued, which are served once;
+// without it, they stay in the queue for whichever process holds the
+// socket next.
+func (s *Server) stopIntake(sweep bool) {
 	in := &s.intake
+	var queued []net.Conn
 	in.once.Do(func() {
 		close(in.stopped)
 		for _, ln := range in.lns {
+			if sweep {
+				queued = append(queued, sweepQueue(ln, s.cfg.Logger)...)
+			}
 			_ = ln.Close()
 		}
 	})
 	in.wg.Wait()
+	for _, c := range queued {
+		s.enroll(c)
+	}
 }
 
 // removePlaceholder removes the private socket's directory; gnet has
