@@ -164,6 +164,36 @@ func TestTermDeliversSlowResponse(t *testing.T) {
 	assert.Equal(t, 0, status)
 }
 
+// TestTermWithRestartRefusesNewClients: with graceful restart on, the
+// last process's SIGTERM closes every copy of its sockets (tableflip kept
+// one for the next process): a client that connects during the drain is
+// refused at once, where it was queued, unanswered, until the process
+// exited and reset it.
+func TestTermWithRestartRefusesNewClients(t *testing.T) {
+	skipShortProcess(t)
+	bin := proctest.Build(t)
+	p := proctest.Start(t, exec.Command(bin, "-restart", "-grace", "60s"))
+	addr := p.Addrs(p.Cmd.Process.Pid)[0]
+
+	resp, err := http.Get("http://" + addr + "/block") // holds the drain open
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	require.Eventually(t, func() bool { return p.Count("carhop: shutting down") == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return errors.Is(err, syscall.ECONNREFUSED)
+	}, 10*time.Second, 20*time.Millisecond, "connecting is refused while the drain waits for /block")
+
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM)) // the second: stop now
+	status, err := proctest.WaitExit(p.Cmd.Process.Pid, 15*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 1, status)
+}
+
 // TestGracePeriodEnforced: a handler that outlives the grace period is
 // cut off; the process exits 1 soon after the grace period.
 func TestGracePeriodEnforced(t *testing.T) {

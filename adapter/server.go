@@ -299,6 +299,14 @@ wait:
 			break wait
 		}
 	}
+	if upg != nil && exit != nil {
+		// The last process: tableflip's copies of the sockets, kept for
+		// a restart that will not come now, would hold them open through
+		// the drain, queueing clients that no one accepts until the
+		// process exits and resets them. Closed, a new client is refused
+		// at once, and what was queued is taken by the drain.
+		upg.Stop()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownTimeout)
 	defer cancel()
 	go func() {
