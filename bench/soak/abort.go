@@ -50,6 +50,10 @@ func (a *aborter) do(ctx context.Context) outcome {
 			return statusFailure(resp, fmt.Errorf("%w: %s %q, want 200 and %q", errStatus, resp.Status, line, hangStarted))
 		}
 	}
+	pid := ""
+	if resp != nil {
+		pid = resp.Header.Get(pidHeader)
+	}
 	if err != nil {
 		c.close()
 		return failure(classify(err), err)
@@ -59,11 +63,12 @@ func (a *aborter) do(ctx context.Context) outcome {
 	}
 	left := time.Now()
 	c.close()
-	return a.await(ctx, id, left)
+	return a.await(ctx, id, pid, left)
 }
 
-// await asks for id's status until the handler has seen the client leave.
-func (a *aborter) await(ctx context.Context, id string, left time.Time) outcome {
+// await asks for id's status until the handler, which ran in process
+// pid, has seen the client leave.
+func (a *aborter) await(ctx context.Context, id, pid string, left time.Time) outcome {
 	req := []byte("GET /hang-status?id=" + id + " HTTP/1.1\r\n" + host + "\r\n")
 	for {
 		if a.status == nil {
@@ -88,6 +93,11 @@ func (a *aborter) await(ctx context.Context, id string, left time.Time) outcome 
 			return failure(classify(err), err)
 		case resp.StatusCode != http.StatusOK:
 			return statusFailure(resp, fmt.Errorf("%w: %s for the status of %s", errStatus, resp.Status, id))
+		case resp.Header.Get(pidHeader) != pid:
+			// A graceful restart: the process that ran the handler has
+			// handed the sockets over, and its state with it is gone.
+			return failure(ErrElsewhere, fmt.Errorf("the status of %s asked of process %s, its handler ran in %s",
+				id, resp.Header.Get(pidHeader), pid))
 		case state == hangCancelled:
 			return outcome{served: 1, latency: time.Since(left)}
 		case state != hangRunning:

@@ -3,10 +3,11 @@ package soak
 import (
 	"context"
 	"errors"
-	"maps"
-	"net"
+	"fmt"
 	"os"
-	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -41,8 +42,17 @@ const (
 // was written more than drainMargin before the signal.
 const ErrDropped = "dropped before the drain"
 
-// DrainResult is the drain that ends a run.
+// DrainResult is the drain that ends a run. With Config.Restart the
+// server is first replaced under the load (SIGHUP, a graceful restart),
+// and the drain is the new process's.
 type DrainResult struct {
+	// Restart says the run replaced the server first: RestartTime from
+	// SIGHUP to the old process's exit, with OldExitCode (0: it drained
+	// completely), and NewPID the process that took over.
+	Restart     bool          `json:"restart,omitempty"`
+	RestartTime time.Duration `json:"restart_time_ns,omitempty"`
+	OldExitCode int           `json:"old_exit_code,omitempty"`
+	NewPID      int           `json:"new_pid,omitempty"`
 	// Lead is how long the load ran before the signal; DrainTime from
 	// the signal to the server's exit.
 	Lead      time.Duration `json:"lead_ns"`
@@ -68,12 +78,15 @@ type DrainResult struct {
 
 // DrainKind is one kind's exchanges in the drain: Served and Expected
 // as in KindResult; TurnedAway the exchanges the drain declined, by how
-// (see the Turned constants). Anything else is an error.
+// (see the Turned constants), and InRestart those the old process
+// declined while the new one took over (closed idle or unanswered only:
+// a restart refuses no one). Anything else is an error.
 type DrainKind struct {
 	Kind       Kind           `json:"kind"`
 	Served     int            `json:"served"`
 	Expected   int            `json:"expected_refusals"`
 	TurnedAway map[string]int `json:"turned_away,omitempty"`
+	InRestart  map[string]int `json:"turned_away_in_restart,omitempty"`
 	Errors     map[string]int `json:"errors,omitempty"`
 	Examples   []string       `json:"error_examples,omitempty"`
 }
@@ -84,6 +97,9 @@ const (
 	TurnedClosed     = "closed idle" // nothing back: the connection closed as the request arrived
 	TurnedUnanswered = "unanswered"  // behind a response that said "Connection: close"
 	TurnedRefused    = "refused"     // nothing listened any more
+	// TurnedReplaced is an aborting client whose handler ran in the
+	// process a restart replaced: what it saw went with that process.
+	TurnedReplaced = "replaced"
 )
 
 // turnedAway is how many exchanges of k the drain turned away.
@@ -110,17 +126,18 @@ func (d *DrainResult) Errors() int {
 // status 0 (every request it took answered within its grace period),
 // every exchange was served or turned away, and no file was left behind.
 func (d *DrainResult) OK() bool {
-	return d.Exited && d.ExitCode == 0 && d.Errors() == 0 && d.TempFilesLeft == 0
+	return d.Exited && d.ExitCode == 0 && d.Errors() == 0 && d.TempFilesLeft == 0 && (!d.Restart || d.OldExitCode == 0)
 }
 
 // drain runs the load again for drainLead, signals the server to stop
-// and keeps the load on until it has exited.
-func drain(ctx context.Context, p *runner.Process, cfg Config, spill string) *DrainResult {
-	d := &DrainResult{Lead: drainLead, ExitCode: -1, EarliestClosed: -drainExitLimit}
+// and keeps the load on until it has exited. With cfg.Restart it first
+// sends SIGHUP, waits for the old process to exit and runs the load on
+// the new one for drainLead more.
+func drain(ctx context.Context, p *runner.Process, cfg Config) *DrainResult {
+	d := &DrainResult{Lead: drainLead, ExitCode: -1, EarliestClosed: -drainExitLimit, Restart: cfg.Restart, OldExitCode: -1}
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
-	var signalled atomic.Int64 // UnixNano of the signal, 0 before
-	var stopping atomic.Bool   // set once the server has exited
+	var st stages
 	var wg sync.WaitGroup
 	tallies := map[Kind][]*drainTally{}
 	for _, k := range Kinds {
@@ -128,28 +145,13 @@ func drain(ctx context.Context, p *runner.Process, cfg Config, spill string) *Dr
 			t := &drainTally{}
 			tallies[k] = append(tallies[k], t)
 			c := newClient(k, p.Addr(), w*5)
-			wg.Go(func() { t.work(loadCtx, c, &signalled, &stopping) })
+			wg.Go(func() { t.work(loadCtx, c, &st) })
 		}
 	}
-	if sleep(ctx, drainLead) {
-		at := time.Now()
-		signalled.Store(at.UnixNano())
-		if err := p.Signal(syscall.SIGTERM); err == nil {
-			exitErr, exited := p.Wait(drainExitLimit)
-			d.DrainTime, d.Exited = time.Since(at), exited
-			if exited {
-				d.ExitCode = exitCode(exitErr)
-				if exitErr != nil {
-					d.ExitErr = exitErr.Error()
-				}
-			}
-		} else {
-			d.ExitErr = err.Error()
-		}
-	}
+	d.stop(ctx, p, cfg, &st)
 	// What the server wrote before it exited is still in the sockets:
 	// the exchanges in progress read it to the end (or find it cut).
-	stopping.Store(true)
+	st.stopping.Store(true)
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
 	select {
@@ -158,7 +160,7 @@ func drain(ctx context.Context, p *runner.Process, cfg Config, spill string) *Dr
 	}
 	stopLoad()
 	<-finished
-	if ents, err := os.ReadDir(spill); err == nil {
+	if ents, err := os.ReadDir(filepath.Join(p.Dir(), spillDir)); err == nil {
 		d.TempFilesLeft = len(ents)
 	}
 	for _, k := range Kinds {
@@ -175,8 +177,75 @@ func drain(ctx context.Context, p *runner.Process, cfg Config, spill string) *Dr
 	return d
 }
 
+// stages are the moments of a drain the workers judge by: the SIGHUP of
+// a restart, the SIGTERM (UnixNano, 0 before), and the server's exit.
+type stages struct {
+	restarted, signalled atomic.Int64
+	stopping             atomic.Bool
+}
+
+// stop restarts the server if cfg asks, then signals it to stop and
+// waits for it to exit, recording what happened in d.
+func (d *DrainResult) stop(ctx context.Context, p *runner.Process, cfg Config, st *stages) {
+	if !sleep(ctx, drainLead) {
+		return
+	}
+	pid, wait := p.Pid(), p.Wait
+	if cfg.Restart {
+		at := time.Now()
+		st.restarted.Store(at.UnixNano())
+		if err := p.Signal(syscall.SIGHUP); err != nil {
+			d.ExitErr = err.Error()
+			return
+		}
+		exitErr, exited := p.Wait(drainExitLimit)
+		d.RestartTime = time.Since(at)
+		if !exited {
+			d.ExitErr = "the old process did not exit after SIGHUP"
+			return
+		}
+		d.OldExitCode = exitCode(exitErr)
+		newPID, err := readPID(filepath.Join(p.Dir(), pidFile))
+		if err != nil {
+			d.ExitErr = err.Error()
+			return
+		}
+		d.NewPID, pid, wait = newPID, newPID, func(limit time.Duration) (error, bool) { return waitOrphan(newPID, limit) }
+		if !sleep(ctx, drainLead) {
+			return
+		}
+	}
+	at := time.Now()
+	st.signalled.Store(at.UnixNano())
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		d.ExitErr = err.Error()
+		return
+	}
+	exitErr, exited := wait(drainExitLimit)
+	d.DrainTime, d.Exited = time.Since(at), exited
+	if exited {
+		d.ExitCode = exitCode(exitErr)
+		if exitErr != nil {
+			d.ExitErr = exitErr.Error()
+		}
+	}
+}
+
+// readPID reads the process ID a graceful restart's new process wrote.
+func readPID(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("soak: the new process's PID file: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("soak: the new process's PID file: %w", err)
+	}
+	return pid, nil
+}
+
 func exitCode(err error) int {
-	var ee *exec.ExitError
+	var ee interface{ ExitCode() int } // *exec.ExitError, *orphanExit
 	switch {
 	case err == nil:
 		return 0
@@ -184,131 +253,4 @@ func exitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
-}
-
-// drainTally is one worker's exchanges in the drain.
-type drainTally struct {
-	tally
-	turnedAway map[string]int
-	earliest   time.Duration // see DrainResult.EarliestClosed
-	early      int           // see DrainResult.ClosedEarly
-	turned     bool          // earliest is set
-}
-
-// work runs c's operations until stopping is set or ctx ends, judging
-// those that fail after the signal by what came back on the wire.
-func (t *drainTally) work(ctx context.Context, c client, signalled *atomic.Int64, stopping *atomic.Bool) {
-	w := &wire{}
-	ctx = context.WithValue(ctx, wireKey{}, w)
-	defer c.close()
-	for ctx.Err() == nil && !stopping.Load() {
-		o := c.do(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		at := signalled.Load()
-		if o.failed == 0 || at == 0 {
-			t.add(o)
-			continue
-		}
-		how, lead := turnedAway(o, w, time.Unix(0, at))
-		switch {
-		case how == "":
-		case how == TurnedClosed && lead > drainMargin:
-			o.errKind = ErrDropped
-		default:
-			if t.turnedAway == nil {
-				t.turnedAway = map[string]int{}
-			}
-			t.turnedAway[how] += o.failed
-			if how == TurnedClosed {
-				t.lead(lead)
-			}
-			o.failed, o.err = 0, nil
-			sleep(ctx, drainBackoff)
-		}
-		t.add(o)
-	}
-}
-
-// turnedAway says how a drain turned away a failed exchange ("" if it
-// is no way a drain may), and how long before the signal its request
-// was written.
-func turnedAway(o outcome, w *wire, signal time.Time) (how string, lead time.Duration) {
-	lead = signal.Sub(w.wrote)
-	switch o.errKind {
-	case ErrRefused:
-		return TurnedRefused, lead
-	case ErrUnanswered:
-		return TurnedUnanswered, lead
-	case ErrBusy:
-		return TurnedBusy, lead
-	case ErrShort, ErrReset:
-		if w.read == 0 {
-			return TurnedClosed, lead
-		}
-	}
-	return "", lead
-}
-
-// lead records a request that got nothing back, written lead before the
-// signal.
-func (t *drainTally) lead(lead time.Duration) {
-	if lead > 0 {
-		t.early++
-	}
-	if !t.turned || lead > t.earliest {
-		t.earliest, t.turned = lead, true
-	}
-}
-
-func (t *drainTally) merge(o *drainTally) {
-	t.tally.merge(&o.tally)
-	for how, n := range o.turnedAway {
-		if t.turnedAway == nil {
-			t.turnedAway = map[string]int{}
-		}
-		t.turnedAway[how] += n
-	}
-	if o.turned && (!t.turned || o.earliest > t.earliest) {
-		t.earliest, t.turned = o.earliest, true
-	}
-	t.early += o.early
-}
-
-func (t *drainTally) result(k Kind) DrainKind {
-	r := DrainKind{Kind: k, Served: t.served, Expected: t.expected, TurnedAway: maps.Clone(t.turnedAway), Examples: t.examples}
-	if len(t.errors) > 0 {
-		r.Errors = maps.Clone(t.errors)
-	}
-	return r
-}
-
-// wire is what one worker's connections last did on the wire: when the
-// latest write began and how many bytes were read since. A worker is
-// one goroutine, so it needs no lock.
-type wire struct {
-	wrote time.Time
-	read  int64
-}
-
-// wireKey carries a worker's wire in the context its connections are
-// dialled with.
-type wireKey struct{}
-
-// watched is a connection that reports to its worker's wire.
-type watched struct {
-	net.Conn
-	w *wire
-}
-
-func (c *watched) Write(p []byte) (int, error) {
-	c.w.wrote, c.w.read = time.Now(), 0
-	return c.Conn.Write(p)
-}
-
-func (c *watched) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.w.read += int64(n)
-	return n, err
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,13 +54,12 @@ func TestTurnedAway(t *testing.T) {
 // but nothing back for a request written more than drainMargin before the
 // signal is ErrDropped.
 func TestDrainTallyJudgesAfterTheSignal(t *testing.T) {
-	var signalled atomic.Int64
-	var stopping atomic.Bool
+	var st stages
 	c := &scripted{}
 	c.steps = []func(w *wire) outcome{
 		func(*wire) outcome { return failure(ErrShort, errors.New("before the signal")) },
 		func(w *wire) outcome {
-			signalled.Store(time.Now().UnixNano())
+			st.signalled.Store(time.Now().UnixNano())
 			w.wrote, w.read = time.Now(), 0
 			return failure(ErrShort, io.EOF) // closed idle, nothing back
 		},
@@ -75,16 +73,16 @@ func TestDrainTallyJudgesAfterTheSignal(t *testing.T) {
 		func(w *wire) outcome { w.read = 3; return failure(ErrShort, io.ErrUnexpectedEOF) },
 		func(w *wire) outcome {
 			// Within the margin: the keep-alive race, counted.
-			w.wrote, w.read = time.Unix(0, signalled.Load()).Add(-5*time.Millisecond), 0
+			w.wrote, w.read = time.Unix(0, st.signalled.Load()).Add(-5*time.Millisecond), 0
 			return failure(ErrShort, io.EOF)
 		},
 		// A 503 is an answer: the client knows its request did not run,
 		// however long ago it sent it.
 		func(w *wire) outcome { w.read = 120; return failure(ErrBusy, nil) },
-		func(*wire) outcome { stopping.Store(true); return outcome{expected: 1} },
+		func(*wire) outcome { st.stopping.Store(true); return outcome{expected: 1} },
 	}
 	d := &drainTally{}
-	d.work(context.Background(), c, &signalled, &stopping)
+	d.work(context.Background(), c, &st)
 
 	r := d.result(Small)
 	assert.Equal(t, 1, r.Served)

@@ -103,5 +103,8 @@ const (
 	// said it would ("Connection: close"), with requests sent on it
 	// unanswered.
 	ErrUnanswered = "unanswered"
-	ErrOther      = "other" // anything else (dial errors, malformed responses)
+	// ErrElsewhere is a question about a handler's state answered by
+	// another process than the one that ran it (after a restart).
+	ErrElsewhere = "asked elsewhere"
+	ErrOther     = "other" // anything else (dial errors, malformed responses)
 )

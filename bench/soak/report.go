@@ -77,9 +77,15 @@ func drainRows(d *DrainResult) [][]string {
 		return nil
 	}
 	rows := [][]string{{"Drain: kind", "Served", "Refused as expected", "Turned away", "Errors"}}
+	if d.Restart {
+		rows[0] = []string{"Restart and drain: kind", "Served", "Refused as expected", "Turned away in the restart", "Turned away in the drain", "Errors"}
+	}
 	for _, k := range d.Kinds {
-		rows = append(rows, []string{string(k.Kind), strconv.Itoa(k.Served), strconv.Itoa(k.Expected),
-			countsCell(k.TurnedAway), countsCell(k.Errors)})
+		row := []string{string(k.Kind), strconv.Itoa(k.Served), strconv.Itoa(k.Expected)}
+		if d.Restart {
+			row = append(row, countsCell(k.InRestart))
+		}
+		rows = append(rows, append(row, countsCell(k.TurnedAway), countsCell(k.Errors)))
 	}
 	return rows
 }
@@ -102,8 +108,19 @@ func DrainVerdict(d *DrainResult) string {
 		earliest = fmt.Sprintf("%d got nothing back though written before the signal, the earliest %.1f ms before it",
 			d.ClosedEarly, float64(d.EarliestClosed)/float64(time.Millisecond))
 	}
-	return fmt.Sprintf("drain under load (SIGTERM after %v): %d unexpected errors; server %s; %d exchanges turned away (%s); temp files left %d",
-		d.Lead, d.Errors(), exit, turned, earliest, d.TempFilesLeft)
+	restart := ""
+	if d.Restart {
+		inRestart := 0
+		for _, k := range d.Kinds {
+			for _, n := range k.InRestart {
+				inRestart += n
+			}
+		}
+		restart = fmt.Sprintf("graceful restart under load (SIGHUP after %v): the old process exited with status %d %.2f s after it, "+
+			"%d exchanges turned away meanwhile; then ", d.Lead, d.OldExitCode, d.RestartTime.Seconds(), inRestart)
+	}
+	return fmt.Sprintf("%sdrain under load (SIGTERM after %v): %d unexpected errors; server %s; %d exchanges turned away (%s); temp files left %d",
+		restart, d.Lead, d.Errors(), exit, turned, earliest, d.TempFilesLeft)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -47,6 +47,11 @@ type Config struct {
 	// NoDrain leaves out the drain that ends a run (Result.Drain): the
 	// server is stopped without load once it has settled.
 	NoDrain bool
+	// Restart runs the server with graceful restart (every socket then
+	// goes through carhop's own accept) and replaces it under the load
+	// (SIGHUP) before the drain, which is then the new process's. Linux
+	// only: the soak adopts the new process to learn its exit status.
+	Restart bool
 }
 
 func (c Config) normalize() Config {
@@ -80,21 +85,32 @@ func (c Config) normalize() Config {
 	return c
 }
 
+// The spill directory and, under Config.Restart, the PID file, in the
+// directory the runner gives the child.
+const (
+	spillDir = "spill"
+	pidFile  = "server.pid"
+)
+
 // childServer is the soak's server for runner.Start: this binary again,
 // told by the environment to serve (see Child), spilling into a
-// directory of its own inside the one the runner gives it.
-func childServer() runner.Server {
+// directory of its own inside the one the runner gives it, restarting on
+// SIGHUP if restart is set.
+func childServer(restart bool) runner.Server {
 	return runner.Server{Name: "carhop-soak", Kind: "carhop", Command: func(addr, dir string) (*exec.Cmd, error) {
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, err
 		}
-		spill := filepath.Join(dir, "spill")
+		spill := filepath.Join(dir, spillDir)
 		if err := os.Mkdir(spill, 0o700); err != nil {
 			return nil, err
 		}
 		cmd := exec.Command(exe)
 		cmd.Env = append(os.Environ(), serveEnv+"="+addr, tempDirEnv+"="+spill)
+		if restart {
+			cmd.Env = append(cmd.Env, pidFileEnv+"="+filepath.Join(dir, pidFile))
+		}
 		return cmd, nil
 	}}
 }
@@ -117,12 +133,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Pinning = "none"
 	}
 	runner.RaiseFileLimit()
-	p, err := runner.Start(ctx, childServer(), cfg.ServerCPU)
+	if cfg.Restart {
+		// The new process outlives its parent, the child: made ours when
+		// it is orphaned, its exit status can be waited for.
+		if err := adoptOrphans(); err != nil {
+			return nil, fmt.Errorf("soak: a restart run: %w", err)
+		}
+	}
+	p, err := runner.Start(ctx, childServer(cfg.Restart), cfg.ServerCPU)
 	if err != nil {
 		return nil, fmt.Errorf("soak: starting the server: %w", err)
 	}
 	defer p.Stop()
-	spill := filepath.Join(p.Dir(), "spill")
+	spill := filepath.Join(p.Dir(), spillDir)
 	sm := newSampler(p.Pid(), p.Addr(), spill)
 	defer sm.close()
 
@@ -191,7 +214,7 @@ sampling:
 	res.settle(settleCtx, sm, start, done.Load(), cfg, p.Exited)
 	exited := p.Exited()
 	if !cfg.NoDrain && !exited && ctx.Err() == nil {
-		res.Drain = drain(ctx, p, cfg, spill)
+		res.Drain = drain(ctx, p, cfg)
 	}
 	if log, err := os.ReadFile(filepath.Join(p.Dir(), "server.log")); err == nil && len(log) > 0 {
 		var first string

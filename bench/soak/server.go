@@ -1,32 +1,30 @@
 package soak
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/carhop/carhop/adapter"
 )
 
-// Environment of the re-executed child: the address to listen on and the
-// directory for spilled bodies and output.
+// Environment of the re-executed child: the address to listen on, the
+// directory for spilled bodies and output, and, for a run that ends with a
+// graceful restart, the PID file (the child then restarts on SIGHUP).
 const (
 	serveEnv   = "CARHOP_SOAK_SERVE"
 	tempDirEnv = "CARHOP_SOAK_TEMPDIR"
+	pidFileEnv = "CARHOP_SOAK_PIDFILE"
 )
 
 // dumpEnv, set by whoever runs the soak (the child inherits it), names a
@@ -52,7 +50,7 @@ func Child() bool {
 	if !ok {
 		return false
 	}
-	if err := serveChild(addr, os.Getenv(tempDirEnv)); err != nil {
+	if err := serveChild(addr, os.Getenv(tempDirEnv), os.Getenv(pidFileEnv)); err != nil {
 		fmt.Fprintln(os.Stderr, "soak server:", err)
 		os.Exit(1)
 	}
@@ -60,32 +58,28 @@ func Child() bool {
 	return true
 }
 
-// serveChild runs carhop with the soak's settings until SIGTERM or SIGINT.
-func serveChild(addr, tempDir string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	h := &handler{dumpDir: os.Getenv(dumpEnv), tempDir: tempDir}
+// serveChild runs carhop with the soak's settings as adapter.Serve does:
+// until SIGTERM or SIGINT, drained within shutdownTimeout, and with
+// pidFile set, replaced by a new process on SIGHUP.
+func serveChild(addr, tempDir, pidFile string) error {
+	h := &handler{dumpDir: os.Getenv(dumpEnv), tempDir: tempDir, pid: strconv.Itoa(os.Getpid())}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := adapter.New(h, append(serverOptions(addr, tempDir), adapter.WithLogger(logger))...)
+	opts := append(serverOptions(addr, tempDir), adapter.WithLogger(logger))
+	if pidFile != "" {
+		opts = append(opts, adapter.WithGracefulRestart(true), adapter.WithPIDFile(pidFile))
+	}
+	s, err := adapter.New(h, opts...)
 	if err != nil {
 		return err
 	}
 	h.stats = s.Stats
-	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	err = s.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	return s.Run()
 }
+
+// pidHeader names the process that answered /hang or /hang-status: after
+// a graceful restart, the status of a handler that ran in the old
+// process cannot be asked of the new one.
+const pidHeader = "X-Soak-Pid"
 
 // ServerSample is what the stats endpoint reports: the child's goroutines,
 // heap and carhop's counters.
@@ -104,6 +98,7 @@ type handler struct {
 	stats   func() adapter.Stats
 	tempDir string // where /download?file=1 writes its file
 	hangs   hangs  // the /hang handlers, for /hang-status
+	pid     string // this process's, in pidHeader
 
 	dumpDir string // dumpEnv's
 	mu      sync.Mutex
@@ -166,8 +161,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/upgrade":
 		serveUpgrade(w, r)
 	case "/hang":
+		w.Header().Set(pidHeader, h.pid)
 		h.hangs.serveHang(w, r)
 	case "/hang-status":
+		w.Header().Set(pidHeader, h.pid)
 		h.hangs.serveStatus(w, r)
 	case "/slow":
 		time.Sleep(slowSleep)

@@ -84,6 +84,42 @@ func TestSoakEndToEnd(t *testing.T) {
 	assert.True(t, d.OK())
 }
 
+// TestSoakRestart runs the soak with graceful restart: every kind of
+// traffic through carhop's own accept, then the server replaced under the
+// load (SIGHUP) and the new process drained (SIGTERM). The restart
+// refuses no one: what it turns away is only a request meeting its
+// kept-alive connection's close, or requests behind a response that said
+// Connection: close.
+func TestSoakRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server in a child process for several seconds")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Config{Duration: 2 * time.Second, SampleEvery: 500 * time.Millisecond, Restart: true})
+	require.NoError(t, err)
+	require.Zero(t, res.DataRaces, "the server raced: %s", res.ServerLog)
+	assert.Zero(t, res.Errors(), "%+v", res.Kinds)
+	assert.True(t, res.Settled)
+	d := res.Drain
+	require.NotNil(t, d)
+	t.Log(DrainVerdict(d))
+	assert.True(t, d.Restart)
+	assert.Zero(t, d.OldExitCode, "the old process drained completely")
+	assert.NotZero(t, d.NewPID)
+	assert.Zero(t, d.ExitCode, "and so did the new one: %s", d.ExitErr)
+	served := 0
+	for _, k := range d.Kinds {
+		assert.Zero(t, len(k.Errors), "%s: errors %v, e.g. %v", k.Kind, k.Errors, k.Examples)
+		for how := range k.InRestart {
+			assert.Contains(t, []string{TurnedClosed, TurnedUnanswered, TurnedReplaced}, how, "%s: a restart refuses no one", k.Kind)
+		}
+		served += k.Served
+	}
+	assert.Positive(t, served)
+	assert.True(t, d.OK())
+}
+
 // TestSoakInterrupted stops the load early, as Ctrl-C does: every client
 // leaves mid-exchange at once (which crashed the server until the channel
 // stopped cancelling refusals), and the server must survive, settle, and

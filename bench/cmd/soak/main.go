@@ -6,6 +6,7 @@
 //	go run ./bench/cmd/soak                  # 3 minutes
 //	go run ./bench/cmd/soak -duration 10m
 //	go run ./bench/cmd/soak -quick           # 10 seconds, for CI
+//	go run ./bench/cmd/soak -quick -restart  # a graceful restart under load before the drain
 //
 // On a machine with two CPUs and taskset, the server runs on CPU 0 and the
 // clients on CPU 1, as in bench/cmd/bench. It prints the tables and writes
@@ -51,13 +52,14 @@ func main() {
 func run() error {
 	duration := flag.Duration("duration", 3*time.Minute, "how long the traffic runs")
 	quick := flag.Bool("quick", false, "a 10-second smoke run (overrides -duration)")
+	restart := flag.Bool("restart", false, "serve with graceful restart and replace the server (SIGHUP) under load before the drain")
 	every := flag.Duration("sample", time.Second, "sampling period of RSS, goroutines and counters")
 	out := flag.String("out", "bench/results/soak", "directory for soak.md, soak.json and soak.png")
 	flag.Parse()
 	if *quick {
 		*duration = 10 * time.Second
 	}
-	cfg := soak.Config{Duration: *duration, SampleEvery: *every, Log: os.Stderr,
+	cfg := soak.Config{Duration: *duration, SampleEvery: *every, Log: os.Stderr, Restart: *restart,
 		Command: strings.TrimSpace("go run ./bench/cmd/soak " + strings.Join(os.Args[1:], " "))}
 	if os.Getenv(pinnedEnv) != "" {
 		cfg.Pinning, cfg.ServerCPU = "server on CPU 0, clients on CPU 1 (taskset)", 0
