@@ -134,7 +134,10 @@ func (d *DrainResult) OK() bool {
 // sends SIGHUP, waits for the old process to exit and runs the load on
 // the new one for drainLead more.
 func drain(ctx context.Context, p *runner.Process, cfg Config) *DrainResult {
-	d := &DrainResult{Lead: drainLead, ExitCode: -1, EarliestClosed: -drainExitLimit, Restart: cfg.Restart, OldExitCode: -1}
+	d := &DrainResult{Lead: drainLead, ExitCode: -1, EarliestClosed: -drainExitLimit, Restart: cfg.Restart}
+	if cfg.Restart {
+		d.OldExitCode = -1 // until it exits
+	}
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	var st stages

@@ -95,6 +95,41 @@ func TestDrainTallyJudgesAfterTheSignal(t *testing.T) {
 	assert.Equal(t, 1, d.early, "got nothing back though written before the signal")
 }
 
+// TestDrainTallyInARestart: between the SIGHUP and the SIGTERM both
+// processes hold the sockets, so a 503 or a refusal is an error; a close
+// as the request came, the requests behind a close and a question the
+// new process cannot answer are turned away in the restart. After the
+// SIGTERM a refusal is turned away in the drain.
+func TestDrainTallyInARestart(t *testing.T) {
+	var st stages
+	c := &scripted{}
+	c.steps = []func(w *wire) outcome{
+		func(w *wire) outcome {
+			st.restarted.Store(time.Now().UnixNano())
+			w.wrote, w.read = time.Now(), 0
+			return failure(ErrShort, io.EOF)
+		},
+		func(w *wire) outcome { w.read = 80; return failure(ErrBusy, nil) },
+		func(*wire) outcome { return failure(ErrRefused, nil) },
+		func(*wire) outcome { return failure(ErrUnanswered, nil) },
+		func(*wire) outcome { return failure(ErrElsewhere, nil) },
+		func(*wire) outcome { return outcome{served: 1} },
+		func(*wire) outcome {
+			st.signalled.Store(time.Now().UnixNano())
+			return failure(ErrRefused, nil)
+		},
+		func(*wire) outcome { st.stopping.Store(true); return outcome{served: 1} },
+	}
+	d := &drainTally{}
+	d.work(context.Background(), c, &st)
+
+	r := d.result(Upgrade)
+	assert.Equal(t, 2, r.Served)
+	assert.Equal(t, map[string]int{TurnedClosed: 1, TurnedUnanswered: 1, TurnedReplaced: 1}, r.InRestart)
+	assert.Equal(t, map[string]int{TurnedRefused: 1}, r.TurnedAway)
+	assert.Equal(t, map[string]int{ErrBusy: 1, ErrRefused: 1}, r.Errors, "no one is refused while the sockets pass over")
+}
+
 // scripted is a client whose every operation is the next step.
 type scripted struct {
 	steps  []func(w *wire) outcome
