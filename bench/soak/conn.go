@@ -18,8 +18,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 // conn is a client connection whose blocked I/O ends when the run's
 // context does.
 type conn struct {
-	c    net.Conn // raw, watched by the worker's wire when it has one
-	raw  net.Conn
+	c    net.Conn // raw, or watched by the worker's wire when it has one
+	raw  net.Conn // the TCP connection itself, for its socket options
 	br   *bufio.Reader
 	ctx  context.Context
 	stop func() bool

@@ -50,8 +50,8 @@ type Result struct {
 	// the first such report, if any, and the log's tail.
 	DataRaces int    `json:"data_races"`
 	ServerLog string `json:"server_log,omitempty"`
-	// Drain is the drain that ends the run: nil when left out
-	// (Config.NoDrain) or the run was interrupted.
+	// Drain is the drain that ends the run: nil when the run was
+	// interrupted.
 	Drain *DrainResult `json:"drain,omitempty"`
 
 	Samples []Sample `json:"samples"`

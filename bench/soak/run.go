@@ -44,9 +44,6 @@ type Config struct {
 	Progress func(elapsed, total time.Duration)
 	// Log receives a line when the server fails to answer a sample.
 	Log io.Writer
-	// NoDrain leaves out the drain that ends a run (Result.Drain): the
-	// server is stopped without load once it has settled.
-	NoDrain bool
 	// Restart runs the server with graceful restart (every socket then
 	// goes through carhop's own accept) and replaces it under the load
 	// (SIGHUP) before the drain, which is then the new process's. Linux
@@ -118,10 +115,10 @@ func childServer(restart bool) runner.Server {
 // Run starts the soak's server in a child process, drives it with every
 // kind of traffic for cfg.Duration while sampling it, stops the load,
 // waits for the server to settle, then drains it under the load (see
-// DrainResult) and returns what it measured. When ctx
-// ends early the load stops, the server is still given its chance to
-// settle, and the result so far is returned with Interrupted set and
-// ctx's error. Other errors mean the server could not be started.
+// DrainResult) and returns what it measured. When ctx ends early the load
+// stops, the server is still given its chance to settle (no drain), and
+// the result so far is returned with Interrupted set and ctx's error.
+// Other errors mean the server could not be started.
 //
 // The caller's main (or TestMain) must call Child first: the child is
 // this binary re-executed.
@@ -213,7 +210,7 @@ sampling:
 	defer cancel()
 	res.settle(settleCtx, sm, start, done.Load(), cfg, p.Exited)
 	exited := p.Exited()
-	if !cfg.NoDrain && !exited && ctx.Err() == nil {
+	if !exited && ctx.Err() == nil {
 		res.Drain = drain(ctx, p, cfg)
 	}
 	if log, err := os.ReadFile(filepath.Join(p.Dir(), "server.log")); err == nil && len(log) > 0 {
