@@ -26,7 +26,10 @@ const (
 	requestTimeout  = 2 * time.Second
 	channelTimeout  = 10 * time.Second
 	cleanupInterval = 250 * time.Millisecond
-	shutdownTimeout = 5 * time.Second
+	// The drain's grace period: as long as the slowest exchange any kind
+	// allows (opTimeout), so that a drain that cuts one is the server's
+	// fault. A slow client's takes over 5 s on a loaded machine.
+	shutdownTimeout = opTimeout
 	maxHeaderBytes  = 16 << 10
 	maxBodyBytes    = 8 << 20
 )
