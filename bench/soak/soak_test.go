@@ -63,9 +63,16 @@ func TestSoakEndToEnd(t *testing.T) {
 	assert.NotEmpty(t, res.Rates)
 	assert.False(t, res.Interrupted)
 
-	// The drain under load: the server exits 0, every exchange served
-	// or turned away as a drain may, nothing left on disk.
-	d := res.Drain
+	turned := assertDrained(t, res.Drain)
+	assert.Positive(t, turned[TurnedBusy], "new connections answered 503 during the drain")
+}
+
+// assertDrained checks the drain that ends a run: the server exited 0,
+// every exchange was served or turned away as a drain may, nothing was
+// left on disk. It returns how many exchanges the drain turned away, by
+// how.
+func assertDrained(t *testing.T, d *DrainResult) (turned map[string]int) {
+	t.Helper()
 	require.NotNil(t, d, "a run ends with a drain")
 	t.Log(DrainVerdict(d))
 	assert.True(t, d.Exited, "the server exited after SIGTERM")
@@ -80,8 +87,8 @@ func TestSoakEndToEnd(t *testing.T) {
 		}
 	}
 	assert.Positive(t, served, "served under load before and during the drain")
-	assert.Positive(t, turned[TurnedBusy], "new connections answered 503 during the drain")
 	assert.True(t, d.OK())
+	return turned
 }
 
 // TestSoakRestart runs the soak with graceful restart: every kind of
@@ -102,22 +109,15 @@ func TestSoakRestart(t *testing.T) {
 	assert.Zero(t, res.Errors(), "%+v", res.Kinds)
 	assert.True(t, res.Settled)
 	d := res.Drain
-	require.NotNil(t, d)
-	t.Log(DrainVerdict(d))
+	assertDrained(t, d)
 	assert.True(t, d.Restart)
 	assert.Zero(t, d.OldExitCode, "the old process drained completely")
 	assert.NotZero(t, d.NewPID)
-	assert.Zero(t, d.ExitCode, "and so did the new one: %s", d.ExitErr)
-	served := 0
 	for _, k := range d.Kinds {
-		assert.Zero(t, len(k.Errors), "%s: errors %v, e.g. %v", k.Kind, k.Errors, k.Examples)
 		for how := range k.InRestart {
 			assert.Contains(t, []string{TurnedClosed, TurnedUnanswered, TurnedReplaced}, how, "%s: a restart refuses no one", k.Kind)
 		}
-		served += k.Served
 	}
-	assert.Positive(t, served)
-	assert.True(t, d.OK())
 }
 
 // TestSoakInterrupted stops the load early, as Ctrl-C does: every client
