@@ -31,6 +31,9 @@ func sweepQueue(ln net.Listener, log *slog.Logger) []net.Conn {
 	}
 	var fds []int
 	_ = rc.Control(func(fd uintptr) {
+		if fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
+			return // an accept would wait for a client; Go's listeners never do
+		}
 		for len(fds) < maxSweep {
 			nfd, err := acceptNow(int(fd))
 			switch {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // TestSweepQueueTakesWhatIsQueued: the connections the kernel has
@@ -51,4 +52,18 @@ func TestSweepQueueTakesWhatIsQueued(t *testing.T) {
 			assert.Empty(t, sweepQueue(ln, slog.New(slog.DiscardHandler)), "nothing left queued")
 		})
 	}
+}
+
+// TestSweepQueueLeavesABlockingSocket: on a listening socket in blocking
+// mode an accept with nothing queued would wait for the next client, and
+// the drain with it; the sweep leaves such a socket alone.
+func TestSweepQueueLeavesABlockingSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	require.NoError(t, err)
+	require.NoError(t, rc.Control(func(fd uintptr) { require.NoError(t, unix.SetNonblock(int(fd), false)) }))
+
+	assert.Empty(t, sweepQueue(ln, slog.New(slog.DiscardHandler)), "returns at once, with nothing")
 }
