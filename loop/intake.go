@@ -65,20 +65,16 @@ func (s *Server) startIntake() {
 // socket next.
 func (s *Server) stopIntake(sweep bool) {
 	in := &s.intake
-	var queued []net.Conn
 	in.once.Do(func() {
 		close(in.stopped)
 		for _, ln := range in.lns {
 			if sweep {
-				queued = append(queued, sweepQueue(ln, s.cfg.Logger)...)
+				sweepQueue(ln, s.cfg.Logger, s.enroll)
 			}
 			_ = ln.Close()
 		}
 	})
 	in.wg.Wait()
-	for _, c := range queued {
-		s.enroll(c)
-	}
 }
 
 // removePlaceholder removes the private socket's directory; gnet has

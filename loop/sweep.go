@@ -15,59 +15,60 @@ import (
 const maxSweep = 4096
 
 // sweepQueue accepts, without waiting, the connections the kernel has
-// queued on ln. Their clients think themselves connected and may have
-// sent their requests; closing the listener with them queued resets them
-// unread when no other process holds the socket (the last process of a
-// restart, a listener passed in), and a client cannot tell whether an
-// unanswered request ran.
-func sweepQueue(ln net.Listener, log *slog.Logger) []net.Conn {
+// queued on ln, and hands each to take before it accepts the next (so
+// that it holds no more descriptors than the intake's Accept does). Their
+// clients think themselves connected and may have sent their requests;
+// closing the listener with them queued resets them unread when no other
+// process holds the socket (the last process of a restart, a listener
+// passed in), and a client cannot tell whether an unanswered request ran.
+func sweepQueue(ln net.Listener, log *slog.Logger, take func(net.Conn)) {
 	sc, ok := ln.(syscall.Conn)
 	if !ok {
-		return nil
+		return
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return
 	}
-	var fds []int
-	_ = rc.Control(func(fd uintptr) {
-		if fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
-			return // an accept would wait for a client; Go's listeners never do
+	for range maxSweep {
+		nfd, more := -1, false
+		_ = rc.Control(func(fd uintptr) { nfd, more = acceptNow(int(fd)) })
+		if !more {
+			return
 		}
-		for len(fds) < maxSweep {
-			nfd, err := acceptNow(int(fd))
-			switch {
-			case err == nil:
-				fds = append(fds, nfd)
-			case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
-			default:
-				return // EAGAIN: the queue is empty
-			}
+		if nfd < 0 {
+			continue // EINTR, ECONNABORTED: try again
 		}
-	})
-	conns := make([]net.Conn, 0, len(fds))
-	for _, fd := range fds {
-		f := os.NewFile(uintptr(fd), "queued")
+		f := os.NewFile(uintptr(nfd), "queued")
 		c, err := net.FileConn(f) // a duplicate, in Go's poller, as Accept's
 		_ = f.Close()
 		if err != nil {
 			log.Error("carhop: cannot take a queued connection", "addr", ln.Addr().String(), "err", err)
 			continue
 		}
-		conns = append(conns, c)
+		take(c)
 	}
-	return conns
 }
 
-// acceptNow accepts one queued connection from the non-blocking listening
-// socket fd, close-on-exec from the start: a graceful restart may be
-// starting a process meanwhile.
-func acceptNow(fd int) (int, error) {
+// acceptNow accepts one queued connection from the listening socket fd,
+// close-on-exec from the start (a graceful restart may be starting a
+// process meanwhile). more is false when nothing is queued (EAGAIN), on
+// any other error, and when fd is in blocking mode, where an accept would
+// wait for the next client (Go's listeners never are); nfd is -1 for a
+// failure worth another try.
+func acceptNow(fd int) (nfd int, more bool) {
+	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
+		return -1, false
+	}
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
 	nfd, _, err := unix.Accept(fd)
-	if err == nil {
+	switch {
+	case err == nil:
 		unix.CloseOnExec(nfd)
+		return nfd, true
+	case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+		return -1, true
 	}
-	return nfd, err
+	return -1, false
 }

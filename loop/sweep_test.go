@@ -36,7 +36,8 @@ func TestSweepQueueTakesWhatIsQueued(t *testing.T) {
 				require.NoError(t, err)
 			}
 
-			got := sweepQueue(ln, slog.New(slog.DiscardHandler))
+			var got []net.Conn
+			sweepQueue(ln, slog.New(slog.DiscardHandler), func(c net.Conn) { got = append(got, c) })
 			require.Len(t, got, n, "every queued connection")
 			sent := map[string]bool{}
 			for _, c := range got {
@@ -49,7 +50,9 @@ func TestSweepQueueTakesWhatIsQueued(t *testing.T) {
 			}
 			assert.Equal(t, map[string]bool{"a": true, "b": true, "c": true}, sent, "each with its client's bytes")
 
-			assert.Empty(t, sweepQueue(ln, slog.New(slog.DiscardHandler)), "nothing left queued")
+			got = nil
+			sweepQueue(ln, slog.New(slog.DiscardHandler), func(c net.Conn) { got = append(got, c) })
+			assert.Empty(t, got, "nothing left queued")
 		})
 	}
 }
@@ -65,5 +68,11 @@ func TestSweepQueueLeavesABlockingSocket(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, rc.Control(func(fd uintptr) { require.NoError(t, unix.SetNonblock(int(fd), false)) }))
 
-	assert.Empty(t, sweepQueue(ln, slog.New(slog.DiscardHandler)), "returns at once, with nothing")
+	// A queued client: a blocking accept would take it, and wait on.
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	var got []net.Conn
+	sweepQueue(ln, slog.New(slog.DiscardHandler), func(c net.Conn) { got = append(got, c) })
+	assert.Empty(t, got, "returns at once, with nothing")
 }
