@@ -71,3 +71,40 @@ func TestInformationalResponses(t *testing.T) {
 	assert.Equal(t, "page", body)
 	assert.Empty(t, resp.Header.Get("Link"))
 }
+
+// TestShutdownAnswersPipelinedRequests: requests a client pipelined
+// behind one that is running when Shutdown begins are queued requests:
+// each is answered, only the last says "Connection: close", and then the
+// connection closes.
+func TestShutdownAnswersPipelinedRequests(t *testing.T) {
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			entered <- struct{}{}
+			<-release
+		}
+		_, _ = io.WriteString(w, r.URL.Path)
+	}))
+	c := dial(t, addr)
+	c.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-entered
+	// /b and /c came in the same segment as /slow: by the time /slow's
+	// handler is released and its response framed, they are queued.
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	require.Eventually(t, s.draining.Load, 5*time.Second, time.Millisecond)
+	close(release)
+
+	for _, want := range []struct {
+		body  string
+		close bool
+	}{{"/slow", false}, {"/b", false}, {"/c", true}} {
+		resp, body := c.response(http.MethodGet)
+		require.NotNil(t, resp, "a response to %s", want.body)
+		assert.Equal(t, want.body, body)
+		assert.Equal(t, want.close, resp.Close, "Connection: close on %s", want.body)
+	}
+	assert.True(t, c.closed(), "closed after the last")
+	require.NoError(t, <-done)
+}

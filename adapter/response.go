@@ -354,7 +354,10 @@ func (w *response) commit(final bool, next []byte) {
 		extra.server = w.s.cfg.ident
 	}
 
-	wantsClose := !w.keepAlive || w.s.draining.Load() || w.s.noKeepAlive.Load() ||
+	// A drain closes after the last request the connection has queued:
+	// those pipelined behind this one are answered first, as queued and
+	// running requests are (net/http's Shutdown drops them).
+	wantsClose := !w.keepAlive || w.s.draining.Load() && !w.ch.Queued() || w.s.noKeepAlive.Load() ||
 		httpguts.HeaderValuesContainsToken(w.connection, "close")
 	// A HEAD answer says what the GET's would: no length where the GET
 	// would have outgrown the held buffer and been chunked.

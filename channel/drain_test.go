@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDrainClosesIdleUnlessInputPending: a drain closes a connection as
@@ -44,6 +45,42 @@ func TestDrainClosesIdleUnlessInputPending(t *testing.T) {
 			}
 			assert.True(t, h.conn.closed, "closed once idle with nothing pending")
 			assert.Equal(t, tt.want, h.output())
+		})
+	}
+}
+
+// TestQueuedSeesWhatFollows: while a request is served, Queued reports
+// whether the client has more behind it, parsed or not.
+func TestQueuedSeesWhatFollows(t *testing.T) {
+	const one = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+	tests := []struct {
+		name         string
+		maxPipelined int
+		in           string
+		want         bool
+	}{
+		{"alone", 0, one, false},
+		{"a complete request queued behind", 0, one + one, true},
+		{"a request being received behind", 0, one + "GET /b HTTP/1.1\r\nHo", true},
+		{"input held past the parse-ahead limit", 1, one + one + one, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var queued []bool
+			h := newHarness(t, func(c *Config) {
+				if tt.maxPipelined > 0 {
+					c.MaxPipelined = tt.maxPipelined
+				}
+				c.Serve = plainServe(func(ch *Channel, r *Request) {
+					queued = append(queued, ch.Queued())
+					ch.Finish(true)
+				})
+			})
+			h.ch.Received([]byte(tt.in))
+			require.NotEmpty(t, h.tasks)
+			h.tasks[0]()
+			require.NotEmpty(t, queued)
+			assert.Equal(t, tt.want, queued[0], "while serving the first")
 		})
 	}
 }

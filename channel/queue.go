@@ -96,6 +96,20 @@ func (ch *Channel) pop() *Request {
 	return r
 }
 
+// Queued reports whether more has come from the client behind the
+// request being served: a complete request queued, input the loop has
+// not parsed yet (a pipelining client past the parse-ahead limit), or a
+// request being received. A drain answers all that before it closes the
+// connection, as it does a request queued for a worker, so the response
+// being framed must not say "Connection: close". Worker only, while
+// serving.
+func (ch *Channel) Queued() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return is(ch.state, serving) && !is(ch.state, closed) && ch.head != nil &&
+		(ch.head.next != nil || !is(ch.state, loopIdle))
+}
+
 // takeAll empties the ready queue of the requests no worker has taken
 // and returns them, linked by next; one being served stays for Finish.
 // Channel mutex held.
