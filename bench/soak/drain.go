@@ -102,22 +102,11 @@ const (
 	TurnedReplaced = "replaced"
 )
 
-// turnedAway is how many exchanges of k the drain turned away.
-func (k DrainKind) turnedAway() int {
-	n := 0
-	for _, c := range k.TurnedAway {
-		n += c
-	}
-	return n
-}
-
 // Errors is the number of unexpected failures in the drain.
 func (d *DrainResult) Errors() int {
 	n := 0
 	for _, k := range d.Kinds {
-		for _, c := range k.Errors {
-			n += c
-		}
+		n += total(k.Errors)
 	}
 	return n
 }

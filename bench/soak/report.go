@@ -101,7 +101,7 @@ func DrainVerdict(d *DrainResult) string {
 	}
 	turned := 0
 	for _, k := range d.Kinds {
-		turned += k.turnedAway()
+		turned += total(k.TurnedAway)
 	}
 	earliest := "none got nothing back"
 	if d.EarliestClosed > -drainExitLimit {
@@ -112,9 +112,7 @@ func DrainVerdict(d *DrainResult) string {
 	if d.Restart {
 		inRestart := 0
 		for _, k := range d.Kinds {
-			for _, n := range k.InRestart {
-				inRestart += n
-			}
+			inRestart += total(k.InRestart)
 		}
 		restart = fmt.Sprintf("graceful restart under load (SIGHUP after %v): the old process exited with status %d %.2f s after it, "+
 			"%d exchanges turned away meanwhile; then ", d.Lead, d.OldExitCode, d.RestartTime.Seconds(), inRestart)

@@ -114,9 +114,12 @@ type KindResult struct {
 }
 
 // ErrorCount is the sum of the errors of every kind.
-func (k KindResult) ErrorCount() int {
+func (k KindResult) ErrorCount() int { return total(k.Errors) }
+
+// total is the sum of counts by kind.
+func total(counts map[string]int) int {
 	n := 0
-	for _, c := range k.Errors {
+	for _, c := range counts {
 		n += c
 	}
 	return n
