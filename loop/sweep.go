@@ -30,6 +30,14 @@ func sweepQueue(ln net.Listener, log *slog.Logger, take func(net.Conn)) {
 	if err != nil {
 		return
 	}
+	nonBlocking := false
+	_ = rc.Control(func(fd uintptr) {
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		nonBlocking = err == nil && fl&unix.O_NONBLOCK != 0
+	})
+	if !nonBlocking {
+		return // an accept would wait for the next client; Go's listeners never do
+	}
 	for range maxSweep {
 		nfd, more := -1, false
 		_ = rc.Control(func(fd uintptr) { nfd, more = acceptNow(int(fd)) })
@@ -50,16 +58,12 @@ func sweepQueue(ln net.Listener, log *slog.Logger, take func(net.Conn)) {
 	}
 }
 
-// acceptNow accepts one queued connection from the listening socket fd,
-// close-on-exec from the start (a graceful restart may be starting a
-// process meanwhile). more is false when nothing is queued (EAGAIN), on
-// any other error, and when fd is in blocking mode, where an accept would
-// wait for the next client (Go's listeners never are); nfd is -1 for a
-// failure worth another try.
+// acceptNow accepts one queued connection from the non-blocking
+// listening socket fd, close-on-exec from the start (a graceful restart
+// may be starting a process meanwhile). more is false when nothing is
+// queued (EAGAIN) and on any other error; nfd is -1 for a failure worth
+// another try.
 func acceptNow(fd int) (nfd int, more bool) {
-	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
-		return -1, false
-	}
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
 	nfd, _, err := unix.Accept(fd)
