@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +110,51 @@ func TestShutdownAnswersPipelinedRequests(t *testing.T) {
 	}
 	assert.True(t, c.closed(), "closed after the last")
 	require.NoError(t, <-done)
+}
+
+// stalledListener accepts nothing until it is closed: every client stays
+// in the kernel's queue, where only a drain's sweep of the queue finds it.
+type stalledListener struct {
+	*net.TCPListener // SyscallConn, for the sweep
+	closed           chan struct{}
+	once             sync.Once
+}
+
+func (l *stalledListener) Accept() (net.Conn, error) {
+	<-l.closed
+	return nil, net.ErrClosed
+}
+
+func (l *stalledListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.TCPListener.Close()
+}
+
+// TestShutdownServesWhatItsSweepTook: a connection the drain takes from
+// a listener's queue is served before Shutdown returns, even when it is
+// the only one (Shutdown found no connection open as it began).
+func TestShutdownServesWhatItsSweepTook(t *testing.T) {
+	tl, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	ln := &stalledListener{TCPListener: tl, closed: make(chan struct{})}
+	s, err := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "served") }),
+		WithListener(ln), WithThreads(2), WithEventLoops(1), WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	<-s.Ready()
+
+	c := dial(t, tl.Addr().String()) // queued: nothing accepts it
+	require.Zero(t, s.Stats().Connections)
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	require.Eventually(t, func() bool { return s.Stats().Accepted == 1 }, 5*time.Second, time.Millisecond,
+		"the drain takes the queued connection")
+	c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, body := c.response(http.MethodGet)
+	assert.Equal(t, "served", body)
+	assert.True(t, resp.Close, "with Connection: close")
+	assert.True(t, c.closed(), "then closed")
+	require.NoError(t, <-done)
+	require.ErrorIs(t, <-served, http.ErrServerClosed)
 }

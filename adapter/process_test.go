@@ -80,7 +80,7 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 					time.Sleep(10 * time.Millisecond)
 					continue
 				case err != nil:
-					failures = append(failures, err.Error())
+					failures = append(failures, time.Now().UTC().Format("15:04:05.000000")+" "+err.Error())
 				default:
 					answered[pid]++
 				}
@@ -385,7 +385,7 @@ func helloOnce(addr string) (string, error) {
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
-		return "", fmt.Errorf("read head: %w", err)
+		return "", fmt.Errorf("read head %s: %w", c.LocalAddr(), err)
 	}
 	body, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()

@@ -25,10 +25,14 @@ func (s *Server) Drain(ctx context.Context) error {
 	// had queued on it included, is served (once, with Connection:
 	// close): the client is already connected to us, and may have sent
 	// its request, which closing the listener would reset unread.
+	// The count is taken after the intake has stopped: a connection it
+	// took meanwhile, from the queue or not, is one to wait for, even if
+	// no other was open as the drain began.
 	s.draining.Store(true)
-	left := s.drainSettled()
+	s.drainSettled()
 	s.stopIntake(true)
 	s.refusing.Store(true)
+	left := s.drainSettled()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for left > 0 {
