@@ -5,12 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/carhop/carhop/internal/queued"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -112,31 +111,11 @@ func TestShutdownAnswersPipelinedRequests(t *testing.T) {
 	require.NoError(t, <-done)
 }
 
-// stalledListener accepts nothing until it is closed: every client stays
-// in the kernel's queue, where only a drain's sweep of the queue finds it.
-type stalledListener struct {
-	*net.TCPListener // SyscallConn, for the sweep
-	closed           chan struct{}
-	once             sync.Once
-}
-
-func (l *stalledListener) Accept() (net.Conn, error) {
-	<-l.closed
-	return nil, net.ErrClosed
-}
-
-func (l *stalledListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return l.TCPListener.Close()
-}
-
 // TestShutdownServesWhatItsSweepTook: a connection the drain takes from
 // a listener's queue is served before Shutdown returns, even when it is
 // the only one (Shutdown found no connection open as it began).
 func TestShutdownServesWhatItsSweepTook(t *testing.T) {
-	tl, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	ln := &stalledListener{TCPListener: tl, closed: make(chan struct{})}
+	ln := queued.Listen(t)
 	s, err := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "served") }),
 		WithListener(ln), WithThreads(2), WithEventLoops(1), WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
@@ -144,7 +123,7 @@ func TestShutdownServesWhatItsSweepTook(t *testing.T) {
 	go func() { served <- s.Serve() }()
 	<-s.Ready()
 
-	c := dial(t, tl.Addr().String()) // queued: nothing accepts it
+	c := dial(t, ln.Addr().String()) // queued: nothing accepts it
 	require.Zero(t, s.Stats().Connections)
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()

@@ -280,7 +280,8 @@ wait:
 			return err
 		case <-exit:
 			log.Info("carhop: replaced by a new process, draining", "grace", s.cfg.shutdownTimeout)
-			exit = nil // the new process owns the sockets now
+			exit = nil         // the new process owns the sockets now,
+			s.loop.Succeeded() // and what is queued on them
 			break wait
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {

@@ -12,7 +12,8 @@ import (
 )
 
 // Drain stops accepting on the adopted listeners (accepting what the
-// kernel has queued on them, then closing them), answers connections that
+// kernel has queued on them, unless Succeeded was called, then closing
+// them), answers connections that
 // still reach gnet's own listeners 503, lets
 // every channel finish the requests it has (received, queued or running)
 // and deliver their responses, closes each as it becomes idle, and returns
@@ -30,7 +31,7 @@ func (s *Server) Drain(ctx context.Context) error {
 	// no other was open as the drain began.
 	s.draining.Store(true)
 	s.drainSettled()
-	s.stopIntake(true)
+	s.stopIntake(!s.succeeded.Load())
 	s.refusing.Store(true)
 	left := s.drainSettled()
 	t := time.NewTicker(10 * time.Millisecond)
@@ -45,6 +46,15 @@ func (s *Server) Drain(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Succeeded tells the server that another process holds its listening
+// sockets now: a graceful restart's successor, ready and accepting. A
+// drain then closes its own copies without accepting what the kernel has
+// queued on them: the successor takes those clients and serves them with
+// keep-alive, where the drain would serve each one request and close, and
+// would race the successor for every client that connects while it
+// sweeps.
+func (s *Server) Succeeded() { s.succeeded.Store(true) }
 
 // CloseIdle closes every connection once it has no request in progress
 // (at once for those idle now), as a drain does, but goes on accepting

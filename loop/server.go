@@ -82,8 +82,11 @@ type Server struct {
 	accepted atomic.Uint64
 	draining atomic.Bool // channels answer with Connection: close and close when idle
 	refusing atomic.Bool // the adopted listeners are closed: what reaches gnet's own gets 503
-	intake   intake
-	ticked   bool // OnTick has run: the loops are up
+	// succeeded: another process holds the listening sockets now, and
+	// takes what is queued on them (Succeeded).
+	succeeded atomic.Bool
+	intake    intake
+	ticked    bool // OnTick has run: the loops are up
 
 	sweeping sync.Mutex // held through a sweep of channels
 	mu       sync.Mutex
