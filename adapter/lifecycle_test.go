@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/carhop/carhop/internal/queued"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carhop/carhop/internal/queued"
 )
 
 func TestShutdownHonoursDeadline(t *testing.T) {

@@ -13,19 +13,19 @@ import (
 
 // Drain stops accepting on the adopted listeners (accepting what the
 // kernel has queued on them, unless Succeeded was called, then closing
-// them), answers connections that
-// still reach gnet's own listeners 503, lets
-// every channel finish the requests it has (received, queued or running)
-// and deliver their responses, closes each as it becomes idle, and returns
-// once none is left or ctx ends. A connection that has sent nothing yet is
-// given newConnGrace for its first request.
+// them), answers connections that still reach gnet's own listeners 503,
+// lets every channel finish the requests it has (received, queued or
+// running) and deliver their responses, closes each as it becomes idle,
+// and returns once none is left or ctx ends. A connection that has sent
+// nothing yet is given newConnGrace for its first request.
 func (s *Server) Drain(ctx context.Context) error {
 	// Channels are marked before the listeners close, so that a client
 	// that sees a listener closed finds its connections draining too.
 	// What an adopted listener accepted until it closed, what the kernel
-	// had queued on it included, is served (once, with Connection:
-	// close): the client is already connected to us, and may have sent
-	// its request, which closing the listener would reset unread.
+	// had queued on it included (unless a successor holds the socket),
+	// is served (once, with Connection: close): the client is already
+	// connected to us, and may have sent its request, which closing the
+	// listener would reset unread.
 	// The count is taken after the intake has stopped: a connection it
 	// took meanwhile, from the queue or not, is one to wait for, even if
 	// no other was open as the drain began.
