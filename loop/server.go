@@ -287,10 +287,11 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close // the placeholder serves no one
 	}
 	s.accepted.Add(1)
-	if s.refusing.Load() {
-		return s.refuse(c)
-	}
-	if n := s.open.Add(1); s.cfg.ConnectionLimit > 0 && n+s.hijacked.Load() > int64(s.cfg.ConnectionLimit) {
+	// Counted before refusing is read: a drain sets refusing before it
+	// counts (drain.go), so a connection is either refused here or
+	// counted there, never opened behind a drain that found none open.
+	n := s.open.Add(1)
+	if s.refusing.Load() || s.cfg.ConnectionLimit > 0 && n+s.hijacked.Load() > int64(s.cfg.ConnectionLimit) {
 		s.open.Add(-1)
 		return s.refuse(c)
 	}
