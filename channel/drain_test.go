@@ -57,12 +57,16 @@ func TestQueuedSeesWhatFollows(t *testing.T) {
 		name         string
 		maxPipelined int
 		in           string
-		want         bool
+		// early: the worker starts, and asks, before Received returns
+		early bool
+		want  bool
 	}{
-		{"alone", 0, one, false},
-		{"a complete request queued behind", 0, one + one, true},
-		{"a request being received behind", 0, one + "GET /b HTTP/1.1\r\nHo", true},
-		{"input held past the parse-ahead limit", 1, one + one + one, true},
+		{"alone", 0, one, false, false},
+		{"alone, asked before Received returns", 0, one, true, false},
+		{"a complete request queued behind", 0, one + one, false, true},
+		{"a complete request behind, asked before it is parsed", 0, one + one, true, true},
+		{"a request being received behind", 0, one + "GET /b HTTP/1.1\r\nHo", false, true},
+		{"input held past the parse-ahead limit", 1, one + one + one, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,10 +79,15 @@ func TestQueuedSeesWhatFollows(t *testing.T) {
 					queued = append(queued, ch.Queued())
 					ch.Finish(true)
 				})
+				if tt.early {
+					c.Submit = func(task interface{ Run() }) error { task.Run(); return nil }
+				}
 			})
 			h.ch.Received([]byte(tt.in))
-			require.NotEmpty(t, h.tasks)
-			h.tasks[0]()
+			if !tt.early {
+				require.NotEmpty(t, h.tasks)
+				h.tasks[0]()
+			}
 			require.NotEmpty(t, queued)
 			assert.Equal(t, tt.want, queued[0], "while serving the first")
 		})

@@ -103,7 +103,7 @@ func (ch *Channel) receive(in []byte) int {
 			// The body's clock stops here; left running it would answer
 			// 408 on a keep-alive connection merely idle after the request.
 			ch.reqStarted.Clear()
-			ch.complete()
+			ch.complete(n == len(in))
 		case parser.EventError:
 			ch.refuse(err)
 		}
@@ -316,7 +316,7 @@ func (ch *Channel) sendContinue() {
 var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
 // complete queues the received request for a worker.
-func (ch *Channel) complete() {
+func (ch *Channel) complete(drained bool) {
 	r := ch.rx.cur
 	ch.rx.cur = nil
 	if r.Body != nil && r.Body.Spilled() {
@@ -338,7 +338,13 @@ func (ch *Channel) complete() {
 	// be queued behind a response that has already closed the exchange,
 	// and run.
 	put(&ch.lf, last, !r.KeepAlive)
-	ch.enqueue(r, cost)
+	// With no input after it, the loop is between requests from here on,
+	// as Received's end will record (loopIdle). Recorded now, before a
+	// worker can start on the request: Queued, asked as its response is
+	// framed, would otherwise take the loop's parse of nothing for a
+	// request following, and write-through would wait for a pump.
+	idle := drained && !is(ch.lf, refused|discarded|last|upgrading)
+	ch.enqueue(r, cost, idle)
 }
 
 // requestCost is what a request costs in memory besides its head, its
@@ -351,8 +357,9 @@ const requestCost = 1 << 10
 // parsed ahead of it, counts its cost (size) against the memory budget
 // until a worker takes it (Run): a client pipelining heads of 256 KiB to
 // a slow handler would otherwise make the server hold MaxPipelined of
-// them, where a server reading one request at a time holds one.
-func (ch *Channel) enqueue(r *Request, size int) {
+// them, where a server reading one request at a time holds one. idle
+// says no input follows r: the loop is between requests once r is queued.
+func (ch *Channel) enqueue(r *Request, size int, idle bool) {
 	ch.mu.Lock()
 	put(&ch.state, readAhead, false) // the request is whole: a hijack finds it queued instead
 	if is(ch.state, closeAfter) {
@@ -370,6 +377,9 @@ func (ch *Channel) enqueue(r *Request, size int) {
 		ch.site.Memory.Hold(size)
 	}
 	ch.push(r)
+	if idle {
+		put(&ch.state, loopIdle, true)
+	}
 	start := !is(ch.state, busy|closed)
 	if start {
 		put(&ch.state, busy, true)
@@ -423,5 +433,5 @@ func (ch *Channel) refuse(err error) {
 	}
 	ch.site.Logger.Info("carhop: refused request", "remote", ch.remote(), "status", perr.Status, "reason", perr.Reason)
 	ch.site.Counters.Refuse(perr.Status)
-	ch.enqueue(&Request{Err: perr}, 0)
+	ch.enqueue(&Request{Err: perr}, 0, false)
 }
