@@ -104,6 +104,12 @@ func (ch *Channel) receive(in []byte) int {
 			// 408 on a keep-alive connection merely idle after the request.
 			ch.reqStarted.Clear()
 			ch.complete(n == len(in))
+			if n == len(in) {
+				// Nothing follows: no parse of nothing, nor the mark of
+				// reading on (fenced), which a worker's Hijack would take
+				// meanwhile for input read past its request.
+				return n
+			}
 		case parser.EventError:
 			ch.refuse(err)
 		}
