@@ -103,8 +103,9 @@ func (ch *Channel) receive(in []byte) int {
 			// The body's clock stops here; left running it would answer
 			// 408 on a keep-alive connection merely idle after the request.
 			ch.reqStarted.Clear()
-			ch.complete(n == len(in))
-			if n == len(in) {
+			drained := n == len(in)
+			ch.complete(drained)
+			if drained {
 				// Nothing follows: no parse of nothing, nor the mark of
 				// reading on (fenced), which a worker's Hijack would take
 				// meanwhile for input read past its request.
