@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -137,4 +138,67 @@ func TestShutdownServesWhatItsSweepTook(t *testing.T) {
 	assert.True(t, c.closed(), "then closed")
 	require.NoError(t, <-done)
 	require.ErrorIs(t, <-served, http.ErrServerClosed)
+}
+
+// A server stopped before its Serve began stops at once, as net/http's
+// does: Close and Shutdown return, the listener given to it is closed, its
+// workers end (TestMain's leak check), Shutdown runs the hooks, and a
+// later Serve or Run returns http.ErrServerClosed without listening.
+func TestStopBeforeServe(t *testing.T) {
+	tests := []struct {
+		name  string
+		stop  func(*Server) error
+		hooks int
+	}{
+		{"Close", (*Server).Close, 0},
+		{"Shutdown", func(s *Server) error { return s.Shutdown(context.Background()) }, 1},
+	}
+	for _, tt := range tests {
+		for _, then := range []struct {
+			name string
+			run  func(*Server) error
+		}{{"Serve", (*Server).Serve}, {"Run", (*Server).Run}} {
+			t.Run(tt.name+"/"+then.name, func(t *testing.T) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				require.NoError(t, ln.(*net.TCPListener).SetDeadline(time.Now().Add(10*time.Second)))
+				s, err := New(http.NotFoundHandler(), WithListener(ln), WithLogger(slog.New(slog.DiscardHandler)))
+				require.NoError(t, err)
+				hooks := make(chan struct{}, 1)
+				s.RegisterOnShutdown(func() { hooks <- struct{}{} })
+
+				stopped := make(chan error, 1)
+				go func() { stopped <- tt.stop(s) }()
+				select {
+				case err := <-stopped:
+					require.NoError(t, err)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s before Serve did not return", tt.name)
+				}
+				_, err = ln.Accept()
+				require.ErrorIs(t, err, net.ErrClosed, "the given listener is closed")
+
+				served := make(chan error, 1)
+				go func() { served <- then.run(s) }()
+				select {
+				case err := <-served:
+					require.ErrorIs(t, err, http.ErrServerClosed)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s after %s did not return", then.name, tt.name)
+				}
+				assert.Nil(t, s.Addrs(), "nothing was listened on")
+				for range tt.hooks {
+					select {
+					case <-hooks:
+					case <-time.After(10 * time.Second):
+						t.Fatal("Shutdown did not run the hooks")
+					}
+				}
+				if tt.hooks == 0 {
+					assert.Empty(t, hooks, "Close runs no hooks")
+				}
+				assert.NoError(t, s.Close(), "a second stop is harmless")
+			})
+		}
+	}
 }

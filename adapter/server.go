@@ -33,6 +33,11 @@ type Server struct {
 	stopOnce sync.Once
 	stopped  chan struct{} // closed once Shutdown or Close has stopped the engine
 
+	// begun is set by Serve unless a Shutdown or Close came first, under
+	// beginMu: a stop before Serve has no loop to wait for.
+	beginMu sync.Mutex
+	begun   bool
+
 	// draining is set when Shutdown begins, before the loop marks or
 	// closes any channel, so that a response the drain overtakes on its
 	// way to its channel still says "Connection: close". The Shutdown
@@ -102,9 +107,12 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 }
 
 // Serve listens and serves until Shutdown or Close, then returns
-// http.ErrServerClosed; any other error means the listeners could not be
-// set up.
+// http.ErrServerClosed (at once, listening on nothing, if one of them came
+// first); any other error means the listeners could not be set up.
 func (s *Server) Serve() error {
+	if !s.begin() {
+		return http.ErrServerClosed
+	}
 	err := s.loop.Run()
 	select {
 	case <-s.stopped:
@@ -144,7 +152,6 @@ func (s *Server) Addrs() []net.Addr {
 // leaves such connections alone. RegisterOnShutdown is how to tell them
 // to end.
 func (s *Server) Shutdown(ctx context.Context) error {
-	<-s.loop.Ready()
 	if !s.draining.Swap(true) {
 		s.hooksMu.Lock()
 		for _, f := range s.onShutdown {
@@ -152,6 +159,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.hooksMu.Unlock()
 	}
+	if s.stopUnbegun() {
+		return nil
+	}
+	<-s.loop.Ready()
 	err := s.loop.Drain(ctx)
 	if perr := s.pool.Shutdown(ctx); err == nil {
 		err = perr // else the same ctx.Err()
@@ -187,10 +198,45 @@ func (s *Server) RegisterOnShutdown(f func()) {
 // Close stops at once: connections are closed, queued requests dropped and
 // running handlers see their request contexts cancelled.
 func (s *Server) Close() error {
+	if s.stopUnbegun() {
+		return nil
+	}
 	<-s.loop.Ready()
 	err := s.stop()
 	s.pool.Close() //nolint:errcheck // Close only reports double closes
 	return err
+}
+
+// begin lets Serve start, unless the server was stopped before it.
+func (s *Server) begin() bool {
+	s.beginMu.Lock()
+	defer s.beginMu.Unlock()
+	select {
+	case <-s.stopped:
+		return false
+	default:
+		s.begun = true
+		return true
+	}
+}
+
+// stopUnbegun stops a server whose Serve has not begun, and reports
+// whether it did: there is no loop to stop, only the workers New started
+// and the listeners WithListener gave, which Serve would have closed.
+func (s *Server) stopUnbegun() bool {
+	s.beginMu.Lock()
+	defer s.beginMu.Unlock()
+	if s.begun {
+		return false
+	}
+	s.stopOnce.Do(func() {
+		close(s.stopped)
+		for _, ln := range s.sockets.given {
+			_ = ln.Close()
+		}
+	})
+	s.pool.Close() //nolint:errcheck // Close only reports double closes
+	return true
 }
 
 func (s *Server) stop() error {
@@ -249,7 +295,11 @@ func (s *Server) Run() error {
 
 	served := make(chan error, 1)
 	go func() { served <- s.Serve() }()
-	<-s.Ready()
+	select {
+	case <-s.Ready():
+	case err := <-served: // stopped before it began
+		return err
+	}
 	if !s.loop.Started() {
 		return <-served
 	}
