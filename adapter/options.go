@@ -159,9 +159,16 @@ func WithShutdownTimeout(d time.Duration) Option {
 }
 
 // WithMaxRequestHeaderSize bounds a request head (Waitress
-// max_request_header_size). Default 256 KiB.
+// max_request_header_size). Default 256 KiB, at most 512 MiB
+// (parser.MaxHeadLimit).
 func WithMaxRequestHeaderSize(n int) Option {
-	return positive("WithMaxRequestHeaderSize", n, func(c *config) { c.limits.MaxHeaderBytes = n })
+	return func(c *config) error {
+		if n <= 0 || n > parser.MaxHeadLimit {
+			return fmt.Errorf("carhop: WithMaxRequestHeaderSize(%d): must be positive and at most %d", n, parser.MaxHeadLimit)
+		}
+		c.limits.MaxHeaderBytes = n
+		return nil
+	}
 }
 
 // WithMaxRequestBodySize bounds a request body (Waitress
@@ -177,8 +184,16 @@ func WithMaxRequestBodySize(n int64) Option {
 }
 
 // WithLimits sets every parser limit at once; zero fields keep defaults.
+// MaxHeaderBytes and MaxTrailerBytes may be at most parser.MaxHeadLimit.
 func WithLimits(l parser.Limits) Option {
-	return func(c *config) error { c.limits = l; return nil }
+	return func(c *config) error {
+		if l.MaxHeaderBytes > parser.MaxHeadLimit || l.MaxTrailerBytes > parser.MaxHeadLimit {
+			return fmt.Errorf("carhop: WithLimits: MaxHeaderBytes (%d) and MaxTrailerBytes (%d) must be at most %d",
+				l.MaxHeaderBytes, l.MaxTrailerBytes, parser.MaxHeadLimit)
+		}
+		c.limits = l
+		return nil
+	}
 }
 
 // WithInbufOverflow sets how much of a request body stays in memory before

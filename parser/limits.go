@@ -45,8 +45,16 @@ const (
 	DefaultMaxTrailerBytes   = 64 << 10
 )
 
+// MaxHeadLimit is the largest MaxHeaderBytes and MaxTrailerBytes a Parser
+// takes; larger ones are lowered to it. The parser records where each
+// field stands in a head in 32 bits, and a server may count a request's
+// head and trailers together in 32 bits: a head past 2 GiB would wrap
+// them, and a server that took one would be misreading headers or
+// panicking on the loop. No real head comes near this limit.
+const MaxHeadLimit = 512 << 20
+
 // withDefaults returns l with every zero or negative field replaced by its
-// default.
+// default, and the head and trailer limits lowered to MaxHeadLimit.
 func (l Limits) withDefaults() Limits {
 	if l.MaxRequestLine <= 0 {
 		l.MaxRequestLine = DefaultMaxRequestLine
@@ -66,5 +74,7 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxTrailerBytes <= 0 {
 		l.MaxTrailerBytes = DefaultMaxTrailerBytes
 	}
+	l.MaxHeaderBytes = min(l.MaxHeaderBytes, MaxHeadLimit)
+	l.MaxTrailerBytes = min(l.MaxTrailerBytes, MaxHeadLimit)
 	return l
 }

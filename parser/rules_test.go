@@ -216,3 +216,15 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 256<<10, lim.MaxHeaderBytes, "Waitress's max_request_header_size")
 	assert.Equal(t, int64(1<<30), lim.MaxBodyBytes, "Waitress's max_request_body_size")
 }
+
+// A head's fields are recorded as 32-bit offsets: limits past MaxHeadLimit
+// would let a head long enough wrap them.
+func TestHeadLimitsAreCapped(t *testing.T) {
+	for _, n := range []int{MaxHeadLimit, MaxHeadLimit + 1, 1 << 31, 1 << 40} {
+		lim := New(Limits{MaxHeaderBytes: n, MaxTrailerBytes: n}).Limits()
+		assert.Equal(t, MaxHeadLimit, lim.MaxHeaderBytes, "MaxHeaderBytes %d", n)
+		assert.Equal(t, MaxHeadLimit, lim.MaxTrailerBytes, "MaxTrailerBytes %d", n)
+	}
+	lim := New(Limits{MaxHeaderBytes: MaxHeadLimit - 1}).Limits()
+	assert.Equal(t, MaxHeadLimit-1, lim.MaxHeaderBytes, "a limit below the cap stands")
+}
