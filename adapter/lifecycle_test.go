@@ -202,3 +202,26 @@ func TestStopBeforeServe(t *testing.T) {
 		}
 	}
 }
+
+// A Server serves once: a second Serve (or Run) is an error and leaves
+// the first serving; after Shutdown it is http.ErrServerClosed.
+func TestServeTwice(t *testing.T) {
+	s, addr := start(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "still here")
+	}))
+	for _, run := range []func() error{s.Serve, s.Run} {
+		err := run()
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, http.ErrServerClosed)
+		assert.Contains(t, err.Error(), "Serve called twice")
+	}
+	resp, err := client(t).Get("http://" + addr + "/")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, err)
+	assert.Equal(t, "still here", string(body))
+
+	require.NoError(t, s.Shutdown(context.Background()))
+	assert.ErrorIs(t, s.Serve(), http.ErrServerClosed)
+}

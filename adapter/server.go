@@ -108,10 +108,11 @@ func New(h http.Handler, opts ...Option) (*Server, error) {
 
 // Serve listens and serves until Shutdown or Close, then returns
 // http.ErrServerClosed (at once, listening on nothing, if one of them came
-// first); any other error means the listeners could not be set up.
+// first); any other error means the listeners could not be set up, or
+// that Serve had been called before: a Server serves once.
 func (s *Server) Serve() error {
-	if !s.begin() {
-		return http.ErrServerClosed
+	if err := s.begin(); err != nil {
+		return err
 	}
 	err := s.loop.Run()
 	select {
@@ -207,17 +208,21 @@ func (s *Server) Close() error {
 	return err
 }
 
-// begin lets Serve start, unless the server was stopped before it.
-func (s *Server) begin() bool {
+// begin lets Serve start, unless the server was stopped before it or
+// served already: its listeners and loops are made once, at New.
+func (s *Server) begin() error {
 	s.beginMu.Lock()
 	defer s.beginMu.Unlock()
 	select {
 	case <-s.stopped:
-		return false
+		return http.ErrServerClosed
 	default:
-		s.begun = true
-		return true
 	}
+	if s.begun {
+		return errors.New("carhop: Serve called twice: a Server serves once (Serve or Run)")
+	}
+	s.begun = true
+	return nil
 }
 
 // stopUnbegun stops a server whose Serve has not begun, and reports
