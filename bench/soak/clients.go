@@ -386,11 +386,16 @@ func (s *slowReader) do(ctx context.Context) outcome {
 		request = fileDownloadRequest
 	}
 	head := request(s.seq, slowReaderBytes, "Connection: close\r\n")
+	// Each byte is due at a fixed time from the first, rather than a
+	// pause after the last: on a loaded machine (a -race build beside
+	// other tests) timers fire late, and a hundred late pauses added up
+	// past the request timeout.
+	begin := time.Now()
 	for i := range head {
 		if _, err := c.c.Write(head[i : i+1]); err != nil {
 			return failure(classify(err), err)
 		}
-		if !sleep(ctx, dribblePause) {
+		if !sleep(ctx, time.Until(begin.Add(time.Duration(i+1)*dribblePause))) {
 			return outcome{}
 		}
 	}
