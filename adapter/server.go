@@ -31,7 +31,7 @@ type Server struct {
 	memory  *buffers.Memory // WithBufferMemory's budget, for Stats
 
 	stopOnce sync.Once
-	stopped  chan struct{} // closed once Shutdown or Close has stopped the engine
+	stopped  chan struct{} // closed once Shutdown or Close has stopped the server (its engine, if Serve began)
 
 	// begun is set by Serve unless a Shutdown or Close came first, under
 	// beginMu: a stop before Serve has no loop to wait for.
