@@ -225,3 +225,20 @@ func TestServeTwice(t *testing.T) {
 	require.NoError(t, s.Shutdown(context.Background()))
 	assert.ErrorIs(t, s.Serve(), http.ErrServerClosed)
 }
+
+// A nil handler is http.DefaultServeMux, as for http.ListenAndServe(addr,
+// nil): code moving from net/http keeps its http.HandleFunc routes.
+func TestNilHandlerIsDefaultServeMux(t *testing.T) {
+	path := "/carhop-nil-handler-test"
+	http.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "from DefaultServeMux")
+	})
+	_, addr := start(t, nil)
+	resp, err := client(t).Get("http://" + addr + path)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "from DefaultServeMux", string(body))
+}

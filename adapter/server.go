@@ -54,10 +54,11 @@ type Server struct {
 	stayed atomic.Bool // warnStayed has warned
 }
 
-// New configures a server for h; Serve starts it.
+// New configures a server for h; Serve starts it. A nil h is
+// http.DefaultServeMux, as in net/http.
 func New(h http.Handler, opts ...Option) (*Server, error) {
 	if h == nil {
-		return nil, errors.New("carhop: nil handler")
+		h = http.DefaultServeMux
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -253,12 +254,13 @@ func (s *Server) stop() error {
 	return err
 }
 
-// Serve runs h until SIGINT or SIGTERM, then shuts down gracefully within
-// the shutdown timeout (WithShutdownTimeout); a second SIGINT or SIGTERM
-// stops at once. With WithGracefulRestart, SIGHUP starts a new process
-// that takes over the listening sockets, and this one drains and returns
-// nil once the new one is ready. It listens on 0.0.0.0:8080 unless told
-// otherwise. It is New and then Server.Run.
+// Serve runs h (http.DefaultServeMux if nil, as for http.ListenAndServe)
+// until SIGINT or SIGTERM, then shuts down gracefully within the shutdown
+// timeout (WithShutdownTimeout); a second SIGINT or SIGTERM stops at
+// once. With WithGracefulRestart, SIGHUP starts a new process that takes
+// over the listening sockets, and this one drains and returns nil once
+// the new one is ready. It listens on 0.0.0.0:8080 unless told otherwise.
+// It is New and then Server.Run.
 //
 // Serve returns nil after a complete drain. When the grace period ran out
 // the error wraps context.DeadlineExceeded, and after a second signal
