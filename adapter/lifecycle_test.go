@@ -142,8 +142,9 @@ func TestShutdownServesWhatItsSweepTook(t *testing.T) {
 
 // A server stopped before its Serve began stops at once, as net/http's
 // does: Close and Shutdown return, the listener given to it is closed, its
-// workers end (TestMain's leak check), Shutdown runs the hooks, and a
-// later Serve or Run returns http.ErrServerClosed without listening.
+// workers end (TestMain's leak check), Ready closes, Shutdown runs the
+// hooks, and a later Serve or Run returns http.ErrServerClosed without
+// listening.
 func TestStopBeforeServe(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -166,6 +167,9 @@ func TestStopBeforeServe(t *testing.T) {
 				require.NoError(t, err)
 				hooks := make(chan struct{}, 1)
 				s.RegisterOnShutdown(func() { hooks <- struct{}{} })
+				assert.Zero(t, s.Stats().Connections, "Stats works before Serve")
+				readied := make(chan struct{})
+				go func() { <-s.Ready(); close(readied) }()
 
 				stopped := make(chan error, 1)
 				go func() { stopped <- tt.stop(s) }()
@@ -177,6 +181,11 @@ func TestStopBeforeServe(t *testing.T) {
 				}
 				_, err = ln.Accept()
 				require.ErrorIs(t, err, net.ErrClosed, "the given listener is closed")
+				select {
+				case <-readied:
+				case <-time.After(10 * time.Second):
+					t.Fatal("Ready's waiters wait on for a Serve that will not come")
+				}
 
 				served := make(chan error, 1)
 				go func() { served <- then.run(s) }()

@@ -128,7 +128,8 @@ func (s *Server) Serve() error {
 	return err
 }
 
-// Ready is closed once the listeners are bound, or binding failed.
+// Ready is closed once the listeners are bound, or binding failed, or
+// the server was stopped before Serve.
 func (s *Server) Ready() <-chan struct{} { return s.loop.Ready() }
 
 // Addrs returns the bound addresses once listening (after Ready), with
@@ -237,6 +238,7 @@ func (s *Server) stopUnbegun() bool {
 	}
 	s.stopOnce.Do(func() {
 		close(s.stopped)
+		s.loop.Forgo()
 		for _, ln := range s.sockets.given {
 			_ = ln.Close()
 		}

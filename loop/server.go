@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -224,8 +225,22 @@ func (s *Server) closeAdopted() {
 }
 
 // Ready is closed once the listeners are bound and the loops run (or
-// binding failed: then Addrs is empty and Run returns the error).
+// binding failed: then Addrs is empty and Run returns the error), or
+// once Forgo says Run will not be called.
 func (s *Server) Ready() <-chan struct{} { return s.booted }
+
+// Forgo is for a server stopped before it ran: Run will not be called,
+// and Ready's waiters go on, Started false. It may not race Run.
+func (s *Server) Forgo() {
+	select {
+	case <-s.booted:
+	default:
+		s.bootErr = errForgone
+		close(s.booted)
+	}
+}
+
+var errForgone = errors.New("carhop: stopped before it ran")
 
 // Started reports, after Ready, whether the loops run (else Run returns
 // why not).
