@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -238,12 +239,9 @@ func TestServeTwice(t *testing.T) {
 // A nil handler is http.DefaultServeMux, as for http.ListenAndServe(addr,
 // nil): code moving from net/http keeps its http.HandleFunc routes.
 func TestNilHandlerIsDefaultServeMux(t *testing.T) {
-	path := "/carhop-nil-handler-test"
-	http.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, "from DefaultServeMux")
-	})
+	registerOnDefaultServeMux() // once: the mux panics at a second registration (-count)
 	_, addr := start(t, nil)
-	resp, err := client(t).Get("http://" + addr + path)
+	resp, err := client(t).Get("http://" + addr + defaultMuxPath)
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, resp.Body.Close())
@@ -251,3 +249,11 @@ func TestNilHandlerIsDefaultServeMux(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "from DefaultServeMux", string(body))
 }
+
+const defaultMuxPath = "/carhop-nil-handler-test"
+
+var registerOnDefaultServeMux = sync.OnceFunc(func() {
+	http.HandleFunc(defaultMuxPath, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "from DefaultServeMux")
+	})
+})
