@@ -257,3 +257,26 @@ var registerOnDefaultServeMux = sync.OnceFunc(func() {
 		_, _ = io.WriteString(w, "from DefaultServeMux")
 	})
 })
+
+// A Run that fails before serving (here its graceful restart cannot take
+// a WithListener listener) leaves the server stopped, as if Close had come
+// before Serve: Close returns, and a later Serve listens on nothing.
+func TestRunFailingToStartLeavesServerStopped(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s, err := New(http.NotFoundHandler(), WithListener(ln), WithGracefulRestart(true),
+		WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	err = s.Run()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot pass WithListener listeners")
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close after a failed Run did not return")
+	}
+	assert.ErrorIs(t, s.Serve(), http.ErrServerClosed)
+}

@@ -115,6 +115,11 @@ func (s *Server) Serve() error {
 	if err := s.begin(); err != nil {
 		return err
 	}
+	return s.runLoop()
+}
+
+// runLoop is Serve once begun.
+func (s *Server) runLoop() error {
 	err := s.loop.Run()
 	select {
 	case <-s.stopped:
@@ -210,8 +215,8 @@ func (s *Server) Close() error {
 	return err
 }
 
-// begin lets Serve start, unless the server was stopped before it or
-// served already: its listeners and loops are made once, at New.
+// begin lets Serve or Run start, unless the server was stopped before it
+// or served already: its listeners and loops are made once, at New.
 func (s *Server) begin() error {
 	s.beginMu.Lock()
 	defer s.beginMu.Unlock()
@@ -236,6 +241,21 @@ func (s *Server) stopUnbegun() bool {
 	if s.begun {
 		return false
 	}
+	s.stopUnserved()
+	return true
+}
+
+// abandon stops a server whose Run failed after begin but before it
+// served, as if stopped before Serve. beginMu not held.
+func (s *Server) abandon() {
+	s.beginMu.Lock()
+	defer s.beginMu.Unlock()
+	s.begun = false
+	s.stopUnserved()
+}
+
+// stopUnserved is stopUnbegun's work. beginMu held.
+func (s *Server) stopUnserved() {
 	s.stopOnce.Do(func() {
 		close(s.stopped)
 		s.loop.Forgo()
@@ -244,7 +264,6 @@ func (s *Server) stopUnbegun() bool {
 		}
 	})
 	s.pool.Close() //nolint:errcheck // Close only reports double closes
-	return true
 }
 
 func (s *Server) stop() error {
@@ -286,13 +305,19 @@ func Serve(h http.Handler, opts ...Option) error {
 // (its StatsHandler, say) before it serves. Call it once, instead of
 // Server.Serve.
 func (s *Server) Run() error {
+	// Claimed before anything else: a Run that cannot serve (a second
+	// one, or after a stop) must not log, notify systemd, write or
+	// remove the PID file, or make an upgrader for a server that runs.
+	if err := s.begin(); err != nil {
+		return err
+	}
 	log := s.cfg.logger
 	watch := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
 	var upg *tableflip.Upgrader
 	if s.cfg.restart.enabled {
 		var err error
 		if upg, err = s.newUpgrader(); err != nil {
-			s.pool.Close() //nolint:errcheck // Close only reports double closes
+			s.abandon()
 			return err
 		}
 		defer upg.Stop()
@@ -303,12 +328,8 @@ func (s *Server) Run() error {
 	defer signal.Stop(sigs)
 
 	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
-	select {
-	case <-s.Ready():
-	case err := <-served: // stopped before it began
-		return err
-	}
+	go func() { served <- s.runLoop() }()
+	<-s.Ready()
 	if !s.loop.Started() {
 		return <-served
 	}
